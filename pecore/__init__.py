@@ -1,0 +1,32 @@
+"""pecore: why deep representations are good perceptual quality features, reproduced.
+
+Probe every channel of a CNN with sinusoidal gratings, score its spatial-frequency sensitivity
+(μ1, weighted by a contrast sensitivity function) and orientation selectivity (μ2), and combine
+them into Perceptual Efficacy (PE) — Tariq et al., ECCV 2020.
+
+Examples
+--------
+>>> import pecore
+>>> net = pecore.load_network("alexnet", device="cpu")
+>>> scores = pecore.score_network(net, pecore.get_preset("ci"), progress=False)
+>>> len(pecore.select_channels(scores.table, "relu2", "top", p=25))
+48
+"""
+from ._version import __version__
+from .csf import CSFS, barten, flat, get_csf, mannos_sakrison
+from .device import resolve_device
+from .errors import *  # noqa: F401,F403
+from .networks import NETWORKS, FeatureExtractor, Network, load_network
+from .pipeline import ChannelScores, load_scores, score_network
+from .presets import PRESETS, Preset, ProbeGrid, get_preset
+from .probe import probe_frequency, probe_orientation
+from .scores import VARIANTS, ScoreConfig, make_config
+from .selection import channel_mask, select_channels
+from .stimuli import oriented_gratings, radial_gratings
+
+__all__ = [
+    "__version__", "CSFS", "barten", "flat", "get_csf", "mannos_sakrison", "resolve_device", "NETWORKS",
+    "FeatureExtractor", "Network", "load_network", "ChannelScores", "load_scores", "score_network", "PRESETS",
+    "Preset", "ProbeGrid", "get_preset", "probe_frequency", "probe_orientation", "VARIANTS", "ScoreConfig",
+    "make_config", "channel_mask", "select_channels", "oriented_gratings", "radial_gratings",
+]

@@ -1,0 +1,104 @@
+"""The ``pecore`` command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from ._version import __version__
+from .errors import PecoreError
+
+__all__ = ["main", "build_parser", "register_command"]
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def register_command(add: Callable[[argparse._SubParsersAction], None]) -> Callable:
+    """Register a function that adds a sub-command to the parser (used by pecore's modules)."""
+    _COMMANDS.append(add)
+    return add
+
+
+@register_command
+def _add_probe(sub: argparse._SubParsersAction) -> None:
+    from .csf import CSFS
+    from .networks import NETWORKS
+    from .presets import PRESETS
+    from .scores import VARIANTS
+
+    p = sub.add_parser(
+        "probe",
+        help="probe every channel with gratings and write scores.csv + provenance.json",
+        description="Probe every channel of the tapped layers with sinusoidal gratings, score mu1, mu2 and PE, "
+        "and write scores.csv (one row per channel), sweeps.npz (the tuning curves) and provenance.json.",
+    )
+    p.add_argument("--net", default="vgg16", choices=sorted(NETWORKS), help="network (default: vgg16)")
+    p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                   help="stimulus grid: quick (CPU, minutes), paper (method.md defaults, GPU), ci (tests)")
+    p.add_argument("--layers", nargs="+", default=None, help="layers to probe (default: the network's five taps)")
+    p.add_argument("--weights", default="pretrained",
+                   help="'pretrained' (offline sources), a weights file, or 'random' (labelled random)")
+    p.add_argument("--ppd", type=float, default=None, help="display pixels per degree (default: the preset's, 60)")
+    p.add_argument("--csf", default=None, choices=sorted(CSFS), help="contrast sensitivity function (default mannos-sakrison)")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME",
+                   help=f"score variant, repeatable: {', '.join(VARIANTS)}")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
+    p.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: the preset's)")
+    p.add_argument("--no-cache", action="store_true", help="recompute instead of reading the activation cache")
+    p.add_argument("--out", default="results/probe", help="output folder (default: results/probe)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_run_probe)
+
+
+def _run_probe(args: argparse.Namespace) -> int:
+    from .networks import load_network
+    from .pipeline import check_output_dir, score_network
+    from .presets import get_preset
+    from .scores import make_config
+
+    out = check_output_dir(args.out)
+    overrides = {k: v for k, v in (("ppd", args.ppd), ("batch_size", args.batch_size)) if v is not None}
+    preset = get_preset(args.preset, **overrides)
+    config = make_config(args.variant, **({"csf": args.csf} if args.csf else {}))
+    net = load_network(args.net, weights=args.weights, taps=args.layers, device=args.device)
+    scores = score_network(net, preset, config, device=args.device, cache=not args.no_cache, progress=not args.quiet)
+    scores.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
+    scores.save(out)
+    hits = scores.provenance["cache_hits"]
+    print(f"wrote {out / 'scores.csv'} ({len(scores.table)} channels of {net.name}, weights: {net.weights.source}, "
+          f"preset {preset.name}; cache: frequency {'hit' if hits['frequency'] else 'miss'}, "
+          f"orientation {'hit' if hits['orientation'] else 'miss'})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered sub-command."""
+    from . import commands  # noqa: F401  (modules register their sub-commands on import)
+
+    parser = argparse.ArgumentParser(
+        prog="pecore",
+        description="pecore: perceptual efficacy of CNN channels (Tariq et al., ECCV 2020), reproduced.",
+    )
+    parser.add_argument("--version", action="version", version=f"pecore {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; bad input prints one line naming the problem and exits with status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except PecoreError as exc:
+        print(f"pecore {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

