@@ -11,6 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from .iqa.settings import PRESET_VALUES as _IQA
+from .iqa.settings import IQASettings
+from .reconstruction.settings import PRESET_VALUES as _RECON
+from .reconstruction.settings import ReconstructionSettings
+from .sr.settings import PRESET_VALUES as _SR
+from .sr.settings import SRSettings
 from .validate import check_choice
 
 __all__ = ["ProbeGrid", "Preset", "PRESETS", "get_preset"]
@@ -53,6 +59,9 @@ class Preset:
 
     name: str
     probe: ProbeGrid
+    iqa: IQASettings
+    reconstruction: ReconstructionSettings
+    sr: SRSettings
     description: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -61,15 +70,18 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "paper": Preset("paper", ProbeGrid(), "method.md defaults; meant for a GPU"),
+    "paper": Preset("paper", ProbeGrid(), _IQA["paper"], _RECON["paper"], _SR["paper"],
+                    "method.md defaults; meant for a GPU"),
     "quick": Preset(
         "quick",
         ProbeGrid(size=96, n_frequencies=24, n_phases=2, n_orientations=12, freq_orientations=4),
+        _IQA["quick"], _RECON["quick"], _SR["quick"],
         "reduced grid for a 2-core CPU: minutes for the whole book",
     ),
     "ci": Preset(
         "ci",
         ProbeGrid(size=48, n_frequencies=10, n_phases=2, n_orientations=8, freq_orientations=2),
+        _IQA["ci"], _RECON["ci"], _SR["ci"],
         "the smallest grid that exercises every code path (tests)",
     ),
 }

@@ -1,0 +1,1 @@
+"""The iqa chapter's library code."""

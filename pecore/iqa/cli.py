@@ -1,0 +1,4 @@
+"""The ``pecore`` sub-commands of the iqa chapter (registered with :func:`pecore.cli.register_command`)."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""The reconstruction chapter's library code."""

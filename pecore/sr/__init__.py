@@ -1,0 +1,1 @@
+"""The sr chapter's library code."""

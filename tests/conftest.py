@@ -1,0 +1,46 @@
+"""Shared fixtures: the real datasets in ../shared/data and the real pretrained networks."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("PECORE_DATA", ROOT.parent / "shared" / "data"))
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def data_path(*parts: str) -> Path:
+    """A path under the shared data folder; fails (never skips) with a clear message if missing."""
+    path = DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"test data {path} is missing: the tests need ../shared/data beside the clone "
+                    f"(or PECORE_DATA pointing at it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return data_path()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    os.environ["PECORE_CACHE"] = str(tmp_path_factory.mktemp("pecore-cache"))
+
+
+@pytest.fixture(scope="session")
+def vgg16():
+    from pecore import load_network
+
+    return load_network("vgg16", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def alexnet():
+    from pecore import load_network
+
+    return load_network("alexnet", device="cpu")
