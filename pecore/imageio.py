@@ -1,0 +1,96 @@
+"""Reading and writing images as RGB tensors in [0, 1], and finding the shared data folder."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .errors import DatasetError, ImageError
+from .validate import check_image
+
+__all__ = ["shared_data_dir", "load_image", "save_image", "to_uint8"]
+
+
+def shared_data_dir() -> Path:
+    """The real datasets: ``$PECORE_DATA``, else ``../shared/data`` beside the pecore checkout.
+
+    Raises
+    ------
+    DatasetError
+        If the folder does not exist.
+
+    Examples
+    --------
+    >>> (shared_data_dir() / "iqa").is_dir()
+    True
+    """
+    env = os.environ.get("PECORE_DATA")
+    path = Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    if not path.is_dir():
+        raise DatasetError(f"shared data folder {path} does not exist; set PECORE_DATA to the folder holding iqa/ and sr/")
+    return path
+
+
+def load_image(path: str | os.PathLike, *, size: int | tuple[int, int] | None = None,
+               device: str | torch.device = "cpu") -> torch.Tensor:
+    """Read an image file as an RGB ``(3, H, W)`` float tensor in [0, 1].
+
+    Greyscale images are repeated to three channels. ``size`` resizes (bicubic, antialiased,
+    clamped to [0, 1]): an int sets the shorter side, a pair sets ``(H, W)``.
+
+    Examples
+    --------
+    >>> img = load_image(shared_data_dir() / "sr/Set5/image_SRF_4/img_001_SRF_4_HR.png", size=64)
+    >>> img.shape[0], min(img.shape[1:]), float(img.max()) <= 1.0
+    (3, 64, True)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"image file {path} does not exist")
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    except OSError as exc:
+        raise DatasetError(f"cannot read image {path}: {exc}") from exc
+    x = torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+    if size is not None:
+        h, w = x.shape[1:]
+        if isinstance(size, int):
+            scale = size / min(h, w)
+            hw = (max(1, round(h * scale)), max(1, round(w * scale)))
+        else:
+            hw = tuple(size)
+        x = torch.nn.functional.interpolate(x[None], size=hw, mode="bicubic", antialias=True,
+                                            align_corners=False)[0].clamp_(0, 1)
+    return x.to(device)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """An image tensor ``(3, H, W)`` in [0, 1] as an ``(H, W, 3)`` uint8 array.
+
+    Examples
+    --------
+    >>> to_uint8(torch.ones(3, 2, 2)).max()
+    np.uint8(255)
+    """
+    x = check_image(x, "image")[0]
+    return (x.detach().cpu().permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def save_image(x: torch.Tensor, path: str | os.PathLike) -> Path:
+    """Write an RGB image tensor in [0, 1] to a PNG (or any format PIL knows by the suffix)."""
+    from .cache import _atomic
+
+    path = Path(path)
+    if x.ndim == 4 and x.shape[0] != 1:
+        raise ImageError(f"save_image takes one image, got a batch of {x.shape[0]}")
+    img = Image.fromarray(to_uint8(x))
+    import io
+
+    buf = io.BytesIO()
+    img.save(buf, format=(path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG"))
+    _atomic(path, lambda fh: fh.write(buf.getvalue()), ".tmp")
+    return path
