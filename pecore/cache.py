@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import OutputError
 
-__all__ = ["cache_dir", "cache_key", "load_arrays", "save_arrays", "atomic_write_text"]
+__all__ = ["cache_dir", "cache_key", "load_arrays", "save_arrays", "atomic_write_text", "atomic_write_bytes"]
 
 
 def cache_dir() -> Path:
@@ -94,8 +94,19 @@ def save_arrays(key: str, arrays: dict[str, np.ndarray]) -> Path:
     return path
 
 
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder + rename).
+
+    Examples
+    --------
+    >>> import tempfile; p = atomic_write_bytes(Path(tempfile.mkdtemp()) / "a.bin", b"x"); p.read_bytes()
+    b'x'
+    """
+    path = Path(path)
+    _atomic(path, lambda fh: fh.write(data), ".tmp")
+    return path
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (temporary file + rename)."""
-    path = Path(path)
-    _atomic(path, lambda fh: fh.write(text.encode()), ".tmp")
-    return path
+    return atomic_write_bytes(path, text.encode())

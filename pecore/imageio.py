@@ -82,7 +82,7 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 def save_image(x: torch.Tensor, path: str | os.PathLike) -> Path:
     """Write an RGB image tensor in [0, 1] to a PNG (or any format PIL knows by the suffix)."""
-    from .cache import _atomic
+    from .cache import atomic_write_bytes
 
     path = Path(path)
     if x.ndim == 4 and x.shape[0] != 1:
@@ -92,5 +92,4 @@ def save_image(x: torch.Tensor, path: str | os.PathLike) -> Path:
 
     buf = io.BytesIO()
     img.save(buf, format=(path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG"))
-    _atomic(path, lambda fh: fh.write(buf.getvalue()), ".tmp")
-    return path
+    return atomic_write_bytes(path, buf.getvalue())

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .cache import atomic_write_text
+from .cache import atomic_write_bytes, atomic_write_text
 from .device import resolve_device
 from .errors import DatasetError, OutputError
 from .networks import Network
@@ -54,9 +54,7 @@ class ChannelScores:
 
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
-        from .cache import _atomic
-
-        _atomic(out / "sweeps.npz", lambda fh: fh.write(buf.getvalue()), ".tmp")
+        atomic_write_bytes(out / "sweeps.npz", buf.getvalue())
         atomic_write_text(out / "provenance.json", json.dumps(self.provenance, indent=2, default=str) + "\n")
         return out
 
