@@ -167,9 +167,9 @@ class FeatureExtractor(nn.Module):
                 if i == deepest:
                     break
             return out
-        return self._forward_hooks(x, wanted)
+        return self._run_with_hooks(x, wanted)
 
-    def _forward_hooks(self, x: torch.Tensor, wanted: list[str]) -> dict[str, torch.Tensor]:
+    def _run_with_hooks(self, x: torch.Tensor, wanted: list[str]) -> dict[str, torch.Tensor]:
         named = dict(self.module.named_modules())
         out: dict[str, torch.Tensor] = {}
         handles = []
