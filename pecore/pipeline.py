@@ -20,7 +20,7 @@ from .probe import FrequencySweep, OrientationSweep, probe_frequency, probe_orie
 from .provenance import provenance_record
 from .scores import ScoreConfig, frequency_scores, orientation_scores, perceptual_efficacy, rank_within_layer
 
-__all__ = ["ChannelScores", "score_network", "load_scores", "check_output_dir", "SCORE_COLUMNS"]
+__all__ = ["ChannelScores", "score_network", "score_variants", "load_scores", "check_output_dir", "SCORE_COLUMNS"]
 
 SCORE_COLUMNS = ["network", "weights_source", "layer", "channel", "mu1", "mu2", "pe", "fhat", "theta_hat",
                  "a_hat", "rank", "dead"]
@@ -126,6 +126,32 @@ def score_network(
         cache_hits={"frequency": fsweep.from_cache, "orientation": osweep.from_cache},
     )
     return ChannelScores(table, fsweep, osweep, prov)
+
+
+def score_variants(
+    network: Network,
+    preset: Preset,
+    variants: list[str],
+    *,
+    device: str | torch.device = "auto",
+    progress: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """Score tables of ``network`` under each named variant of :data:`pecore.scores.VARIANTS`.
+
+    Variants share cached sweeps: only a changed stimulus or a changed f̂ costs new forward passes.
+
+    Examples
+    --------
+    >>> from pecore.networks import load_network
+    >>> from pecore.presets import get_preset
+    >>> t = score_variants(load_network("alexnet", device="cpu"), get_preset("ci"), ["default", "pe-mean"])
+    >>> sorted(t)
+    ['default', 'pe-mean']
+    """
+    from .scores import make_config
+
+    return {name: score_network(network, preset, make_config(name), device=device, progress=progress).table
+            for name in variants}
 
 
 def load_scores(path: str | os.PathLike) -> ChannelScores:

@@ -47,7 +47,7 @@ class ScoreConfig:
     Attributes
     ----------
     csf
-        'mannos-sakrison' (default), 'barten' (at ``csf_luminance`` cd/m², ``csf_field_deg``°) or 'flat'.
+        'mannos-sakrison' (default), 'barten' (at ``csf_luminance`` cd/m², ``csf_field_deg`` degrees) or 'flat'.
     stimulus
         Frequency-sweep stimulus: 'radial' or 'oriented-mean'.
     normalise

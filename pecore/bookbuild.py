@@ -1,0 +1,188 @@
+"""Execute the chapter notebooks with papermill and build the static book with Jupyter Book 1.
+
+``pecore book --preset quick`` (what ``make book`` runs) executes every ``notebooks/NN_*.ipynb``
+into ``book/chapters/`` with the preset and device injected as parameters, hides the parameter
+cells on the page, records each chapter's run time, then runs ``jupyter-book build`` (which
+renders the stored outputs and executes nothing) with warnings as errors. A chapter that raises
+stops the build with the notebook and the cell named.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .book import REPO_ROOT
+from .cache import atomic_write_text
+from .cli import register_command
+from .errors import PecoreError, UnknownNameError
+
+__all__ = ["NOTEBOOKS", "CHAPTERS_OUT", "ChapterError", "chapter_names", "execute_chapter", "execute_chapters",
+           "build_html"]
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+CHAPTERS_OUT = REPO_ROOT / "book" / "chapters"
+HIDDEN_TAGS = {"parameters", "injected-parameters"}
+
+
+class ChapterError(PecoreError):
+    """A chapter notebook raised while executing."""
+
+
+def chapter_names() -> list[str]:
+    """The chapter notebooks, in order (``notebooks/NN_name.ipynb``).
+
+    Examples
+    --------
+    >>> chapter_names()[0]
+    '01_frequency'
+    """
+    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _hide_parameter_cells(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = set(cell.metadata.get("tags", []))
+        if tags & HIDDEN_TAGS:
+            cell.metadata["tags"] = sorted(tags | {"remove-cell"})
+    atomic_write_text(path, nbformat.writes(nb))
+
+
+def execute_chapter(name: str, parameters: dict[str, Any], out_dir: Path = CHAPTERS_OUT) -> float:
+    """Execute one chapter with papermill into ``out_dir``; return its run time in seconds.
+
+    Raises
+    ------
+    ChapterError
+        Naming the notebook, the cell and the error, when the notebook raises.
+    """
+    import papermill as pm
+
+    known = chapter_names()
+    if name not in known:
+        raise UnknownNameError(f"unknown chapter {name!r}; allowed: {', '.join(known)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src, dst = NOTEBOOKS / f"{name}.ipynb", out_dir / f"{name}.ipynb"
+    tmp = out_dir / f".{name}.running.ipynb"
+    accepted = _parameter_names(src)
+    params = {k: v for k, v in parameters.items() if k in accepted}
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(str(src), str(tmp), parameters=params, kernel_name="python3", cwd=str(out_dir),
+                            progress_bar=False, request_save_on_cell_execute=False)
+    except pm.PapermillExecutionError as exc:
+        raise ChapterError(f"chapter {name} ({src}) failed in cell {exc.exec_count} "
+                           f"(index {exc.cell_index}): {exc.ename}: {exc.evalue}") from None
+    finally:
+        elapsed = time.perf_counter() - start
+    _hide_parameter_cells(tmp)
+    os.replace(tmp, dst)
+    return elapsed
+
+
+def _parameter_names(path: Path) -> set[str]:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    names: set[str] = set()
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            for line in cell.source.splitlines():
+                head = line.split("#", 1)[0]
+                if "=" in head and not head.startswith((" ", "\t")):
+                    names.add(head.split("=", 1)[0].strip())
+    return names
+
+
+def execute_chapters(chapters: Sequence[str] | None, parameters: dict[str, Any], out_dir: Path = CHAPTERS_OUT,
+                     log: bool = True) -> dict[str, float]:
+    """Execute ``chapters`` (default: all) in order; returns and stores their run times."""
+    chapters = list(chapters or chapter_names())
+    for name in chapters:
+        if name not in chapter_names():
+            raise UnknownNameError(f"unknown chapter {name!r}; allowed: {', '.join(chapter_names())}")
+    timings: dict[str, float] = {}
+    for name in chapters:
+        if log:
+            print(f"[pecore book] executing {name} (preset {parameters.get('preset')}) …", flush=True)
+        timings[name] = execute_chapter(name, parameters, out_dir)
+        if log:
+            print(f"[pecore book]   {name}: {timings[name]:.1f} s", flush=True)
+    record_path = out_dir / "timings.json"
+    old = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    old.update({k: {"seconds": round(v, 1), **{p: parameters.get(p) for p in ("preset", "device")}}
+                for k, v in timings.items()})
+    atomic_write_text(record_path, json.dumps(old, indent=2) + "\n")
+    _write_timings_page(old, out_dir / "timings.md")
+    return timings
+
+
+def _write_timings_page(record: dict[str, dict[str, Any]], path: Path) -> None:
+    import platform
+
+    lines = [f"Measured by this build of the book on `{platform.node() or 'this machine'}` "
+             f"({os.cpu_count()} CPU cores); wall-clock seconds of each chapter's papermill run.", "",
+             "| chapter | preset | device | seconds |", "| --- | --- | --- | --- |"]
+    total = 0.0
+    for name in sorted(record):
+        r = record[name]
+        total += float(r["seconds"])
+        lines.append(f"| {name} | {r.get('preset')} | {r.get('device')} | {float(r['seconds']):.1f} |")
+    lines.append(f"| **all** | | | **{total:.1f}** |")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
+    """Run ``jupyter-book build`` on the book (outputs are rendered, nothing is executed)."""
+    missing = [n for n in chapter_names() if not (CHAPTERS_OUT / f"{n}.ipynb").is_file()]
+    if missing:
+        raise ChapterError(f"chapters not executed yet: {', '.join(missing)}; run `pecore book` without --chapters")
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--toc", str(root / "book" / "_toc.yml"),
+           "--config", str(root / "_config.yml"), "--keep-going"]
+    if warnings_as_errors:
+        cmd += ["-W"]
+    html = root / "_build" / "html"
+    if html.exists():
+        shutil.rmtree(root / "_build" / ".doctrees", ignore_errors=True)
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PecoreError(f"jupyter-book build failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return html / "index.html"
+
+
+@register_command
+def _add_book(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("book", help="execute the chapter notebooks with papermill and build the static HTML book",
+                       description="Execute every chapter (or --chapters) under a preset into book/chapters/, then "
+                       "build the static book into _build/html with Jupyter Book (offline, warnings as errors).")
+    p.add_argument("--preset", default="quick", help="quick (CPU, default), paper (GPU), ci (tests)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--chapters", nargs="+", default=None, help=f"chapters to execute (default: all)")
+    p.add_argument("--no-build", action="store_true", help="execute the chapters only")
+    p.add_argument("--no-execute", action="store_true", help="build from the chapters executed before")
+    p.set_defaults(run=_run_book)
+
+
+def _run_book(args: argparse.Namespace) -> int:
+    from .presets import get_preset
+
+    get_preset(args.preset)
+    if not args.no_execute:
+        timings = execute_chapters(args.chapters, {"preset": args.preset, "device": args.device})
+        print(f"[pecore book] chapters executed in {sum(timings.values()):.0f} s")
+    if args.no_build:
+        return 0
+    index = build_html()
+    print(f"[pecore book] built {index}")
+    return 0

@@ -1,0 +1,249 @@
+"""Figures of the frequency, orientation and PE chapters (matplotlib), with one colour per layer depth."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from .pipeline import ChannelScores
+from .presets import ProbeGrid
+from .scores import ScoreConfig
+from .stimuli import oriented_gratings, radial_gratings
+
+__all__ = [
+    "LAYER_COLORS",
+    "layer_color",
+    "grating_gallery",
+    "frequency_tuning",
+    "per_channel_scores",
+    "layer_distributions",
+    "orientation_tuning",
+    "preference_histograms",
+    "feature_maps",
+    "agreement_heatmap",
+    "pe_weight_scatter",
+]
+
+# one colour per tap depth (1st … 5th tapped layer), the same in every chapter and for every network
+LAYER_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+
+
+def layer_color(layer: str, layers: Sequence[str]) -> str:
+    """The colour of ``layer`` by its depth among ``layers``.
+
+    Examples
+    --------
+    >>> layer_color("relu2_2", ["relu1_2", "relu2_2"])
+    '#d95f02'
+    """
+    return LAYER_COLORS[list(layers).index(layer) % len(LAYER_COLORS)]
+
+
+def _layers(scores: ChannelScores) -> list[str]:
+    return list(dict.fromkeys(scores.table.layer))
+
+
+def grating_gallery(grid: ProbeGrid, frequencies: Sequence[float] = (1.0, 4.0, 16.0),
+                    orientations: Sequence[float] = (-45.0, 0.0, 60.0)) -> plt.Figure:
+    """Radial gratings at a few frequencies and oriented gratings at a few orientations.
+
+    Examples
+    --------
+    >>> fig = grating_gallery(ProbeGrid(size=32)); len(fig.axes)
+    6
+    """
+    freqs = [f for f in frequencies if f <= grid.ppd / 2]
+    n = len(freqs) + len(orientations)
+    fig, axes = plt.subplots(1, n, figsize=(1.9 * n, 2.3))
+    radial = radial_gratings(freqs, size=grid.size, ppd=grid.ppd, n_phases=1)
+    f_mid = freqs[len(freqs) // 2]
+    oriented = oriented_gratings(f_mid, orientations, size=grid.size, ppd=grid.ppd, n_phases=1)
+    deg = grid.size / grid.ppd
+    for ax, img, title in [*zip(axes, radial[:, 0, 0], [f"radial, {f:g} cpd" for f in freqs]),
+                           *zip(axes[len(freqs):], oriented[0, :, 0, 0], [f"θ = {t:g}°, {f_mid:g} cpd" for t in orientations])]:
+        ax.imshow(img.numpy(), cmap="gray", vmin=0, vmax=1, extent=(0, deg, 0, deg))
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([0, round(deg, 2)])
+        ax.set_yticks([])
+    axes[0].set_xlabel("degrees of visual angle")
+    fig.tight_layout()
+    return fig
+
+
+def frequency_tuning(scores: ChannelScores, layer: str, channels: Sequence[int], config: ScoreConfig = ScoreConfig(),
+                     labels: Sequence[str] | None = None) -> plt.Figure:
+    """Normalised mean activation against frequency for ``channels``, with the CSF overlaid."""
+    f = scores.frequency.frequencies
+    resp = scores.frequency.responses[layer]
+    t = scores.layer(layer)
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    cmap = plt.get_cmap("viridis", max(2, len(channels)))
+    for i, ch in enumerate(channels):
+        a = resp[ch]
+        a = a / a.max() if a.max() > 0 else a
+        row = t.loc[ch]
+        lab = (labels[i] + " · " if labels else "") + f"ch {ch}: μ1 = {row.mu1:.3f}, f̂ = {row.fhat:.2g} cpd"
+        ax.plot(f, a, "-o", ms=2.5, color=cmap(i), label=lab)
+        if np.isfinite(row.fhat):
+            ax.axvline(row.fhat, color=cmap(i), ls=":", lw=1)
+    s = config.csf_function()(f)
+    ax2 = ax.twinx()
+    ax2.fill_between(f, s / s.max(), color="0.6", alpha=0.2, label=f"CSF ({config.csf}), normalised")
+    ax2.set_ylim(0, 1.05)
+    ax2.set_ylabel("CSF (normalised)", color="0.4")
+    ax.set_xscale("log")
+    ax.set_xlabel("spatial frequency (cycles per degree)")
+    ax.set_ylabel("mean activation / max")
+    ax.set_title(f"{layer}: frequency tuning")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.1, 1.0))
+    ax.set_zorder(ax2.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def per_channel_scores(scores: ChannelScores, layer: str, column: str = "mu1", highlight: Sequence[int] = ()) -> plt.Figure:
+    """The score of every channel of ``layer`` against channel index (the paper's per-channel figure)."""
+    t = scores.layer(layer)
+    layers = _layers(scores)
+    fig, ax = plt.subplots(figsize=(8, 3.0))
+    ax.scatter(t.channel, t[column], s=12, color=layer_color(layer, layers), label=layer)
+    dead = t[t.dead.astype(bool)]
+    if len(dead):
+        ax.scatter(dead.channel, dead[column], s=14, marker="x", color="k", label="dead channel")
+    for ch in highlight:
+        ax.annotate(f"ch {ch}", (ch, t.loc[ch, column]), textcoords="offset points", xytext=(3, 5), fontsize=8)
+    ax.set_xlabel("channel index")
+    ax.set_ylabel({"mu1": "μ1 (frequency sensitivity)", "mu2": "μ2 (orientation selectivity)",
+                   "pe": "PE"}.get(column, column))
+    ax.set_title(f"{column} of every {layer} channel")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: str) -> plt.Figure:
+    """Box plots of ``column`` per layer (live channels), for one network or side by side for several."""
+    if isinstance(tables, pd.DataFrame):
+        tables = {tables.network.iloc[0]: tables}
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables) + 1, 3.2), squeeze=False, sharey=True)
+    for ax, (name, t) in zip(axes[0], tables.items()):
+        layers = list(dict.fromkeys(t.layer))
+        live = t[~t.dead.astype(bool)]
+        data = [live[live.layer == k][column].to_numpy() for k in layers]
+        parts = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=False)
+        for patch, k in zip(parts["boxes"], layers):
+            patch.set_facecolor(layer_color(k, layers))
+            patch.set_alpha(0.6)
+        for i, d in enumerate(data, start=1):
+            ax.scatter(np.random.default_rng(0).normal(i, 0.07, d.size), d, s=2, color="k", alpha=0.3)
+        ax.set_xticks(range(1, len(layers) + 1), layers, rotation=20)
+        ax.set_title(name)
+        ax.set_xlabel("layer")
+    axes[0][0].set_ylabel({"mu1": "μ1", "mu2": "μ2", "pe": "PE"}.get(column, column))
+    fig.tight_layout()
+    return fig
+
+
+def orientation_tuning(scores: ChannelScores, layer: str, channels: Sequence[int],
+                       labels: Sequence[str] | None = None) -> plt.Figure:
+    """Polar tuning curves (activation / max against orientation, mirrored to 360°) of ``channels``."""
+    th = scores.orientation.orientations
+    resp = scores.orientation.responses[layer]
+    t = scores.layer(layer)
+    n = len(channels)
+    fig, axes = plt.subplots(1, n, figsize=(2.4 * n, 2.9), subplot_kw={"projection": "polar"})
+    for i, (ax, ch) in enumerate(zip(np.atleast_1d(axes), channels)):
+        a = resp[ch] / resp[ch].max() if resp[ch].max() > 0 else resp[ch]
+        ang = np.deg2rad(np.concatenate([th, th + 180, th[:1] + 360]))
+        ax.plot(ang, np.concatenate([a, a, a[:1]]), color="C0" if not labels or "high" in labels[i] else "C3")
+        ax.set_yticklabels([])
+        ax.set_xticks(np.deg2rad([0, 45, 90, 135]), ["0°", "45°", "90°", "135°"], fontsize=7)
+        row = t.loc[ch]
+        head = (labels[i] + "\n") if labels else ""
+        ax.set_title(f"{head}ch {ch}: μ2 = {row.mu2:.2f}\nat {scores.orientation.frequency[layer][ch]:.2g} cpd",
+                     fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def preference_histograms(scores: ChannelScores) -> plt.Figure:
+    """Per layer: the distribution of f̂ (log axis) and of the preferred orientation θ̂."""
+    t = scores.table[~scores.table.dead.astype(bool)]
+    layers = _layers(scores)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.3))
+    f = scores.frequency.frequencies
+    edges = np.geomspace(f[0] / 1.1, f[-1] * 1.1, 16)
+    th_edges = np.arange(-90, 91, 15)
+    for k in layers:
+        rows = t[t.layer == k]
+        a1.hist(rows.fhat, bins=edges, histtype="step", lw=1.6, density=True, color=layer_color(k, layers), label=k)
+        a2.hist(rows.theta_hat, bins=th_edges, histtype="step", lw=1.6, density=True, color=layer_color(k, layers),
+                label=k)
+    a1.set_xscale("log")
+    a1.set_xlabel("f̂ (cycles per degree)")
+    a1.set_ylabel("density")
+    a1.set_title("frequency of highest CSF-weighted sensitivity")
+    a2.set_xlabel("preferred orientation θ̂ (degrees)")
+    a2.set_xticks(np.arange(-90, 91, 45))
+    a2.set_title("preferred orientation")
+    a2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def feature_maps(maps: torch.Tensor, channels: Sequence[int], titles: Sequence[str], image: torch.Tensor) -> plt.Figure:
+    """The image and the feature maps ``maps[0, channels]`` of one layer, each scaled to its own max."""
+    n = len(channels) + 1
+    cols = min(n, 7)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.55 * cols, 1.75 * rows), squeeze=False)
+    axes = axes.ravel()
+    axes[0].imshow(image.permute(1, 2, 0).cpu().numpy())
+    axes[0].set_title("input", fontsize=8)
+    for ax, ch, title in zip(axes[1:], channels, titles):
+        m = maps[0, ch].detach().cpu().numpy()
+        ax.imshow(m / m.max() if m.max() > 0 else m, cmap="magma", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=7)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def agreement_heatmap(agreement: pd.DataFrame, value: str = "spearman") -> plt.Figure:
+    """Heatmap of ``value`` (Spearman ρ or top-set Jaccard) per variant (rows) and layer (columns)."""
+    import seaborn as sns
+
+    pivot = agreement.pivot(index="variant", columns="layer", values=value)
+    pivot = pivot[list(dict.fromkeys(agreement.layer))]
+    fig, ax = plt.subplots(figsize=(1.2 * pivot.shape[1] + 3.2, 0.42 * pivot.shape[0] + 1.3))
+    sns.heatmap(pivot, annot=True, fmt=".2f", vmin=-1 if value == "spearman" else 0, vmax=1, cmap="RdBu_r"
+                if value == "spearman" else "viridis", ax=ax, cbar_kws={"label": value})
+    ax.set_xlabel("layer")
+    ax.set_ylabel("[choice] alternative")
+    fig.tight_layout()
+    return fig
+
+
+def pe_weight_scatter(scores: pd.DataFrame, weights: dict[str, np.ndarray], title: str) -> plt.Figure:
+    """PE against a per-channel weight (LPIPS's learned weights), one panel per layer."""
+    layers = list(weights)
+    fig, axes = plt.subplots(1, len(layers), figsize=(2.3 * len(layers), 2.6), squeeze=False)
+    for ax, k in zip(axes[0], layers):
+        t = scores[scores.layer == k].sort_values("channel")
+        ax.scatter(t.pe, np.asarray(weights[k]).ravel(), s=4, alpha=0.5, color=layer_color(k, layers))
+        ax.set_title(k, fontsize=9)
+        ax.set_xlabel("PE")
+    axes[0][0].set_ylabel("LPIPS weight")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
