@@ -1,0 +1,74 @@
+"""Every chapter executes under the ci preset; the book builds offline with every page, figure and no error."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pecore.bookbuild import CHAPTERS_OUT, ChapterError, build_html, chapter_names, execute_chapter, execute_chapters
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def built_book():
+    timings = execute_chapters(None, {"preset": "ci", "device": "cpu"}, CHAPTERS_OUT, log=False)
+    index = build_html()
+    return index.parent, timings
+
+
+def test_every_chapter_page_exists_with_figures_and_no_errors(built_book):
+    html, timings = built_book
+    assert set(timings) == set(chapter_names())
+    for name in chapter_names():
+        page = html / "book" / "chapters" / f"{name}.html"
+        assert page.is_file(), f"{page} missing"
+        text = page.read_text()
+        n_img = len(re.findall(r"<img[^>]+src=\"[^\"]+\.png\"", text))
+        assert n_img >= 3, f"{name}: only {n_img} figures"
+        assert "Traceback" not in text and "output_error" not in text and "ipythontb" not in text, name
+        assert "preset ci" in text, f"{name}: captions must name the preset"
+        # the injected-parameters cell is hidden, the parameter summary is shown
+        assert "Injected parameters" not in text and "results preset" in text
+
+
+def test_pages_reference_no_remote_script_or_stylesheet(built_book):
+    html, _ = built_book
+    remote = re.compile(r"<(?:script|link)[^>]+(?:src|href)=\"(?:https?:)?//", re.I)
+    offenders = [str(p.relative_to(html)) for p in html.rglob("*.html") if remote.search(p.read_text())]
+    assert offenders == []
+    method = (html / "book" / "method.html").read_text()
+    assert "_static/mathjax/tex-chtml.js" in method and (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert "\\mu_1" in method  # equations are there for MathJax to typeset
+
+
+def test_prose_pages_and_bibliography(built_book):
+    html, _ = built_book
+    for page in ("intro", "method", "reproducing", "api", "bibliography"):
+        assert (html / "book" / f"{page}.html").is_file()
+    assert "What is reconstructed" in (html / "book" / "method.html").read_text()
+    assert "Tariq" in (html / "book" / "bibliography.html").read_text()
+    assert "load_network" in (html / "book" / "api.html").read_text()
+    assert "| 01_frequency | ci |" in (ROOT / "book" / "chapters" / "timings.md").read_text()
+
+
+@pytest.mark.parametrize("params,msg", [
+    ({"preset": "fast"}, "notebook parameter preset: unknown value 'fast'"),
+    ({"layer": "relu9_9"}, "notebook parameter layer"),
+    ({"network": "resnet"}, "notebook parameter network"),
+    ({"n_examples": "three"}, "notebook parameter n_examples must be int"),
+    ({"variants": ["fancy"]}, "notebook parameter variants"),
+])
+def test_bad_parameter_stops_the_chapter_in_its_first_cell(params, msg, tmp_path):
+    with pytest.raises(ChapterError) as err:
+        execute_chapter("01_frequency", {"preset": "ci", **params}, tmp_path)
+    text = str(err.value)
+    assert msg in text and "01_frequency" in text and "failed in cell 3 (index 3)" in text  # the first cell after the parameters
+
+
+def test_chapter_without_stored_results_probes_itself(tmp_path):
+    execute_chapter("02_orientation", {"preset": "ci", "use_stored": False, "network": "alexnet", "layer": "relu2"},
+                    tmp_path)
+    text = (tmp_path / "02_orientation.ipynb").read_text()
+    assert "preset ci · alexnet" in text and "stored results" not in text
