@@ -79,13 +79,13 @@ def frequency_tuning(scores: ChannelScores, layer: str, channels: Sequence[int],
     f = scores.frequency.frequencies
     resp = scores.frequency.responses[layer]
     t = scores.layer(layer)
-    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    fig, ax = plt.subplots(figsize=(8, 4.6))
     cmap = plt.get_cmap("viridis", max(2, len(channels)))
     for i, ch in enumerate(channels):
         a = resp[ch]
         a = a / a.max() if a.max() > 0 else a
         row = t.loc[ch]
-        lab = (labels[i] + " · " if labels else "") + f"ch {ch}: μ1 = {row.mu1:.3f}, f̂ = {row.fhat:.2g} cpd"
+        lab = (labels[i] + " · " if labels else "") + f"ch {ch}: μ1 = {row.mu1:.3f}, $\\hat{{f}}$ = {row.fhat:.2g} cpd"
         ax.plot(f, a, "-o", ms=2.5, color=cmap(i), label=lab)
         if np.isfinite(row.fhat):
             ax.axvline(row.fhat, color=cmap(i), ls=":", lw=1)
@@ -100,7 +100,7 @@ def frequency_tuning(scores: ChannelScores, layer: str, channels: Sequence[int],
     ax.set_title(f"{layer}: frequency tuning")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.1, 1.0))
+    ax.legend(h1 + h2, l1 + l2, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     ax.set_zorder(ax2.get_zorder() + 1)
     ax.patch.set_visible(False)
     fig.tight_layout()
@@ -186,10 +186,10 @@ def preference_histograms(scores: ChannelScores) -> plt.Figure:
         a2.hist(rows.theta_hat, bins=th_edges, histtype="step", lw=1.6, density=True, color=layer_color(k, layers),
                 label=k)
     a1.set_xscale("log")
-    a1.set_xlabel("f̂ (cycles per degree)")
+    a1.set_xlabel(r"$\hat{f}$ (cycles per degree)")
     a1.set_ylabel("density")
     a1.set_title("frequency of highest CSF-weighted sensitivity")
-    a2.set_xlabel("preferred orientation θ̂ (degrees)")
+    a2.set_xlabel(r"preferred orientation $\hat{\theta}$ (degrees)")
     a2.set_xticks(np.arange(-90, 91, 45))
     a2.set_title("preferred orientation")
     a2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))

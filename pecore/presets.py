@@ -37,6 +37,7 @@ class ProbeGrid:
     mean_luminance: float = 0.5
     freq_orientations: int = 8  # orientations averaged by the 'oriented-mean' frequency stimulus
     batch_size: int = 32
+    precision: str = "float32"  # 'float32', or 'bfloat16' autocast (faster on CPUs with AMX and on GPUs)
 
     @property
     def frequencies(self) -> np.ndarray:

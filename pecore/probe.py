@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ._version import __version__
 from .cache import cache_key, load_arrays, save_arrays
@@ -22,6 +22,7 @@ from .validate import check_choice, check_positive
 
 __all__ = [
     "STIMULI",
+    "PRECISIONS",
     "FrequencySweep",
     "OrientationSweep",
     "mean_activations",
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 STIMULI = ("radial", "oriented-mean")
+PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass
@@ -67,6 +69,7 @@ def mean_activations(
     total: int | None = None,
     progress: bool = True,
     desc: str = "probe",
+    precision: str = "float32",
 ) -> dict[str, np.ndarray]:
     """Spatial mean of every channel of ``layers`` for each image of each batch.
 
@@ -74,6 +77,9 @@ def mean_activations(
     ----------
     batches
         Tensors ``(B, 3, H, W)`` in [0, 1] on the network's device.
+
+    precision
+        'float32', or 'bfloat16' to run the convolutions under autocast (means are taken in float32).
 
     Returns
     -------
@@ -89,13 +95,15 @@ def mean_activations(
     (2, 64)
     """
     layers = network.extractor.check_layers(layers)
+    check_choice("precision", precision, PRECISIONS)
     network.extractor.to(memory_format=torch.channels_last)  # much faster convolutions on CPU and GPU
     chunks: dict[str, list[np.ndarray]] = {k: [] for k in layers}
-    with torch.inference_mode(), tqdm(total=total, desc=desc, disable=not progress, unit="img", leave=False) as bar:
+    autocast = torch.autocast(network.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
+    with torch.inference_mode(), autocast, tqdm(total=total, desc=desc, disable=not progress, unit="img", leave=False) as bar:
         for x in batches:
             feats = network.extractor(x.contiguous(memory_format=torch.channels_last), layers, check=False)
             for k in layers:
-                chunks[k].append(feats[k].mean(dim=(2, 3)).double().cpu().numpy())
+                chunks[k].append(feats[k].float().mean(dim=(2, 3)).double().cpu().numpy())
             bar.update(x.shape[0])
     return {k: np.concatenate(v, axis=0) for k, v in chunks.items()}
 
@@ -110,7 +118,10 @@ def _batched(
 
 def _grid_inputs(grid: ProbeGrid) -> dict:
     keep = ("size", "ppd", "n_phases", "contrast", "mean_luminance")
-    return {k: getattr(grid, k) for k in keep}
+    out = {k: getattr(grid, k) for k in keep}
+    if grid.precision != "float32":  # keys of float32 results stay as they were
+        out["precision"] = grid.precision
+    return out
 
 
 def probe_frequency(
@@ -165,7 +176,7 @@ def probe_frequency(
         render = lambda s: oriented_gratings(freqs[s], thetas, **common)  # noqa: E731
     acts = mean_activations(
         network, _batched(len(freqs), per, grid.batch_size, render), layers,
-        total=len(freqs) * per, progress=progress, desc=f"{network.name} frequency sweep",
+        total=len(freqs) * per, progress=progress, desc=f"{network.name} frequency sweep", precision=grid.precision,
     )
     responses = {k: v.reshape(len(freqs), per, -1).mean(axis=1).T.copy() for k, v in acts.items()}
     if cache:
@@ -244,7 +255,8 @@ def probe_orientation(
         gratings = lambda s, fs=fs: _oriented_items(fs, thetas, grid, dev, s)  # noqa: E731
         acts = mean_activations(network, _batched(len(fs) * len(thetas), grid.n_phases, grid.batch_size, gratings),
                                 list(run_layers), total=per * len(fs), progress=progress,
-                                desc=f"{network.name} orientation sweep to {run_layers[-1]}")
+                                desc=f"{network.name} orientation sweep to {run_layers[-1]}",
+                                precision=grid.precision)
         for j, i in enumerate(idx):
             f, need, _rl, key, _ = pending[i]
             hit = {k: v.reshape(len(fs), len(thetas), grid.n_phases, -1)[j].mean(axis=1).T.copy()
