@@ -8,7 +8,6 @@ under the chapter's preset — the returned label says which, for captions.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,8 +220,3 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
 def _short(v: Any) -> str:
     text = str(v)
     return text if len(text) < 90 else text[:87] + "…"
-
-
-def env_flag(name: str, default: str) -> str:
-    """An environment setting (used by the book runner)."""
-    return os.environ.get(name, default)
