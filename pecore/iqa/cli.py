@@ -1,4 +1,153 @@
-"""The ``pecore`` sub-commands of the iqa chapter (registered with :func:`pecore.cli.register_command`)."""
+"""The ``pecore`` sub-commands of the iqa chapter: ``distance`` and ``iqa``."""
 from __future__ import annotations
 
+import argparse
+import sys
+from pathlib import Path
+
+from ..cli import register_command
+
 __all__: list[str] = []
+
+
+def _scores_table(net: str, scores: str | None, preset: str, device: str):
+    """Channel scores: a ``scores.csv`` (or folder holding one), else the stored/probed ones."""
+    if scores:
+        import pandas as pd
+
+        from ..errors import DatasetError
+
+        path = Path(scores)
+        path = path / "scores.csv" if path.is_dir() else path
+        if not path.is_file():
+            raise DatasetError(f"channel scores {path} do not exist (write them with `pecore probe --out DIR`)")
+        table = pd.read_csv(path)
+        if "network" in table and set(table.network) != {net}:
+            from ..errors import ParameterError
+
+            raise ParameterError(f"{path} holds scores of {sorted(set(table.network))}, not of --net {net}")
+        return table, {"scores": str(path)}
+    from ..book import chapter_scores
+
+    s = chapter_scores(net, preset, use_stored=True, device=device)
+    return s.table, {"scores": "stored paper results" if s.provenance.get("stored") else f"probe, preset {preset}"}
+
+
+@register_command
+def _add_distance(sub: argparse._SubParsersAction) -> None:
+    from ..metric import METRICS
+    from ..selection import SUBSETS
+
+    p = sub.add_parser(
+        "distance",
+        help="print the perceptual distance between two images (lower = more similar)",
+        description="Distance between a reference and a distorted image, both read as RGB in [0, 1]: LPIPS v0.1 "
+        "(vgg or alex) or the channel-subset metric (features unit-normalised across channels, squared difference, "
+        "spatial mean, summed over the chosen channels and layers).",
+    )
+    p.add_argument("ref", help="reference image file")
+    p.add_argument("dist", help="distorted image file (same size)")
+    p.add_argument("--metric", default="lpips-vgg", choices=METRICS, help="default: lpips-vgg")
+    p.add_argument("--net", default="vgg16", choices=("vgg16", "alexnet"), help="network of the subset metric")
+    p.add_argument("--layers", nargs="+", default=None, help="layers of the subset metric (default: the five taps)")
+    p.add_argument("--subset", default="top", choices=SUBSETS, help="channels by PE: top, bottom, random or all")
+    p.add_argument("--p", type=float, default=25.0, help="subset size, percent of each layer's channels (default 25)")
+    p.add_argument("--seed", type=int, default=0, help="seed of a random subset")
+    p.add_argument("--scores", default=None, help="scores.csv (or its folder) from `pecore probe`; default: the "
+                   "stored paper-preset scores, else a probe under --preset")
+    p.add_argument("--preset", default="quick", help="preset of a probe when no scores are given (default quick)")
+    p.add_argument("--size", type=int, default=None, help="resize both images so the shorter side has SIZE pixels")
+    p.add_argument("--per-layer", action="store_true", help="also print each layer's contribution")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
+    p.set_defaults(run=_run_distance)
+
+
+def _run_distance(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..imageio import load_image
+    from ..metric import create_metric
+
+    x, y = load_image(args.ref, size=args.size), load_image(args.dist, size=args.size)
+    scores, note = None, ""
+    if args.metric == "subset" and args.subset != "all":
+        scores, info = _scores_table(args.net, args.scores, args.preset, args.device)
+        note = f"; channel scores: {info['scores']}"
+    d = create_metric(args.metric, network=args.net if args.metric == "subset" else None, scores=scores,
+                      layers=args.layers, subset=args.subset, p=args.p, seed=args.seed, device=args.device)
+    with torch.inference_mode():
+        per = d.layer_distances(x, y)
+    total = float(sum(float(v[0]) for v in per.values()))
+    print(f"{total:.6f}")
+    if args.per_layer:
+        for k, v in per.items():
+            print(f"  {k}: {float(v[0]):.6f}")
+    label = args.metric if args.metric != "subset" else f"subset {args.subset} {args.p:g} % of {args.net} {','.join(d.layers)}"
+    print(f"({label}; lower = more similar; images {tuple(x.shape[1:])}{note})", file=sys.stderr)
+    return 0
+
+
+@register_command
+def _add_iqa(sub: argparse._SubParsersAction) -> None:
+    from ..iqa.datasets import LAYOUTS
+
+    p = sub.add_parser(
+        "iqa",
+        help="score PE channel subsets against human quality judgments; write CSV tables",
+        description="Run the IQA experiment on a full-reference dataset: top/bottom/random/all PE channel subsets for "
+        "each p and layer, PSNR/SSIM/LPIPS baselines, SROCC/KROCC/PLCC with bootstrap intervals over reference images, "
+        "and each channel's SROCC against PE. Writes grid.csv, channels.csv, channel_summary.csv, pairs.csv and "
+        "provenance.json into --out.",
+    )
+    p.add_argument("--data", required=True, help="dataset folder (TID2013, LIVE release 2, CSIQ, KADID-10k or a "
+                   "folder with a generic scores.csv)")
+    p.add_argument("--layout", default="auto", choices=LAYOUTS, help="dataset layout (default: detect it)")
+    p.add_argument("--net", default="vgg16", choices=("vgg16", "alexnet"), help="network whose channels are studied")
+    p.add_argument("--preset", default="quick", help="grid and budgets: quick (CPU), paper (GPU), ci (tests)")
+    p.add_argument("--scores", default=None, help="scores.csv (or its folder) from `pecore probe`; default: the "
+                   "stored paper-preset scores, else a probe under --preset")
+    p.add_argument("--size", type=int, default=None, help="override the preset's image size (shorter side, pixels)")
+    p.add_argument("--native-size", action="store_true", help="use the images at their native size")
+    p.add_argument("--max-pairs", type=int, default=None, help="use at most this many pairs")
+    p.add_argument("--seed", type=int, default=0, help="first seed of the random subsets and the bootstrap")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
+    p.add_argument("--no-cache", action="store_true", help="recompute the per-channel terms")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_run_iqa)
+
+
+def _run_iqa(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ..errors import ParameterError
+    from ..pipeline import check_output_dir
+    from ..presets import get_preset
+    from .datasets import FRDataset, load_dataset
+    from .experiment import run_iqa
+
+    out = check_output_dir(args.out)
+    settings = get_preset(args.preset).iqa
+    if args.native_size:
+        settings = replace(settings, image_size=None)
+    elif args.size is not None:
+        settings = replace(settings, image_size=args.size)
+    if args.max_pairs is not None:
+        if args.max_pairs < 3:
+            raise ParameterError(f"--max-pairs must be at least 3, got {args.max_pairs}")
+        settings = replace(settings, max_pairs=args.max_pairs)
+    ds = load_dataset(args.data, args.layout)
+    if not isinstance(ds, FRDataset):
+        raise ParameterError(f"{args.data} is a 2AFC dataset; `pecore iqa` needs full-reference pairs with scores")
+    table, info = _scores_table(args.net, args.scores, args.preset, args.device)
+    result = run_iqa(ds, args.net, table, settings=settings, preset=args.preset, device=args.device, seed=args.seed,
+                     cache=not args.no_cache, progress=not args.quiet)
+    result.provenance["channel_scores"] = info["scores"]
+    result.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
+    result.save(out)
+    best = result.grid[result.grid.layers == "all"].sort_values("srocc", ascending=False).iloc[0]
+    print(f"{ds.summary()}")
+    print(f"wrote {out}/grid.csv ({len(result.grid)} rows), channels.csv, channel_summary.csv, pairs.csv, provenance.json; "
+          f"best all-layer subset: {best.subset} {best.p:g} % (SROCC {best.srocc:.3f} "
+          f"[{best.srocc_lo:.3f}, {best.srocc_hi:.3f}])")
+    return 0

@@ -1,20 +1,68 @@
 """Preset values of the iqa chapter (assembled with the others in :mod:`pecore.presets`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 __all__ = ["IQASettings", "PRESET_VALUES"]
 
 
 @dataclass(frozen=True)
 class IQASettings:
-    """Budgets and grids of the iqa experiment (filled in by its issue)."""
+    """Budgets and grids of the iqa experiment (method.md §8).
 
-    image_size: int = 64
+    Attributes
+    ----------
+    image_size
+        Shorter side the images are resized to (bicubic, antialiased) before the network sees them;
+        ``None`` keeps the native size. PSNR and SSIM see the same resized images.
+    ps
+        Subset sizes in percent of a layer's channels.
+    n_seeds
+        Random subsets drawn per layer and p (method.md: at least 10).
+    n_boot
+        Bootstrap resamples (of reference images) for the intervals of the grid.
+    n_boot_channels
+        Bootstrap resamples for the channel-level ρ(PE, single-channel SROCC).
+    random_plcc_interval
+        Also bootstrap PLCC for random subsets (a logistic fit per seed and resample; costly on a CPU).
+        Without it, random rows report PLCC as mean ± sd over seeds only.
+    max_pairs
+        Use at most this many pairs (evenly spaced over the score table); ``None``: all.
+    batch_size
+        Distorted images per forward pass.
+    level
+        Coverage of the bootstrap intervals.
+    synthetic_images
+        Real photographs (Set5, then Set14) used by the synthetic distortion check.
+    synthetic_size
+        Their shorter side in pixels.
+    synthetic_levels
+        Distortion levels per kind (1..5 of the built-in ladders).
+    """
+
+    image_size: int | None = 192
+    ps: tuple[float, ...] = (10.0, 25.0, 50.0)
+    n_seeds: int = 10
+    n_boot: int = 1000
+    n_boot_channels: int = 200
+    random_plcc_interval: bool = False
+    max_pairs: int | None = None
+    batch_size: int = 8
+    level: float = 0.95
+    synthetic_images: int = 5
+    synthetic_size: int = 128
+    synthetic_levels: int = 5
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict."""
+        return asdict(self)
 
 
 PRESET_VALUES: dict[str, IQASettings] = {
-    "ci": IQASettings(),
-    "quick": IQASettings(),
-    "paper": IQASettings(),
+    "ci": IQASettings(image_size=64, n_boot=100, n_boot_channels=30, max_pairs=40, batch_size=16,
+                      synthetic_images=1, synthetic_size=64),
+    "quick": IQASettings(image_size=160, n_boot=300, n_boot_channels=100, synthetic_images=2, synthetic_size=128),
+    "paper": IQASettings(image_size=None, n_boot=2000, n_boot_channels=1000, random_plcc_interval=True,
+                         batch_size=16, synthetic_images=19, synthetic_size=256),
 }
