@@ -1,4 +1,108 @@
-"""The ``pecore`` sub-commands of the sr chapter (registered with :func:`pecore.cli.register_command`)."""
+"""The ``pecore sr`` sub-commands (registered with :func:`pecore.cli.register_command`).
+
+``pecore sr train --arm pixel|all|top|bottom|random --preset quick|paper [--device D] --out DIR``
+    trains one arm (resuming from ``DIR/checkpoint.pt`` if present) and writes ``model.pt``,
+    ``loss_log.csv`` and ``train.json`` into DIR.
+``pecore sr eval DIR --data Set5|Set14|PATH [--data ...]``
+    evaluates the run in DIR (or every run in its sub-folders) and bicubic upscaling, and writes
+    ``metrics_<set>_per_image.csv`` and ``metrics_<set>_mean.csv`` into DIR.
+"""
 from __future__ import annotations
 
+import argparse
+
+from ..cli import register_command
+
 __all__: list[str] = []
+
+
+@register_command
+def _add_sr(sub: argparse._SubParsersAction) -> None:
+    from ..presets import PRESETS
+    from .losses import ARMS
+
+    p = sub.add_parser("sr", help="super-resolution with a PE-selected feature loss: train an arm, evaluate runs",
+                       description="Train a small SRResNet-style x4 network with L = L_pix + lambda * L_feat(M) for one "
+                       "arm (pixel, all, top, bottom, random channels of VGG-16), and evaluate runs on Set5/Set14.")
+    sr_sub = p.add_subparsers(dest="sr_command", metavar="SR_COMMAND")
+
+    t = sr_sub.add_parser("train", help="train one arm; resumes from DIR/checkpoint.pt",
+                          description="Train one arm with the preset's budget. Every arm of a preset uses the same seed "
+                          "(initial weights, training crops of BSD100) and budget.")
+    t.add_argument("--arm", required=True, choices=ARMS, help="which feature loss: " + ", ".join(ARMS))
+    t.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                   help="budget: quick (tiny network, CPU minutes), paper (16 x 64 network, GPU), ci (tests)")
+    t.add_argument("--out", required=True, help="run folder (model.pt, loss_log.csv, train.json, checkpoint.pt)")
+    t.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
+    t.add_argument("--net", default="vgg16", help="loss network whose PE scores choose channels (default vgg16)")
+    t.add_argument("--seed", type=int, default=0, help="seed of initial weights and training crops (default 0)")
+    t.add_argument("--selection-seed", type=int, default=0, help="seed of the random channel subset (default 0)")
+    t.add_argument("--steps", type=int, default=None, help="override the preset's number of steps")
+    t.add_argument("--data", default="BSD100", help="training photographs: BSD100 (default) or a folder of HR images")
+    t.add_argument("--scores", default=None,
+                   help="folder with scores.csv of the loss network (default: stored paper scores, else a probe "
+                        "under --preset)")
+    t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(run=_run_train)
+
+    e = sr_sub.add_parser("eval", help="evaluate runs and bicubic: per-image and mean metrics CSV",
+                          description="PSNR-Y and SSIM-Y (border of `scale` pixels cropped) and LPIPS-vgg of the run(s) "
+                          "in DIR and of bicubic upscaling; means with 95%% bootstrap intervals over images.")
+    e.add_argument("dir", help="a run folder, or a folder of run folders")
+    e.add_argument("--data", action="append", default=None, metavar="SET",
+                   help="Set5, Set14, BSD100 or a folder of HR images (repeatable; default Set5)")
+    e.add_argument("--crop", type=int, default=None, help="evaluate centre crops of this size (default: whole images)")
+    e.add_argument("--no-lpips", action="store_true", help="skip LPIPS-vgg")
+    e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    e.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    e.set_defaults(run=_run_eval)
+    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ..book import chapter_scores
+    from ..networks import load_network
+    from ..pipeline import load_scores
+    from ..presets import get_preset
+    from ..validate import check_positive
+    from .train import train_arm
+
+    settings = get_preset(args.preset).sr
+    if args.steps is not None:
+        check_positive("--steps", args.steps, integer=True)
+        settings = replace(settings, steps=args.steps, checkpoint_every=min(settings.checkpoint_every, args.steps))
+    network = scores = None
+    if args.arm != "pixel":
+        network = load_network(args.net, device=args.device)
+        if args.arm in ("top", "bottom", "random"):
+            scores = load_scores(args.scores) if args.scores else chapter_scores(args.net, args.preset, use_stored=True,
+                                                                                  device=args.device)
+    run = train_arm(args.arm, settings, args.out, network=network, scores=scores, seed=args.seed,
+                    selection_seed=args.selection_seed, data=args.data, device=args.device, preset=args.preset,
+                    progress=not args.quiet, resume=not args.restart)
+    last = run.log.iloc[-1] if len(run.log) else None
+    tail = f", final loss {last.loss:.4f}" if last is not None else ""
+    if run.steps_run == 0:
+        how = "already finished, nothing to do"
+    elif run.resumed_from:
+        how = f"resumed at step {run.resumed_from}, trained {run.steps_run} steps"
+    else:
+        how = f"trained {run.steps_run} steps"
+    print(f"{run.name}: {how} (preset {args.preset}, {settings.steps} steps{tail}); wrote {run.out_dir}")
+    return 0
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from .experiment import evaluate_dir
+
+    data = args.data or ["Set5"]
+    per_image, summary = evaluate_dir(args.dir, data, crop=args.crop, lpips=not args.no_lpips, device=args.device,
+                                      n_boot=args.n_boot)
+    wide = summary.pivot_table(index=["dataset", "method"], columns="metric", values="mean", sort=False)
+    print(wide.to_string(float_format=lambda v: f"{v:.4f}"))
+    for ds in dict.fromkeys(per_image.dataset):
+        print(f"wrote {args.dir}/metrics_{ds}_per_image.csv and metrics_{ds}_mean.csv")
+    return 0

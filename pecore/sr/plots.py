@@ -1,0 +1,152 @@
+"""Figures of the SR chapter: training curves, metrics with intervals, crops side by side."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from ..errors import ParameterError
+
+__all__ = ["METHOD_COLORS", "method_color", "training_curves", "metric_intervals", "difference_intervals",
+           "crops_side_by_side"]
+
+METHOD_COLORS = {"bicubic": "#999999", "pixel": "#4d4d4d", "all": "#1f78b4", "top": "#d95f02", "bottom": "#7570b3"}
+_RANDOM = "#66a61e"
+_LABELS = {"psnr_y": "PSNR-Y (dB) ↑", "ssim_y": "SSIM-Y ↑", "lpips_vgg": "LPIPS-vgg ↓"}
+
+
+def method_color(name: str) -> str:
+    """The colour of a method (random-subset seeds share one colour).
+
+    Examples
+    --------
+    >>> method_color("top"), method_color("random-s1")
+    ('#d95f02', '#66a61e')
+    """
+    return METHOD_COLORS.get(name, _RANDOM if name.startswith("random") else "#000000")
+
+
+def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt.Figure:
+    """The total loss, pixel term and feature term against step for every run (rolling mean of ``smooth`` rows).
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"step": [1, 2, 3], "loss": [1.0, 0.8, 0.7], "pixel": [0.5, 0.4, 0.3],
+    ...                     "feature": [0.0, 0.0, 0.0]})
+    >>> len(training_curves({"pixel": log}).axes)
+    3
+    """
+    if not logs:
+        raise ParameterError("training_curves needs at least one loss log")
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    for name, log in logs.items():
+        if log.empty:
+            continue
+        for ax, col in zip(axes, ("loss", "pixel", "feature")):
+            if col == "feature" and name == "pixel":
+                continue
+            y = log[col].rolling(max(1, smooth), min_periods=1).mean()
+            ax.plot(log.step, y, color=method_color(name), label=name, lw=1.4,
+                    ls="--" if name.startswith("random") else "-")
+    titles = ("total loss L", "pixel term L_pix", "feature term L_feat (before λ)")
+    for ax, title in zip(axes, titles):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("step")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def metric_intervals(summary: pd.DataFrame, dataset: str | None = None) -> plt.Figure:
+    """One panel per metric: each method's mean with its 95 % bootstrap interval over images.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"dataset": "Set5", "method": ["bicubic", "top"], "metric": "psnr_y",
+    ...                   "mean": [28.0, 28.5], "ci_low": [27.0, 27.5], "ci_high": [29.0, 29.5], "n_images": 5})
+    >>> len(metric_intervals(s).axes)
+    1
+    """
+    datasets = list(dict.fromkeys(summary.dataset)) if dataset is None else [dataset]
+    metrics = [m for m in _LABELS if m in set(summary.metric)]
+    if not metrics or not datasets:
+        raise ParameterError("metric_intervals needs a summary table with psnr_y, ssim_y or lpips_vgg rows")
+    fig, axes = plt.subplots(len(datasets), len(metrics), figsize=(3.6 * len(metrics), 0.5 + 2.6 * len(datasets)),
+                             squeeze=False)
+    for i, ds in enumerate(datasets):
+        for j, m in enumerate(metrics):
+            ax = axes[i, j]
+            t = summary[(summary.dataset == ds) & (summary.metric == m)].reset_index(drop=True)
+            ypos = np.arange(len(t))[::-1]
+            for y, (_, r) in zip(ypos, t.iterrows()):
+                ax.errorbar(r["mean"], y, xerr=[[r["mean"] - r.ci_low], [r.ci_high - r["mean"]]], fmt="o",
+                            color=method_color(r.method), capsize=3)
+            ax.set_yticks(ypos, t.method.tolist())
+            ax.set_title(f"{ds}: {_LABELS[m]} (n = {int(t.n_images.max())})", fontsize=10)
+            ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def difference_intervals(differences: pd.DataFrame, dataset: str | None = None) -> plt.Figure:
+    """Paired differences ``a − b`` per metric with 95 % bootstrap intervals; the dotted line is no difference.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"dataset": "Set5", "a": "top", "b": "all", "metric": "psnr_y", "mean": [0.1],
+    ...                   "ci_low": [-0.1], "ci_high": [0.3], "better": "top", "clear": False, "n_images": 5})
+    >>> len(difference_intervals(d).axes)
+    1
+    """
+    datasets = list(dict.fromkeys(differences.dataset)) if dataset is None else [dataset]
+    metrics = [m for m in _LABELS if m in set(differences.metric)]
+    if not metrics or not datasets:
+        raise ParameterError("difference_intervals needs a differences table (pecore.sr.evaluate.paired_differences)")
+    fig, axes = plt.subplots(len(datasets), len(metrics), figsize=(3.6 * len(metrics), 0.5 + 2.4 * len(datasets)),
+                             squeeze=False)
+    for i, ds in enumerate(datasets):
+        for j, m in enumerate(metrics):
+            ax = axes[i, j]
+            t = differences[(differences.dataset == ds) & (differences.metric == m)].reset_index(drop=True)
+            ypos = np.arange(len(t))[::-1]
+            for y, (_, r) in zip(ypos, t.iterrows()):
+                ax.errorbar(r["mean"], y, xerr=[[r["mean"] - r.ci_low], [r.ci_high - r["mean"]]], fmt="o",
+                            color=method_color(r.b), mfc=method_color(r.b) if r.clear else "white", capsize=3)
+            ax.axvline(0, color="k", ls=":", lw=1)
+            ax.set_yticks(ypos, [f"{a} − {b}" for a, b in zip(t.a, t.b)])
+            ax.set_title(f"{ds}: Δ {_LABELS[m]}", fontsize=10)
+            ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def crops_side_by_side(samples: Mapping[str, torch.Tensor], *, order: Sequence[str] | None = None,
+                       title: str = "") -> plt.Figure:
+    """Crops of one test image: the LR input (nearest-neighbour enlarged), bicubic, every arm, the HR image.
+
+    Examples
+    --------
+    >>> fig = crops_side_by_side({"LR": torch.rand(3, 4, 4), "HR": torch.rand(3, 16, 16)}); len(fig.axes)
+    2
+    """
+    if not samples:
+        raise ParameterError("crops_side_by_side needs at least one image")
+    names = list(order) if order is not None else list(samples)
+    n = len(names)
+    fig, axes = plt.subplots(1, n, figsize=(1.9 * n, 2.3), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        img = samples[name].detach().cpu().float().clamp(0, 1)
+        if img.ndim == 4:
+            img = img[0]
+        ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
+        ax.set_title(name, fontsize=9, color=method_color(name) if name not in ("LR", "HR") else "black")
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,242 @@
+"""Super-resolution: network shapes, metrics against hand computations, training, resuming, errors, CLI."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from conftest import data_path
+from pecore.cli import main
+from pecore.errors import OutputError, UnknownNameError
+from pecore.imageio import load_image
+from pecore.sr import data as srdata
+from pecore.sr.data import CropSampler, CropSizeError, ScaleMismatchError, downscale, load_hr_images, upscale_bicubic
+from pecore.sr.evaluate import evaluate_methods, psnr_y, ssim_y
+from pecore.sr.losses import SRLoss, arm_weights
+from pecore.sr.model import SRResNet, build_model
+from pecore.sr.settings import PRESET_VALUES
+from pecore.sr.train import load_run, train_arm
+
+CI = PRESET_VALUES["ci"]
+SET5 = ("sr", "Set5", "image_SRF_4")
+
+
+def hr_image(name: str = "img_003") -> torch.Tensor:
+    return load_image(data_path(*SET5, f"{name}_SRF_4_HR.png"))
+
+
+@pytest.fixture(scope="module")
+def pe_table(vgg16) -> pd.DataFrame:
+    """A PE table for relu1_2 of VGG-16 (a fixed random PE per channel: the selection mechanics, not the probe)."""
+    rng = np.random.default_rng(0)
+    rows = [{"layer": k, "channel": c, "pe": float(rng.random()), "dead": False}
+            for k in vgg16.taps[:2] for c in range(vgg16.channels[k])]
+    return pd.DataFrame(rows)
+
+
+# --- network --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_output_is_scale_times_the_input_on_a_real_image(scale):
+    hr = srdata.modcrop(hr_image()[:, :100, :92], scale)
+    lr = downscale(hr, scale)
+    net = SRResNet(scale=scale, n_blocks=2, n_feats=8)
+    sr = net(lr)
+    assert sr.shape == (1, 3, lr.shape[-2] * scale, lr.shape[-1] * scale) == (1, *hr.shape)
+    # an untrained network with the bicubic skip is exactly bicubic upscaling
+    assert torch.allclose(sr, upscale_bicubic(lr, scale))
+
+
+def test_models_with_the_same_seed_are_identical_and_seeds_differ():
+    a, b, c = build_model(CI, 0), build_model(CI, 0), build_model(CI, 1)
+    pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))
+    assert torch.equal(pa, pb) and not torch.equal(pa, pc)
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+def test_downscale_is_antialiased_bicubic_like_pil():
+    hr = hr_image("img_002")
+    lr = downscale(hr, 4)
+    arr = (hr.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    pil = np.asarray(Image.fromarray(arr).resize((hr.shape[2] // 4, hr.shape[1] // 4), Image.BICUBIC), dtype=float)
+    ours = lr[0].permute(1, 2, 0).numpy() * 255
+    assert np.abs(ours - pil).max() <= 1.0 and np.abs(ours - pil).mean() < 0.5
+    assert torch.equal(lr, lr.mul(255).round().div(255))  # 8-bit levels
+
+
+def test_crops_are_seeded_and_real(data_dir):
+    imgs = load_hr_images("Set5", 4, uint8=True)
+    a = CropSampler([i.image for i in imgs], 32, 3, 4, seed=7)
+    b = CropSampler([i.image for i in imgs], 32, 3, 4, seed=7)
+    (la, ha), (lb, hb) = a.sample(), b.sample()
+    assert torch.equal(ha, hb) and torch.equal(la, lb)
+    assert ha.shape == (3, 3, 32, 32) and la.shape == (3, 3, 8, 8)
+    assert float(ha.std()) > 0.02  # real image content, not a constant
+
+
+def test_shared_layout_and_plain_folders(tmp_path):
+    assert [p.name for p in srdata.hr_image_paths(data_path("sr", "Set14"), 4)][0] == "img_001_SRF_4_HR.png"
+    assert len(srdata.hr_image_paths("Set14", 4)) == 14
+    # a plain folder of HR images (LR files skipped)
+    for name in ("a.png", "b_LR.png"):
+        Image.fromarray(np.zeros((20, 24, 3), np.uint8)).save(tmp_path / name)
+    imgs = load_hr_images(tmp_path, 4)
+    assert [i.name for i in imgs] == ["a"] and imgs[0].image.shape == (3, 20, 24)
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+def test_psnr_and_ssim_match_hand_computation_on_a_real_pair():
+    from skimage.metrics import structural_similarity
+
+    hr = hr_image("img_002")[:, :96, :120]
+    noisy = (hr + 0.03 * torch.randn(hr.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    noisy = noisy.mul(255).round().div(255)
+
+    def y(x):  # ITU-R BT.601 luma, border of 4 cropped, by hand in numpy
+        a = x.permute(1, 2, 0).double().numpy()
+        return (16 + 65.481 * a[..., 0] + 128.553 * a[..., 1] + 24.966 * a[..., 2])[4:-4, 4:-4]
+
+    mse = np.mean((y(noisy) - y(hr)) ** 2)
+    assert float(psnr_y(noisy, hr, 4)) == pytest.approx(10 * np.log10(255 ** 2 / mse), abs=1e-9)
+    ref = structural_similarity(y(noisy), y(hr), data_range=255, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert float(ssim_y(noisy, hr, 4)) == pytest.approx(ref, abs=1e-6)
+    # a constant offset of 10 in Y: PSNR = 10 log10(255² / 10²)
+    flat = torch.full((3, 32, 32), 0.4)
+    assert float(psnr_y(flat + 10 / 219, flat, 4)) == pytest.approx(20 * np.log10(25.5), abs=1e-5)  # float32 image
+
+
+def test_bicubic_baseline_matches_the_published_set5_value():
+    t, _ = evaluate_methods({"bicubic": lambda lr: upscale_bicubic(lr, 4)}, load_hr_images("Set5", 4), dataset="Set5")
+    # Set5 x4 bicubic in the SR literature (MATLAB imresize): 28.42 dB, SSIM 0.810
+    assert t.psnr_y.mean() == pytest.approx(28.42, abs=0.1)
+    assert t.ssim_y.mean() == pytest.approx(0.810, abs=0.005)
+
+
+# --- losses ---------------------------------------------------------------------------------------
+
+def test_arms_select_the_same_number_of_channels(vgg16, pe_table):
+    layers = ["relu1_2", "relu2_2"]
+    w = {arm: arm_weights(arm, vgg16, pe_table, layers, p=25) for arm in ("top", "bottom", "random")}
+    for k in layers:
+        sets = {arm: set(np.flatnonzero(w[arm][k].numpy())) for arm in w}
+        assert len({len(s) for s in sets.values()}) == 1 and len(sets["top"]) == vgg16.channels[k] // 4
+        assert not sets["top"] & sets["bottom"]
+        pe = pe_table[pe_table.layer == k].set_index("channel").pe
+        assert pe[list(sets["top"])].min() > pe[list(sets["bottom"])].max()
+        assert float(w["top"][k].sum()) == pytest.approx(vgg16.channels[k])  # 'count' normalisation
+    assert arm_weights("pixel", vgg16, None, layers) is None
+    r0, r1 = (arm_weights("random", vgg16, pe_table, layers, selection_seed=s)["relu1_2"] for s in (0, 1))
+    assert not torch.equal(r0, r1)
+
+
+def test_feature_loss_is_zero_for_identical_images_and_differentiable(vgg16, pe_table):
+    loss = SRLoss(vgg16, arm_weights("top", vgg16, pe_table, ["relu1_2", "relu2_2"]), feature_weight=0.05)
+    hr = hr_image()[:, 100:148, 100:148].unsqueeze(0)
+    same = loss(hr, hr.clone())
+    assert float(same["feature"]) == 0.0 and float(same["loss"]) == 0.0
+    sr = upscale_bicubic(downscale(hr, 4), 4).requires_grad_(True)
+    out = loss(sr, hr)
+    assert float(out["feature"].detach()) > 0
+    (g,) = torch.autograd.grad(out["feature"], sr)
+    assert torch.isfinite(g).all() and float(g.abs().sum()) > 0
+    with torch.no_grad():  # a small step against the gradient lowers the feature loss
+        assert float(loss(sr - 1e-3 * g / g.abs().max(), hr)["feature"]) < float(out["feature"])
+
+
+# --- training -------------------------------------------------------------------------------------
+
+def test_a_few_steps_on_real_crops_lower_the_loss(tmp_path, vgg16, pe_table):
+    s = replace(CI, steps=24, checkpoint_every=24, batch_size=4, lr=2e-3)
+    run = train_arm("top", s, tmp_path / "top", network=vgg16, scores=pe_table, device="cpu", progress=False)
+    imgs = load_hr_images("BSD100", 4, uint8=True)[:20]
+    lr, hr = CropSampler([i.image for i in imgs], 32, 16, 4, seed=123, augment=False).sample()
+    loss = SRLoss(vgg16, arm_weights("top", vgg16, pe_table, ["relu1_2"]), feature_weight=s.feature_weight)
+    with torch.no_grad():
+        before = loss(build_model(s, 0)(lr), hr)
+        after = loss(run.model(lr), hr)
+    assert float(after["loss"]) < float(before["loss"])
+    assert list(run.log.columns) == ["step", "loss", "pixel", "feature", "lr", "seconds"]
+    assert run.log.step.iloc[-1] == 24 and (run.log.feature > 0).all()
+    assert (tmp_path / "top" / "loss_log.csv").is_file() and not (tmp_path / "top" / "checkpoint.pt").exists()
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path, vgg16, pe_table, monkeypatch):
+    s = replace(CI, steps=4, checkpoint_every=2)
+    kw = dict(network=vgg16, scores=pe_table, device="cpu", progress=False, data="Set5")
+    straight = train_arm("bottom", s, tmp_path / "a", **kw)
+
+    calls = {"n": 0}
+    real = CropSampler.sample
+
+    def flaky(self):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(self)
+
+    monkeypatch.setattr(CropSampler, "sample", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train_arm("bottom", s, tmp_path / "b", **kw)
+    assert (tmp_path / "b" / "checkpoint.pt").is_file() and not (tmp_path / "b" / "model.pt").exists()
+    monkeypatch.setattr(CropSampler, "sample", real)
+    resumed = train_arm("bottom", s, tmp_path / "b", **kw)
+    assert resumed.resumed_from == 2 and resumed.steps_run == 2
+    for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(p, q)
+    pd.testing.assert_frame_equal(straight.log.drop(columns="seconds"), resumed.log.drop(columns="seconds"))
+    again = train_arm("bottom", s, tmp_path / "b", **kw)  # finished: loaded, not retrained
+    assert again.steps_run == 0 and torch.equal(next(again.model.parameters()), next(straight.model.parameters()))
+    with pytest.raises(OutputError, match="holds another SR run"):
+        train_arm("top", s, tmp_path / "b", **kw)
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+def test_bad_input_gives_named_errors(tmp_path, vgg16, pe_table):
+    hr = hr_image()
+    with pytest.raises(ScaleMismatchError, match="not a multiple of scale 4"):
+        downscale(hr[:, :30, :30], 4)
+    with pytest.raises(ScaleMismatchError, match="not ×4"):
+        srdata.check_scale_pair(downscale(hr[:, :32, :32], 4), hr[:, :64, :64], 4)
+    with pytest.raises(ScaleMismatchError, match="×2"):
+        srdata.hr_image_paths(data_path("sr", "Set5", "image_SRF_2"), 4)
+    with pytest.raises(ScaleMismatchError, match="crop 30 is not a multiple"):
+        CropSampler([hr], 30, 2, 4)
+    with pytest.raises(CropSizeError, match="img_003 is 256×256 pixels, smaller than the training crop 288"):
+        CropSampler([hr], 288, 2, 4, names=["img_003"])
+    with pytest.raises(CropSizeError, match="smaller than the training crop"):
+        train_arm("pixel", replace(CI, crop=520), tmp_path / "big", data="Set5", device="cpu", progress=False)
+    with pytest.raises(UnknownNameError, match="unknown SR arm 'best'; allowed: pixel, all, top, bottom, random"):
+        train_arm("best", CI, tmp_path / "x", device="cpu", progress=False)
+    with pytest.raises(UnknownNameError, match="pixel loss"):
+        SRLoss(None, None, pixel_loss="l3")
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+def test_cli_train_and_eval_write_runs_and_metrics(tmp_path, capsys):
+    out = tmp_path / "pixel"
+    assert main(["sr", "train", "--arm", "pixel", "--preset", "ci", "--out", str(out), "--device", "cpu",
+                 "--data", str(data_path(*SET5)), "--quiet"]) == 0
+    assert "pixel: trained 4 steps" in capsys.readouterr().out
+    assert load_run(out, device="cpu").model.scale == 4
+    assert main(["sr", "eval", str(tmp_path), "--data", "Set5", "--crop", "48", "--device", "cpu", "--n-boot", "100"]) == 0
+    per = pd.read_csv(tmp_path / "metrics_Set5_per_image.csv")
+    mean = pd.read_csv(tmp_path / "metrics_Set5_mean.csv")
+    assert set(per.method) == {"bicubic", "pixel"} and len(per) == 10
+    assert {"psnr_y", "ssim_y", "lpips_vgg"} <= set(per.columns)
+    row = mean[(mean.method == "bicubic") & (mean.metric == "psnr_y")].iloc[0]
+    assert row.ci_low <= row["mean"] <= row.ci_high and row.n_images == 5
+    # a x2 folder for a x4 run, an unknown arm: one line naming the problem, status 2
+    assert main(["sr", "eval", str(out), "--data", str(data_path("sr", "Set5", "image_SRF_2"))]) == 2
+    assert "×2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sr", "train", "--arm", "best", "--out", str(tmp_path / "y")])
+    assert "invalid choice: 'best'" in capsys.readouterr().err
