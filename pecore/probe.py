@@ -250,20 +250,23 @@ def probe_orientation(
     for i, (_f, _need, run_layers, _key, hit) in enumerate(pending):
         if hit is None:
             misses.setdefault(tuple(run_layers), []).append(i)
-    for run_layers, idx in misses.items():  # frequencies that need the same layers share batches
-        fs = np.array([pending[i][0] for i in idx])
-        gratings = lambda s, fs=fs: _oriented_items(fs, thetas, grid, dev, s)  # noqa: E731
-        acts = mean_activations(network, _batched(len(fs) * len(thetas), grid.n_phases, grid.batch_size, gratings),
-                                list(run_layers), total=per * len(fs), progress=progress,
-                                desc=f"{network.name} orientation sweep to {run_layers[-1]}",
-                                precision=grid.precision)
-        for j, i in enumerate(idx):
-            f, need, _rl, key, _ = pending[i]
-            hit = {k: v.reshape(len(fs), len(thetas), grid.n_phases, -1)[j].mean(axis=1).T.copy()
-                   for k, v in acts.items()}
-            if cache:
-                save_arrays(key, hit)
-            pending[i] = (f, need, _rl, key, hit)
+    chunk = max(1, -(-4 * grid.batch_size // per))  # frequencies per chunk: a few full batches
+    for run_layers, group in misses.items():  # frequencies that need the same layers share batches
+        for start in range(0, len(group), chunk):  # each chunk is cached as soon as it is done
+            idx = group[start:start + chunk]
+            fs = np.array([pending[i][0] for i in idx])
+            gratings = lambda s, fs=fs: _oriented_items(fs, thetas, grid, dev, s)  # noqa: E731
+            acts = mean_activations(
+                network, _batched(len(fs) * len(thetas), grid.n_phases, grid.batch_size, gratings), list(run_layers),
+                total=per * len(fs), progress=progress, precision=grid.precision,
+                desc=f"{network.name} orientation sweep to {run_layers[-1]} ({start + len(idx)}/{len(group)} frequencies)")
+            for j, i in enumerate(idx):
+                f, need, _rl, key, _ = pending[i]
+                hit = {k: v.reshape(len(fs), len(thetas), grid.n_phases, -1)[j].mean(axis=1).T.copy()
+                       for k, v in acts.items()}
+                if cache:
+                    save_arrays(key, hit)
+                pending[i] = (f, need, _rl, key, hit)
     for f, need, _rl, _key, hit in pending:
         for k in need:
             rows = np.isclose(frequency[k], f, rtol=0, atol=1e-9)

@@ -133,3 +133,17 @@ def test_unknown_preset():
         get_preset("fast")
     with pytest.raises(UnknownNameError, match="unknown layer 'relu9'"):
         load_network("alexnet", taps=["relu9"], device="cpu")
+
+
+def test_help_explains_every_command_and_option(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    top = capsys.readouterr().out
+    assert "probe" in top and "book" in top
+    with pytest.raises(SystemExit):
+        main(["probe", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--net", "--preset", "--ppd", "--csf", "--variant", "--device", "--out", "--weights", "--layers"):
+        assert option in text
+    assert "log-derivative" in text and "quick" in text
