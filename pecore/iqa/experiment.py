@@ -30,7 +30,8 @@ from ..validate import check_choice
 from .baselines import BASELINES, psnr, ssim
 from .datasets import FRDataset
 from .settings import IQASettings
-from .stats import STATISTICS, agreement_sign, bootstrap_weights, correlations, srocc, _wpearson, _wranks
+from .stats import (STATISTICS, _wpearson, _wranks, agreement_sign, bootstrap_weights, correlations,
+                    paired_difference, srocc)
 
 __all__ = [
     "PairTerms",
@@ -282,11 +283,13 @@ def subset_grid(terms: PairTerms, table: pd.DataFrame, human: np.ndarray, groups
     """
     layer_sets = layer_sets or {**{k: [k] for k in terms.layers}, "all": list(terms.layers)}
     rows = []
+    kept: dict[tuple[str, str, float], np.ndarray] = {}
     for label, layers in layer_sets.items():
         for subset in ("top", "bottom", "random", "all"):
             for p in (settings.ps if subset != "all" else (100.0,)):
                 seeds = list(range(seed, seed + settings.n_seeds)) if subset == "random" else [seed]
                 pred, n_ch = subset_predictions(terms, table, layers, subset, p, seeds)
+                kept[(label, subset, p)] = pred
                 stats = STATISTICS
                 r = correlations(pred, human, pred_higher_is_better=False, human_higher_is_better=human_higher_is_better,
                                  groups=groups, n_boot=settings.n_boot, seed=seed, level=settings.level,
@@ -298,7 +301,19 @@ def subset_grid(terms: PairTerms, table: pd.DataFrame, human: np.ndarray, groups
                     r.update({k: v for k, v in extra.items() if k.startswith("plcc")})
                 rows.append({"network": terms.network, "layers": label, "subset": subset, "p": p,
                              "n_channels": n_ch, "n_seeds": len(seeds), **r})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    # paired comparisons of the top-PE subset with the bottom-PE and random subsets (SROCC, same resamples)
+    for other in ("bottom", "random"):
+        for col in ("diff", "lo", "hi"):
+            out[f"top_minus_{other}_{col}"] = np.nan
+    for i, r in out[out.subset == "top"].iterrows():
+        for other in ("bottom", "random"):
+            d = paired_difference(kept[(r.layers, "top", r.p)], kept[(r.layers, other, r.p)], human,
+                                  pred_higher_is_better=False, human_higher_is_better=human_higher_is_better,
+                                  groups=groups, n_boot=settings.n_boot, seed=seed, level=settings.level)
+            for col in ("diff", "lo", "hi"):
+                out.loc[i, f"top_minus_{other}_{col}"] = d[col]
+    return out
 
 
 def baseline_rows(predictions: dict[str, np.ndarray], human: np.ndarray, groups: np.ndarray, *,

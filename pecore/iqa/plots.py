@@ -127,8 +127,9 @@ def synthetic_table(table: pd.DataFrame) -> pd.DataFrame:
 def conclusions(result: IQAResult, stat: str = "srocc") -> list[str]:
     """Plain statements of what the grid and the channel-level test show, computed from the numbers.
 
-    Each compares intervals rather than point estimates, so it never claims a difference the
-    resamples do not support.
+    Top-PE subsets are compared with bottom-PE and random ones by a paired bootstrap of the SROCC
+    difference (same resamples of reference scenes); a difference is called only when its interval
+    excludes 0.
     """
     g = result.grid
     n_ref = result.provenance.get("dataset", {}).get("reference_images")
@@ -138,11 +139,15 @@ def conclusions(result: IQAResult, stat: str = "srocc") -> list[str]:
         top = allg[(allg.subset == "top") & (allg.p == p)].iloc[0]
         bot = allg[(allg.subset == "bottom") & (allg.p == p)].iloc[0]
         rnd = allg[(allg.subset == "random") & (allg.p == p)].iloc[0]
-        order = "higher" if top[stat] > bot[stat] else "lower"
-        sep = top[f"{stat}_lo"] > bot[f"{stat}_hi"] or bot[f"{stat}_lo"] > top[f"{stat}_hi"]
-        lines.append(f"All layers, p = {p:g} %: top-PE {STAT_NAMES[stat]} {top[stat]:.3f} is {order} than bottom-PE "
-                     f"{bot[stat]:.3f} (random {rnd[stat]:.3f} ± {rnd[f'{stat}_sd']:.3f}); the intervals "
-                     + ("do not overlap." if sep else "overlap, so these data cannot tell them apart."))
+        text = (f"All layers, p = {p:g} %: SROCC top-PE {top.srocc:.3f}, random {rnd.srocc:.3f} ± {rnd.srocc_sd:.3f}, "
+                f"bottom-PE {bot.srocc:.3f}.")
+        for other in ("bottom", "random"):
+            d, lo, hi = (top.get(f"top_minus_{other}_{c}", np.nan) for c in ("diff", "lo", "hi"))
+            if np.isfinite(d):
+                verdict = ("top-PE is better" if lo > 0 else "top-PE is worse" if hi < 0
+                           else "the interval includes 0: no difference shown")
+                text += f" Top − {other}: {d:+.3f} [{lo:+.3f}, {hi:+.3f}] ({verdict})."
+        lines.append(text)
     per_layer = g[(g.layers != "all") & (g.layers != "-")]
     wins = sum(
         float(per_layer[(per_layer.layers == l) & (per_layer.subset == "top") & (per_layer.p == p)][stat].iloc[0])

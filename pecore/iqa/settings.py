@@ -62,7 +62,7 @@ class IQASettings:
 PRESET_VALUES: dict[str, IQASettings] = {
     "ci": IQASettings(image_size=64, ps=(25.0, 50.0), n_boot=50, n_boot_channels=20, max_pairs=40, batch_size=16,
                       synthetic_images=1, synthetic_size=64),
-    "quick": IQASettings(image_size=160, n_boot=300, n_boot_channels=100, synthetic_images=2, synthetic_size=128),
+    "quick": IQASettings(image_size=160, n_boot=300, n_boot_channels=100, synthetic_images=2, synthetic_size=96),
     "paper": IQASettings(image_size=None, n_boot=2000, n_boot_channels=1000, random_plcc_interval=True,
                          batch_size=16, synthetic_images=19, synthetic_size=256),
 }
