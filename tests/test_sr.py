@@ -29,6 +29,15 @@ def hr_image(name: str = "img_003") -> torch.Tensor:
     return load_image(data_path(*SET5, f"{name}_SRF_4_HR.png"))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Train on one CPU thread: on a busy 2-core machine two OpenMP threads per process are many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def pe_table(vgg16) -> pd.DataFrame:
     """A PE table for relu1_2 of VGG-16 (a fixed random PE per channel: the selection mechanics, not the probe)."""

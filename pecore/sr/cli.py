@@ -6,6 +6,9 @@
 ``pecore sr eval DIR --data Set5|Set14|PATH [--data ...]``
     evaluates the run in DIR (or every run in its sub-folders) and bicubic upscaling, and writes
     ``metrics_<set>_per_image.csv`` and ``metrics_<set>_mean.csv`` into DIR.
+``pecore sr run --preset paper --device cuda --out stored/sr/vgg16-paper``
+    the whole experiment of a preset (every arm, evaluation, comparisons), as the chapter shows it;
+    the ``paper`` preset's results written this way are what the book renders when they are committed.
 """
 from __future__ import annotations
 
@@ -57,7 +60,39 @@ def _add_sr(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     e.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     e.set_defaults(run=_run_eval)
+    r = sr_sub.add_parser("run", help="train every arm, evaluate, compare; write the chapter's results",
+                          description="The whole experiment of a preset (what the chapter shows): every arm with the same "
+                          "seed and budget, evaluation on the preset's test sets, paired comparisons. Writes per_image.csv, "
+                          "summary.csv, differences.csv, logs/, samples/ and provenance.json to --out (the form of "
+                          "stored/sr/vgg16-paper); the trained runs stay in --work.")
+    r.add_argument("--preset", default="quick", choices=sorted(PRESETS), help="quick (CPU), paper (GPU), ci (tests)")
+    r.add_argument("--out", required=True, help="results folder (e.g. stored/sr/vgg16-paper for the paper preset)")
+    r.add_argument("--work", default=None, help="folder of the trained runs (default: in the pecore cache); resumable")
+    r.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    r.add_argument("--net", default="vgg16", help="loss network (default vgg16)")
+    r.add_argument("--seed", type=int, default=0, help="seed shared by every arm (default 0)")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(run=_run_experiment)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+
+def _run_experiment(args: argparse.Namespace) -> int:
+    import time
+
+    from ..pipeline import check_output_dir
+    from .experiment import conclusion_text, run_experiment
+
+    out = check_output_dir(args.out)
+    start = time.perf_counter()
+    res = run_experiment(args.preset, network=args.net, seed=args.seed, device=args.device, use_stored=False,
+                         use_stored_scores=True, out_dir=args.work, progress=not args.quiet)
+    res.provenance["wall_seconds"] = round(time.perf_counter() - start, 1)
+    res.save(out)
+    wide = res.summary.pivot_table(index=["dataset", "method"], columns="metric", values="mean", sort=False)
+    print(wide.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(conclusion_text(res.differences))
+    print(f"wrote {out} ({res.provenance['wall_seconds']} s)")
+    return 0
 
 
 def _run_train(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from ..cache import atomic_write_text, cache_dir, cache_key
 from ..device import resolve_device
 from ..errors import DatasetError, ParameterError
 from ..provenance import provenance_record
+from ..validate import check_positive
 from .data import SR_SETS, centre_crop, load_hr_images, upscale_bicubic
 from .evaluate import evaluate_methods, paired_differences, summarise
 from .settings import SRSettings
@@ -253,7 +254,8 @@ def _sample_crops(kept: dict, methods: Sequence[str]) -> dict[str, torch.Tensor]
 
 def run_experiment(preset: str = "quick", *, network: str = "vgg16", seed: int = 0, device: str | torch.device = "auto",
                    use_stored: bool = True, out_dir: str | os.PathLike | None = None, progress: bool = True,
-                   scores: Any = None) -> SRResults:
+                   scores: Any = None, overrides: dict[str, Any] | None = None,
+                   use_stored_scores: bool | None = None) -> SRResults:
     """Train every arm of ``preset`` with the same seed and budget, evaluate them and bicubic, compare.
 
     Parameters
@@ -275,6 +277,17 @@ def run_experiment(preset: str = "quick", *, network: str = "vgg16", seed: int =
         a second call returns at once and an interrupted one resumes).
     scores
         Channel scores to select from (default: :func:`pecore.book.chapter_scores` of ``network`` under ``preset``).
+    use_stored_scores
+        Whether the PE scores may come from stored results (default: ``use_stored``); ``pecore sr run``
+        retrains with stored scores.
+    overrides
+        Settings to change from the preset's (e.g. ``{"feature_weight": 0.1, "p": 10}``); stored results
+        are used only without overrides.
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown preset or settings field.
 
     Returns
     -------
@@ -286,15 +299,25 @@ def run_experiment(preset: str = "quick", *, network: str = "vgg16", seed: int =
     from ..presets import get_preset
 
     settings = get_preset(preset).sr
+    check_positive("seed", seed, integer=True, allow_zero=True)
+    if overrides:
+        from dataclasses import fields, replace
+
+        from ..validate import check_choice
+
+        for k in overrides:
+            check_choice("SR settings field", k, [f.name for f in fields(SRSettings)])
+        settings = replace(settings, **overrides)
     stored = stored_results_dir(network, "paper")
-    if use_stored and (stored / "per_image.csv").is_file():
+    if use_stored and not overrides and (stored / "per_image.csv").is_file():
         res = SRResults.load(stored)
         res.provenance["stored"] = True
         return res
     dev = resolve_device(device)
     net = load_network(network, device=dev)
     if scores is None:
-        scores = chapter_scores(network, preset, use_stored=use_stored, device=dev)
+        stored_scores = use_stored if use_stored_scores is None else use_stored_scores
+        scores = chapter_scores(network, preset, use_stored=stored_scores, device=dev)
     table = getattr(scores, "table", scores)
     scores_prov = getattr(scores, "provenance", {}) or {}
     pe_digest = cache_key("pe", {"pe": table.sort_values(["layer", "channel"]).pe.to_numpy()})

@@ -119,7 +119,8 @@ def difference_intervals(differences: pd.DataFrame, dataset: str | None = None) 
                             color=method_color(r.b), mfc=method_color(r.b) if r.clear else "white", capsize=3)
             ax.axvline(0, color="k", ls=":", lw=1)
             ax.set_yticks(ypos, [f"{a} − {b}" for a, b in zip(t.a, t.b)])
-            ax.set_title(f"{ds}: Δ {_LABELS[m]}", fontsize=10)
+            sign = "< 0" if m == "lpips_vgg" else "> 0"
+            ax.set_title(f"{ds}: Δ {_LABELS[m][:-2]} ({sign}: a better)", fontsize=10)
             ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig

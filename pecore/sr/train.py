@@ -19,6 +19,7 @@ identity is refused.
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -209,7 +210,7 @@ def train_arm(
                                             device=dev)}
     atomic_write_text(info_path, json.dumps(info, indent=2, default=str) + "\n")
 
-    hr = load_hr_images(data, settings.scale, uint8=True)
+    hr = _training_images(str(data), settings.scale)
     sampler = CropSampler([im.image for im in hr], settings.crop, settings.batch_size, settings.scale,
                           augment=settings.augment, seed=seed, names=[im.name for im in hr], device=dev)
     model = build_model(settings, seed).to(dev)
@@ -271,6 +272,12 @@ def train_arm(
     info["train_seconds"] = rows[-1]["seconds"] if rows else 0.0
     atomic_write_text(info_path, json.dumps(info, indent=2, default=str) + "\n")
     return TrainedRun(identity["name"], model, _log_frame(rows), info, out, start, settings.steps - start)
+
+
+@functools.lru_cache(maxsize=2)
+def _training_images(data: str, scale: int) -> tuple:
+    """The 8-bit HR training images, read once per process (every arm uses the same ones)."""
+    return tuple(load_hr_images(data, scale, uint8=True))
 
 
 def _log_frame(rows: list[dict[str, float]]) -> pd.DataFrame:

@@ -1,0 +1,68 @@
+"""The SR chapter executes under the ci preset, shows its figures and a conclusion driven by its numbers."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+NOTEBOOK = ROOT / "notebooks" / "06_sr.ipynb"
+
+
+def _run(out: Path, *params: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "papermill", str(NOTEBOOK), str(out), "-k", "python3", "--cwd", str(out.parent),
+           "-p", "preset", "ci", "-p", "device", "cpu", *params]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def test_notebook_is_committed_without_outputs():
+    nb = json.loads(NOTEBOOK.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert "parameters" in code[0]["metadata"].get("tags", [])
+
+
+def test_chapter_runs_under_ci(tmp_path):
+    out = tmp_path / "06_sr.ipynb"
+    proc = _run(out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    nb = json.loads(out.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    n_png = sum("image/png" in o.get("data", {}) for o in outputs)
+    assert n_png >= 4  # training curves, metrics, differences, crops
+    md = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs if "text/markdown" in o.get("data", {}))
+    assert md.count("preset ci") >= 4  # every caption names the preset
+    assert "top vs all" in md and "top vs bottom" in md and "mean little" in md
+    text = json.dumps(nb)
+    for name in ("bicubic", "pixel", "all", "top", "bottom", "random-s0"):
+        assert name in text
+    assert "results preset" in text
+
+
+@pytest.mark.parametrize("param,value,msg", [("preset", "fast", "notebook parameter preset"),
+                                              ("threads", "two", "notebook parameter threads")])
+def test_bad_parameter_stops_the_chapter(tmp_path, param, value, msg):
+    proc = _run(tmp_path / "bad.ipynb", "-p", param, value)
+    assert proc.returncode != 0 and msg in proc.stderr + proc.stdout
+
+
+def test_cli_run_writes_results_in_the_stored_form(tmp_path, capsys):
+    from pecore.cli import main
+    from pecore.sr.experiment import SRResults
+
+    out = tmp_path / "vgg16-ci"
+    assert main(["sr", "run", "--preset", "ci", "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "top vs all" in printed and f"wrote {out}" in printed
+    for name in ("per_image.csv", "summary.csv", "differences.csv", "provenance.json", "logs/top.csv",
+                 "samples/HR.png", "samples/bicubic.png"):
+        assert (out / name).is_file(), name
+    res = SRResults.load(out)
+    assert set(res.per_image.method) == {"bicubic", "pixel", "all", "top", "bottom", "random-s0"}
+    assert res.provenance["preset"] == "ci" and list(res.samples)[0] == "LR" and list(res.samples)[-1] == "HR"
+    assert not (out / "runs").exists()  # trained weights stay in the work folder
