@@ -1,0 +1,496 @@
+"""Feature inversion from a channel subset: rebuild an image from the features of chosen channels.
+
+The objective (method.md §8) is, for a reconstruction ``x`` of the target ``x0``,
+
+``L(x) = Σ_layers ‖Φ_M(x) − Φ_M(x0)‖² / ‖Φ_M(x0)‖² + λ_TV · TV_β(x)``,
+
+``Φ_M`` the post-ReLU features of the channel subset ``M`` of a layer, and
+``TV_β(x) = mean(((∂x)² + (∂y)²)^(β/2))`` (Mahendran & Vedaldi 2015). It is minimised with Adam
+from seeded noise. Only the chosen channels are ever computed at the deepest layer: its last
+convolution is replaced by one whose weight and bias are sliced to the subset, so neither the
+unused channels' work nor their gradients exist. Shallower requested layers are computed in full
+(the deeper layers need them) and their chosen channels are taken with ``index_select``, so the
+loss, and hence the gradient, still comes only from the chosen channels.
+
+Pixels stay in [0, 1] by one of two parameterisations [choice]: ``'clamp'`` (the default; optimise
+pixels, project onto [0, 1] after every step) or ``'sigmoid'`` (optimise unconstrained logits ``z``,
+``x = sigmoid(z)``).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ..device import resolve_device
+from ..errors import ImageError, ParameterError
+from ..networks import Network
+from ..validate import check_choice, check_image, check_positive
+
+__all__ = [
+    "PARAMETERISATIONS",
+    "ChannelSpec",
+    "SubsetFeatures",
+    "Inversion",
+    "normalise_channels",
+    "total_variation",
+    "feature_loss",
+    "noise_start",
+    "invert",
+]
+
+PARAMETERISATIONS = ("clamp", "sigmoid")
+
+#: per layer: channel indices (e.g. from :func:`pecore.select_channels`), a 0/1 mask tensor (from
+#: :func:`pecore.channel_mask`), or ``None`` for every channel
+ChannelSpec = Union[Sequence[int], np.ndarray, torch.Tensor, None]
+
+# modules that act on each channel separately: a channel subset of their output needs only the
+# same subset of their input
+_CHANNELWISE = (nn.ReLU, nn.LeakyReLU, nn.MaxPool2d, nn.AvgPool2d, nn.Dropout, nn.Identity)
+
+
+def normalise_channels(network: Network, layers: str | Sequence[str],
+                       channels: ChannelSpec | Mapping[str, ChannelSpec] = None) -> dict[str, np.ndarray]:
+    """Check layers and channel subsets; return ``{layer: sorted channel indices}``, shallowest first.
+
+    Parameters
+    ----------
+    network
+        The network whose layers are inverted.
+    layers
+        One layer name or several.
+    channels
+        ``None`` (every channel of every layer), one subset (used for every layer; only with one
+        layer) or a mapping layer → subset. A subset is a sequence of channel indices or a 0/1 mask
+        tensor of length ``channels[layer]``.
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown layer.
+    ParameterError
+        An empty subset, an index out of range, repeated indices, or a mask of the wrong length.
+
+    Examples
+    --------
+    >>> from pecore import load_network
+    >>> net = load_network("vgg16", device="cpu")
+    >>> normalise_channels(net, "relu1_2", [5, 2])
+    {'relu1_2': array([2, 5])}
+    >>> normalise_channels(net, "relu1_2", [])
+    Traceback (most recent call last):
+    ...
+    pecore.errors.ParameterError: channel subset of relu1_2 is empty: choose at least one channel
+    """
+    layer_list = [layers] if isinstance(layers, str) else list(layers)
+    ordered = network.extractor.check_layers(layer_list)
+    if channels is None or not isinstance(channels, Mapping):
+        if channels is not None and len(ordered) > 1:
+            raise ParameterError("with several layers, give channels as a mapping layer → subset")
+        spec: Mapping[str, ChannelSpec] = {layer: channels for layer in ordered}
+    else:
+        spec = channels
+        extra = sorted(set(spec) - set(ordered))
+        if extra:
+            raise ParameterError(f"channels given for layers {extra} that are not among the inverted layers {ordered}")
+    out: dict[str, np.ndarray] = {}
+    for layer in ordered:
+        n = _n_channels(network, layer)
+        out[layer] = _indices(layer, spec.get(layer), n)
+    return out
+
+
+def _n_channels(network: Network, layer: str) -> int:
+    if layer in network.channels:
+        return int(network.channels[layer])
+    p = next(network.extractor.parameters(), None)
+    dev = p.device if p is not None else torch.device("cpu")
+    with torch.inference_mode():
+        n = int(network.extractor(torch.full((1, 3, 32, 32), 0.5, device=dev), [layer])[layer].shape[1])
+    network.channels[layer] = n
+    return n
+
+
+def _indices(layer: str, subset: ChannelSpec, n: int) -> np.ndarray:
+    if subset is None:
+        return np.arange(n)
+    if isinstance(subset, torch.Tensor) and torch.is_floating_point(subset) or (
+            isinstance(subset, torch.Tensor) and subset.dtype == torch.bool):
+        mask = subset.detach().cpu().numpy().astype(np.float64).ravel()
+        if mask.size != n or not np.all(np.isin(mask, (0.0, 1.0))):
+            raise ParameterError(f"a channel mask of {layer} must be a 0/1 tensor of length {n}, "
+                                 f"got length {mask.size}")
+        idx = np.flatnonzero(mask)
+    else:
+        arr = np.asarray(subset.detach().cpu() if isinstance(subset, torch.Tensor) else subset)
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise ParameterError(f"channel indices of {layer} must be integers, got dtype {arr.dtype}")
+        idx = arr.astype(np.int64).ravel()
+    if idx.size == 0:
+        raise ParameterError(f"channel subset of {layer} is empty: choose at least one channel")
+    if idx.min() < 0 or idx.max() >= n:
+        raise ParameterError(f"channel indices of {layer} must be in [0, {n}), got {idx.min()}..{idx.max()}")
+    if np.unique(idx).size != idx.size:
+        raise ParameterError(f"channel indices of {layer} repeat: {sorted(idx.tolist())}")
+    return np.sort(idx)
+
+
+class SubsetFeatures(nn.Module):
+    """The features of chosen channels of one or more layers, computing as little as possible.
+
+    For an ``nn.Sequential`` network the module holds a copy of the layers up to the deepest
+    requested one; when that layer is reached from a ``Conv2d`` through channel-wise modules only
+    (ReLU, pooling), the convolution is replaced by one sliced to the chosen output channels. Any
+    other network is run in full and its chosen channels taken with ``index_select``.
+
+    Parameters
+    ----------
+    network
+        A :class:`pecore.networks.Network`.
+    channels
+        ``{layer: sorted channel indices}`` as returned by :func:`normalise_channels`.
+
+    Examples
+    --------
+    >>> from pecore import load_network
+    >>> net = load_network("vgg16", device="cpu")
+    >>> sub = SubsetFeatures(net, {"relu1_2": np.array([3, 7])})
+    >>> sub.truncated, sub(torch.rand(1, 3, 16, 16))["relu1_2"].shape
+    (True, torch.Size([1, 2, 16, 16]))
+    """
+
+    def __init__(self, network: Network, channels: Mapping[str, np.ndarray]) -> None:
+        super().__init__()
+        fx = network.extractor
+        self.layers = fx.check_layers(list(channels))
+        self.channels = {k: np.asarray(channels[k], dtype=np.int64) for k in self.layers}
+        for k, idx in self.channels.items():
+            self.register_buffer(f"_idx_{k}", torch.as_tensor(idx, device=network.device), persistent=False)
+        self.mean = None if fx.mean is None else fx.mean.clone()
+        self.std = None if fx.std is None else fx.std.clone()
+        self.truncated = False
+        self._sequential = bool(getattr(fx, "_sequential", False))
+        if self._sequential:
+            index = {k: int(fx.layers[k]) for k in self.layers}
+            deepest = self.layers[-1]
+            stop = index[deepest]
+            body = [copy.deepcopy(m) for m in list(fx.module)[: stop + 1]]
+            full = len(channels[deepest]) == _n_channels(network, deepest)
+            conv_at = _sliceable_conv(body, stop)
+            shallower_taps_after_conv = conv_at is not None and any(conv_at <= index[k] < stop for k in self.layers[:-1])
+            if conv_at is not None and not full and not shallower_taps_after_conv:
+                body[conv_at] = _slice_conv(body[conv_at], self.channels[deepest])
+                self.truncated = True
+            self.body = nn.Sequential(*body)
+            self.index = index
+        else:
+            self.extractor = copy.deepcopy(fx)
+        for p in self.parameters():
+            p.requires_grad_(False)
+        self.eval()
+
+    def _idx(self, layer: str) -> torch.Tensor:
+        return getattr(self, f"_idx_{layer}")
+
+    def select(self, features: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The chosen channels of full feature maps ``{layer: (N, C, H, W)}`` (``index_select``).
+
+        Examples
+        --------
+        >>> from pecore import load_network
+        >>> net = load_network("vgg16", device="cpu")
+        >>> sub = SubsetFeatures(net, {"relu1_2": np.array([1])})
+        >>> sub.select({"relu1_2": torch.arange(4.).view(1, 4, 1, 1)})["relu1_2"].flatten().tolist()
+        [1.0]
+        """
+        return {k: features[k].index_select(1, self._idx(k)) for k in self.layers}
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Chosen-channel features ``{layer: (N, k, h, w)}`` of images ``x`` in [0, 1] (not re-checked)."""
+        if not self._sequential:
+            return self.select(self.extractor(x, self.layers, check=False))
+        if self.mean is not None:
+            x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        wanted = {v: k for k, v in self.index.items()}
+        deepest = self.layers[-1]
+        out: dict[str, torch.Tensor] = {}
+        for i, module in enumerate(self.body):
+            x = module(x)
+            if i in wanted:
+                name = wanted[i]
+                out[name] = x if (name == deepest and self.truncated) else x.index_select(1, self._idx(name))
+        return out
+
+
+def _sliceable_conv(body: list[nn.Module], stop: int) -> int | None:
+    i = stop
+    while i >= 0 and isinstance(body[i], _CHANNELWISE):
+        i -= 1
+    if i >= 0 and isinstance(body[i], nn.Conv2d) and body[i].groups == 1:
+        return i
+    return None
+
+
+def _slice_conv(conv: nn.Conv2d, idx: np.ndarray) -> nn.Conv2d:
+    sel = torch.as_tensor(idx, device=conv.weight.device)
+    new = nn.Conv2d(conv.in_channels, len(idx), conv.kernel_size, stride=conv.stride, padding=conv.padding,
+                    dilation=conv.dilation, bias=conv.bias is not None, padding_mode=conv.padding_mode,
+                    device=conv.weight.device, dtype=conv.weight.dtype)
+    with torch.no_grad():
+        new.weight.copy_(conv.weight.index_select(0, sel))
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias.index_select(0, sel))
+    return new
+
+
+def total_variation(x: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
+    """Per-image TV prior ``mean(((∂x)² + (∂y)²)^(β/2))`` over pixels and colour channels.
+
+    Parameters
+    ----------
+    x
+        Images ``(N, 3, H, W)``.
+    beta
+        The exponent β (2: squared gradient magnitude; 1: classic TV).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N,)``.
+
+    Examples
+    --------
+    >>> total_variation(torch.zeros(1, 3, 4, 4)).tolist()
+    [0.0]
+    >>> x = torch.zeros(1, 3, 4, 4); x[..., 2:] = 1
+    >>> round(total_variation(x).item(), 4)  # one step of 1 in 3 of the 9 forward differences
+    0.3333
+    """
+    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+    sq = dx * dx + dy * dy
+    if beta == 2.0:
+        g = sq
+    else:
+        g = (sq + 1e-8) ** (beta / 2.0)
+    return g.flatten(1).mean(1)
+
+
+def feature_loss(features: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor],
+                 target_norms: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Per-image ``Σ_layers ‖Φ(x) − Φ(x0)‖² / ‖Φ(x0)‖²`` of chosen-channel features, shape ``(N,)``.
+
+    Examples
+    --------
+    >>> f = {"l": torch.ones(2, 1, 2, 2)}; t = {"l": torch.zeros(2, 1, 2, 2)}
+    >>> feature_loss(f, t, {"l": torch.tensor([4.0, 2.0])}).tolist()
+    [1.0, 2.0]
+    """
+    total = None
+    for k, f in features.items():
+        d = (f - targets[k]).flatten(1).pow(2).sum(1) / target_norms[k]
+        total = d if total is None else total + d
+    return total
+
+
+def noise_start(seeds: Sequence[int], shape: tuple[int, int], *, device: str | torch.device = "cpu",
+                sd: float = 0.1) -> torch.Tensor:
+    """Seeded starting images: ``0.5 + sd · N(0, 1)`` clamped to [0, 1], one per seed.
+
+    Drawn on the CPU with one generator per seed, so a seed gives the same start on every device
+    and whatever else is in the batch.
+
+    Examples
+    --------
+    >>> a = noise_start([3, 4], (8, 8)); b = noise_start([3], (8, 8))
+    >>> bool(torch.equal(a[0], b[0])), a.shape
+    (True, torch.Size([2, 3, 8, 8]))
+    """
+    imgs = []
+    for s in seeds:
+        check_positive("seed", s, integer=True, allow_zero=True)
+        g = torch.Generator().manual_seed(int(s))
+        imgs.append(torch.randn((3, *shape), generator=g) * sd + 0.5)
+    return torch.stack(imgs).clamp_(0.0, 1.0).to(device)
+
+
+@dataclass
+class Inversion:
+    """Reconstructions, their loss histories and the settings that made them.
+
+    Attributes
+    ----------
+    image
+        ``(N, 3, H, W)`` reconstructions in [0, 1] (CPU).
+    loss
+        ``(steps, N)`` total objective before each step.
+    feature_loss
+        ``(steps, N)`` normalised feature term.
+    tv
+        ``(steps, N)`` TV term (unweighted).
+    channels
+        ``{layer: channel indices}`` that were inverted.
+    settings
+        Every argument of :func:`invert` except the images.
+    """
+
+    image: torch.Tensor
+    loss: np.ndarray
+    feature_loss: np.ndarray
+    tv: np.ndarray
+    channels: dict[str, np.ndarray]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def history(self) -> "pd.DataFrame":  # noqa: F821
+        """The loss histories as a tidy table (step, image, loss, feature_loss, tv)."""
+        import pandas as pd
+
+        steps, n = self.loss.shape
+        return pd.DataFrame({
+            "step": np.repeat(np.arange(steps), n), "image": np.tile(np.arange(n), steps),
+            "loss": self.loss.ravel(), "feature_loss": self.feature_loss.ravel(), "tv": self.tv.ravel()})
+
+
+def invert(
+    network: Network,
+    target: torch.Tensor,
+    layers: str | Sequence[str],
+    channels: ChannelSpec | Mapping[str, ChannelSpec] = None,
+    *,
+    steps: int = 300,
+    lr: float = 0.05,
+    tv_weight: float = 0.5,
+    tv_beta: float = 2.0,
+    jitter: int = 0,
+    size: int | None = None,
+    seed: int | Sequence[int] = 0,
+    parameterisation: str = "clamp",
+    device: str | torch.device = "auto",
+    progress: bool = False,
+) -> Inversion:
+    """Rebuild ``target`` from the features of a channel subset, starting from seeded noise.
+
+    Minimises ``Σ_layers ‖Φ_M(x) − Φ_M(x0)‖² / ‖Φ_M(x0)‖² + λ_TV · TV_β(x)`` with Adam (see the
+    module notes). A batch of targets is inverted at once; each image has its own terms, so the
+    result equals inverting them one by one (up to floating-point summation order).
+
+    Parameters
+    ----------
+    network
+        The network (e.g. ``load_network("vgg16")``).
+    target
+        The image(s) ``x0``: RGB in [0, 1], ``(3, H, W)`` or ``(N, 3, H, W)``.
+    layers
+        Layer name(s) whose features are matched.
+    channels
+        The subset ``M``: ``None`` for all channels; indices from :func:`pecore.select_channels` or a
+        mask from :func:`pecore.channel_mask`; or a mapping layer → subset for several layers.
+    steps, lr
+        Adam steps and learning rate.
+    tv_weight, tv_beta
+        λ_TV and the TV exponent β.
+    jitter
+        Largest random shift in pixels applied (circularly) to ``x`` before the network at each step,
+        the target features staying fixed (Mahendran & Vedaldi's jitter); 0 for none.
+    size
+        Resize the target to ``size × size`` first (bicubic, antialiased); ``None`` keeps it.
+    seed
+        Noise seed, one for all images or one per image; also seeds the jitter.
+    parameterisation
+        'clamp' (pixels, clamped to [0, 1] after each step) or 'sigmoid' (``x = sigmoid(z)``).
+    device
+        'auto', 'cpu', 'cuda', ...
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    Inversion
+
+    Raises
+    ------
+    ImageError
+        ``target`` is not RGB in [0, 1] of shape ``(N, 3, H, W)`` or ``(3, H, W)``.
+    UnknownNameError
+        An unknown layer or parameterisation.
+    ParameterError
+        An empty or out-of-range channel subset, ``steps`` ≤ 0, a non-positive learning rate, a
+        negative λ_TV or jitter, or target features that are all zero.
+
+    Examples
+    --------
+    >>> from pecore import load_network
+    >>> net = load_network("vgg16", device="cpu")
+    >>> x0 = torch.rand(3, 16, 16)
+    >>> rec = invert(net, x0, "relu1_2", [0, 5, 9], steps=5, device="cpu")
+    >>> rec.image.shape, rec.loss.shape, bool(rec.loss[-1, 0] < rec.loss[0, 0])
+    (torch.Size([1, 3, 16, 16]), (5, 1), True)
+    """
+    dev = resolve_device(device)
+    x0 = check_image(target, "target")
+    check_positive("steps", steps, integer=True)
+    check_positive("lr", lr)
+    check_positive("tv_weight", tv_weight, allow_zero=True)
+    check_positive("tv_beta", tv_beta)
+    check_positive("jitter", jitter, integer=True, allow_zero=True)
+    check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
+    if size is not None:
+        check_positive("size", size, integer=True)
+        x0 = torch.nn.functional.interpolate(x0, size=(size, size), mode="bicubic", antialias=True,
+                                             align_corners=False).clamp(0, 1)
+    n = x0.shape[0]
+    seeds = [seed] * n if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else list(seed)
+    if len(seeds) != n:
+        raise ParameterError(f"seed must be one integer or one per image ({n}), got {len(seeds)}")
+    if min(x0.shape[-2:]) < 2 * jitter + 1:
+        raise ImageError(f"target of {tuple(x0.shape[-2:])} pixels is too small for a jitter of {jitter}")
+    chans = normalise_channels(network, layers, channels)
+    sub = SubsetFeatures(network, chans).to(dev)
+    x0 = x0.to(dev, torch.float32)
+    with torch.no_grad():
+        targets = sub(x0)
+        norms = {k: v.flatten(1).pow(2).sum(1) for k, v in targets.items()}
+    for k, v in norms.items():
+        if bool((v <= 0).any()):
+            bad = torch.nonzero(v <= 0).flatten().tolist()
+            raise ParameterError(f"the chosen channels of {k} are all zero on target image(s) {bad}: "
+                                 "nothing to reconstruct from; choose other channels or another layer")
+
+    start = noise_start(seeds, tuple(x0.shape[-2:]), device=dev)
+    if parameterisation == "sigmoid":
+        param = torch.logit(start.clamp(1e-3, 1 - 1e-3)).requires_grad_(True)
+    else:
+        param = start.clone().requires_grad_(True)
+    opt = torch.optim.Adam([param], lr=lr)
+    gen = torch.Generator().manual_seed(int(seeds[0]) + 7919)
+    hist = np.zeros((3, steps, n), dtype=np.float64)
+    for step in tqdm(range(steps), desc="invert", disable=not progress, leave=False, unit="step"):
+        opt.zero_grad(set_to_none=True)
+        x = torch.sigmoid(param) if parameterisation == "sigmoid" else param
+        xin = x
+        if jitter:
+            dy, dx = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=gen))
+            xin = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+        fl = feature_loss(sub(xin), targets, norms)
+        tv = total_variation(x, tv_beta)
+        loss = fl + tv_weight * tv
+        loss.sum().backward()
+        opt.step()
+        if parameterisation == "clamp":
+            with torch.no_grad():
+                param.clamp_(0.0, 1.0)
+        hist[0, step], hist[1, step], hist[2, step] = (t.detach().cpu().numpy() for t in (loss, fl, tv))
+    with torch.no_grad():
+        final = (torch.sigmoid(param) if parameterisation == "sigmoid" else param).detach().clamp(0, 1).cpu()
+    settings = dict(network=network.name, weights=network.weights.as_dict(), layers=list(chans), steps=steps, lr=lr,
+                    tv_weight=tv_weight, tv_beta=tv_beta, jitter=jitter, size=tuple(x0.shape[-2:]), seeds=seeds,
+                    parameterisation=parameterisation, device=str(dev), truncated=sub.truncated)
+    return Inversion(final, hist[0], hist[1], hist[2], chans, settings)
+

@@ -1,0 +1,245 @@
+"""Feature inversion from channel subsets, its measures, the experiment and the CLI, on real photographs."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pecore.errors import DatasetError, ImageError, ParameterError, UnknownNameError
+from pecore.reconstruction.experiment import load_result, load_square_images, run_experiment
+from pecore.reconstruction.invert import SubsetFeatures, feature_loss, invert, normalise_channels, noise_start
+from pecore.reconstruction.measures import colour_score, measure, paired_differences, psnr, structure_score, summarise
+from pecore.reconstruction.settings import ReconstructionSettings
+from pecore.selection import channel_mask
+
+from conftest import data_path
+
+
+@pytest.fixture(scope="module")
+def photo() -> torch.Tensor:
+    """Set14 monarch, centre-cropped and resized to 32 × 32 (RGB in [0, 1])."""
+    data_path("sr", "Set14", "image_SRF_4", "img_011_SRF_4_HR.png")
+    x, _ = load_square_images(["monarch"], 32)
+    return x[0]
+
+
+@pytest.fixture(scope="module")
+def photos() -> torch.Tensor:
+    data_path("sr", "Set14", "image_SRF_4", "img_001_SRF_4_HR.png")
+    x, _ = load_square_images(["baboon", "pepper"], 24)
+    return x
+
+
+def test_loss_falls_and_pixels_stay_in_range(vgg16, photo):
+    for param in ("clamp", "sigmoid"):
+        rec = invert(vgg16, photo, "relu2_2", np.arange(0, 128, 4), steps=25, lr=0.08, parameterisation=param,
+                     device="cpu")
+        assert rec.loss.shape == (25, 1)
+        assert rec.loss[-1, 0] < 0.5 * rec.loss[0, 0], param
+        assert np.all(np.isfinite(rec.loss))
+        assert float(rec.image.min()) >= 0.0 and float(rec.image.max()) <= 1.0
+        assert rec.settings["truncated"] is True
+
+
+def test_all_relu1_2_channels_rebuild_a_photograph_far_better_than_grey(vgg16, photo):
+    rec = invert(vgg16, photo, "relu1_2", None, steps=80, lr=0.08, tv_weight=0.1, device="cpu")
+    grey = torch.full_like(photo, float(photo.mean()))
+    noise = noise_start([0], tuple(photo.shape[-2:]))[0]
+    p_rec, p_grey = psnr(rec.image[0], photo), psnr(grey, photo)
+    assert p_rec > p_grey + 6.0, (p_rec, p_grey)
+    assert p_rec > psnr(noise, photo) + 6.0
+    assert structure_score(rec.image[0], photo) > 0.8
+
+
+def test_one_channel_mask_leaves_every_other_channels_gradient_at_zero(vgg16, photo):
+    chosen = 17
+    mask = channel_mask(64, np.array([chosen]))
+    chans = normalise_channels(vgg16, "relu1_2", mask)
+    assert chans["relu1_2"].tolist() == [chosen]
+    sub = SubsetFeatures(vgg16, chans)
+    x = photo[None].clone()
+    with torch.no_grad():
+        target = sub(x)
+        norms = {k: v.flatten(1).pow(2).sum(1) for k, v in target.items()}
+    y = noise_start([1], (32, 32)).requires_grad_(True)
+    full = vgg16.extractor(y, ["relu1_2"])["relu1_2"]
+    full.retain_grad()
+    feature_loss(sub.select({"relu1_2": full}), target, norms).sum().backward()
+    grad = full.grad[0]
+    others = torch.ones(64, dtype=torch.bool)
+    others[chosen] = False
+    assert float(grad[others].abs().max()) == 0.0
+    assert float(grad[chosen].abs().max()) > 0.0
+    # the truncated network (a conv sliced to the one channel) gives the same features and input gradient
+    assert sub.truncated and sub.body[2].out_channels == 1
+    y2 = y.detach().clone().requires_grad_(True)
+    feats = sub(y2)
+    torch.testing.assert_close(feats["relu1_2"], full[:, [chosen]], rtol=1e-4, atol=1e-5)
+    feature_loss(feats, target, norms).sum().backward()
+    torch.testing.assert_close(y2.grad, y.grad, rtol=1e-3, atol=1e-7)
+
+
+def test_other_channels_do_not_influence_the_inversion(vgg16, photo):
+    """Changing the weights of unchosen channels of the last conv leaves the reconstruction unchanged."""
+    import copy
+
+    chans = np.array([3, 30, 60])
+    a = invert(vgg16, photo, "relu1_2", chans, steps=5, device="cpu")
+    net2 = copy.deepcopy(vgg16)
+    conv = net2.extractor.module[2]
+    keep = torch.zeros(64, dtype=torch.bool)
+    keep[chans] = True
+    with torch.no_grad():
+        conv.weight[~keep] = torch.randn_like(conv.weight[~keep])
+        conv.bias[~keep] = 5.0
+    b = invert(net2, photo, "relu1_2", chans, steps=5, device="cpu")
+    assert torch.equal(a.image, b.image)
+
+
+def test_two_layers_and_shallow_taps(vgg16, photo):
+    chans = {"relu1_2": np.arange(10), "relu2_2": np.arange(0, 128, 2)}
+    sub = SubsetFeatures(vgg16, normalise_channels(vgg16, ["relu2_2", "relu1_2"], chans))
+    with torch.no_grad():
+        f = sub(photo[None])
+        ref = vgg16.extractor(photo[None], ["relu1_2", "relu2_2"])
+    assert f["relu1_2"].shape[1] == 10 and f["relu2_2"].shape[1] == 64
+    torch.testing.assert_close(f["relu2_2"], ref["relu2_2"][:, ::2], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(f["relu1_2"], ref["relu1_2"][:, :10])
+    rec = invert(vgg16, photo, ["relu1_2", "relu2_2"], chans, steps=3, device="cpu")
+    assert rec.loss[0, 0] > 1.0  # two normalised terms of about 1 each at the noise start
+
+
+def test_same_seed_same_image_other_seed_other_image(vgg16, photo):
+    kw = dict(steps=6, lr=0.05, device="cpu", jitter=1)
+    a = invert(vgg16, photo, "relu1_2", [1, 2, 3], seed=4, **kw)
+    b = invert(vgg16, photo, "relu1_2", [1, 2, 3], seed=4, **kw)
+    c = invert(vgg16, photo, "relu1_2", [1, 2, 3], seed=5, **kw)
+    assert torch.equal(a.image, b.image)
+    np.testing.assert_array_equal(a.loss, b.loss)
+    assert not torch.equal(a.image, c.image)
+
+
+def test_bad_input_gives_named_errors(vgg16, photo):
+    with pytest.raises(ParameterError, match="empty"):
+        invert(vgg16, photo, "relu1_2", [], steps=2)
+    with pytest.raises(ParameterError, match="empty"):
+        invert(vgg16, photo, "relu1_2", torch.zeros(64), steps=2)
+    with pytest.raises(ParameterError, match=r"in \[0, 64\)"):
+        invert(vgg16, photo, "relu1_2", [64], steps=2)
+    with pytest.raises(ParameterError, match="length 64"):
+        invert(vgg16, photo, "relu1_2", torch.ones(10), steps=2)
+    with pytest.raises(UnknownNameError, match="relu9_9"):
+        invert(vgg16, photo, "relu9_9", None, steps=2)
+    with pytest.raises(ImageError, match=r"\[0, 1\]"):
+        invert(vgg16, photo * 255, "relu1_2", None, steps=2)
+    with pytest.raises(ImageError, match="shape"):
+        invert(vgg16, photo[:2], "relu1_2", None, steps=2)
+    with pytest.raises(ImageError, match="shape"):
+        invert(vgg16, photo[0], "relu1_2", None, steps=2)
+    for steps in (0, -3, 2.5):
+        with pytest.raises(ParameterError, match="steps"):
+            invert(vgg16, photo, "relu1_2", None, steps=steps)
+    with pytest.raises(ParameterError, match="lr"):
+        invert(vgg16, photo, "relu1_2", None, steps=2, lr=0)
+    with pytest.raises(UnknownNameError, match="parameterisation"):
+        invert(vgg16, photo, "relu1_2", None, steps=2, parameterisation="tanh")
+    with pytest.raises(ParameterError, match="mapping"):
+        invert(vgg16, photo, ["relu1_2", "relu2_2"], [1, 2], steps=2)
+    with pytest.raises(ParameterError, match="all zero"):
+        invert(vgg16, torch.zeros(3, 16, 16), "relu1_2", [30, 61], steps=2)  # silent on black
+
+
+def test_measures_separate_structure_from_colour(photo):
+    ref = photo
+    assert measure(ref, ref)["structure"] == 1.0
+    swapped = ref[[2, 0, 1]]  # same edges, other colours
+    blurred = torch.nn.functional.avg_pool2d(ref[None], 5, stride=1, padding=2, count_include_pad=False)[0]
+    grey = torch.full_like(ref, float(ref.mean()))
+    assert structure_score(grey, ref) == 0.0
+    assert colour_score(swapped, ref) > 3 * colour_score(blurred, ref)
+    assert colour_score(swapped, ref, blur_sigma=2.0) > 5 * colour_score(blurred, ref, blur_sigma=2.0)
+    assert structure_score(swapped, ref) > 0.5
+    assert structure_score(swapped, ref) > structure_score(torch.rand_like(ref), ref) + 0.4
+    with pytest.raises(ImageError):
+        measure(ref[:, :16], ref)
+
+
+def test_bootstrap_summary_and_paired_contrast():
+    rng = np.random.default_rng(0)
+    t = pd.DataFrame({"layer": "l", "image": np.tile(np.arange(6), 2), "seed": 0,
+                      "subset": ["top"] * 6 + ["bottom"] * 6,
+                      "structure": np.r_[0.8 + rng.normal(0, 0.01, 6), 0.5 + rng.normal(0, 0.01, 6)],
+                      "colour_de2000": np.r_[np.full(6, 10.0), np.full(6, 10.0)]})
+    s = summarise(t, measures=["structure"], n_boot=300)
+    top = s[s.subset == "top"].iloc[0]
+    assert top.ci_low < top["mean"] < top.ci_high and top.n == 6
+    d = paired_differences(t, measures=["structure", "colour_de2000"], n_boot=300).set_index("measure")
+    assert d.loc["structure", "better"] == "top" and d.loc["structure", "ci_low"] > 0.25
+    assert d.loc["colour_de2000", "better"] == "neither"
+
+
+def test_experiment_tidy_table_and_round_trip(vgg16, photos, tmp_path):
+    scores = pd.DataFrame({"layer": "relu1_2", "channel": range(64), "pe": np.linspace(0, 1, 64), "dead": False})
+    settings = ReconstructionSettings(image_size=24, steps=8, images=("baboon", "pepper"), n_seeds=2,
+                                      n_random_draws=2, n_boot=100)
+    r = run_experiment(vgg16, scores, settings, layers=["relu1_2"], p=25, device="cpu")
+    t = r.table
+    assert len(t) == 2 * 2 * (1 + 1 + 2 + 1)  # images × seeds × (top, bottom, 2 random draws, all)
+    assert set(t.subset) == {"top", "bottom", "random", "all"}
+    assert t[t.subset == "top"].n_channels.eq(16).all() and t[t.subset == "all"].n_channels.eq(64).all()
+    assert r.channels["relu1_2/top/0"].tolist() == list(range(48, 64))
+    # noise seed s is the same start for every subset; different random draws give different channels
+    assert not np.array_equal(r.channels["relu1_2/random/0"], r.channels["relu1_2/random/1"])
+    assert r.provenance["network"] == "vgg16" and r.provenance["parameters"]["steps"] == 8
+    np.testing.assert_allclose(r.originals, photos.numpy(), atol=1e-6)
+    assert set(r.summary().measure) >= {"psnr", "ssim", "structure", "colour_de2000"}
+    c = r.contrasts()
+    assert set(c.contrast) == {"top − bottom", "top − random", "bottom − random"}
+    # a second run is read from the cache and gives the same table
+    r2 = run_experiment(vgg16, scores, settings, layers=["relu1_2"], p=25, device="cpu")
+    assert r2.provenance["cache_hits"] == 5
+    pd.testing.assert_frame_equal(r.table, r2.table)
+    r.save(tmp_path / "res")
+    back = load_result(tmp_path / "res")
+    pd.testing.assert_frame_equal(back.table, r.table, check_exact=False, rtol=1e-5, check_dtype=False)
+    assert np.abs(back.images["relu1_2/all/0"] - r.images["relu1_2/all/0"]).max() <= 1 / 255 + 1e-6
+    with pytest.raises(DatasetError):
+        load_result(tmp_path / "nothing")
+    with pytest.raises(UnknownNameError):
+        run_experiment(vgg16, scores, settings, layers=["relu1_2"], subsets=["middle"], device="cpu")
+    with pytest.raises(ParameterError, match="no PE scores"):
+        run_experiment(vgg16, scores, settings, layers=["relu2_2"], device="cpu")
+
+
+def test_cli_reconstruct_writes_image_history_and_metrics(tmp_path):
+    from pecore.cli import main
+
+    img = data_path("sr", "Set14", "image_SRF_4", "img_012_SRF_4_HR.png")
+    out = tmp_path / "rec.png"
+    rc = main(["reconstruct", str(img), "--layer", "relu1_2", "--subset", "top", "--p", "25", "--preset", "ci",
+               "--steps", "10", "--size", "24", "--seed", "3", "--device", "cpu", "--out", str(out), "--quiet"])
+    assert rc == 0 and out.is_file()
+    hist = pd.read_csv(tmp_path / "rec.loss.csv")
+    assert len(hist) == 10 and hist.loss.iloc[-1] < hist.loss.iloc[0]
+    rec = json.loads((tmp_path / "rec.metrics.json").read_text())
+    assert rec["n_channels"] == 16 and rec["layer"] == "relu1_2" and rec["subset"] == "top"
+    assert {"psnr", "ssim", "structure", "colour_de2000"} <= set(rec["metrics"])
+    assert rec["provenance"]["weights"]["source"] and rec["provenance"]["parameters"]["steps"] == 10
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--layer", "relu9_9"], "relu9_9"),
+    (["--steps", "0"], "steps"),
+    (["--subset", "all", "--size", "0"], "size"),
+])
+def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, args, msg):
+    from pecore.cli import main
+
+    img = data_path("sr", "Set14", "image_SRF_4", "img_012_SRF_4_HR.png")
+    rc = main(["reconstruct", str(img), "--subset", "all", "--device", "cpu", "--out", str(tmp_path / "x.png"),
+               "--quiet", *args])
+    assert rc == 2
+    assert msg in capsys.readouterr().err
