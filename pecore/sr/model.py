@@ -41,8 +41,8 @@ class ResidualBlock(nn.Module):
 class SRResNet(nn.Module):
     """SRResNet-style ×``scale`` network: head conv 9×9, residual blocks, pixel-shuffle ×2 stages, tail conv 9×9.
 
-    Input: LR images ``(N, 3, h, w)`` in [0, 1]; output: ``(N, 3, scale·h, scale·w)``, not clamped
-    (clamp it for display and metrics). With ``global_residual='bicubic'`` the tail predicts a
+    Input: LR images ``(N, 3, h, w)`` in [0, 1]; output: ``(N, 3, scale·h, scale·w)`` in float32 (also
+    under mixed precision), not clamped (clamp it for display and metrics). With ``global_residual='bicubic'`` the tail predicts a
     correction added to the bicubic upscaling of the input (its last conv starts at zero, so an
     untrained network is exactly bicubic); with 'none' it predicts the image, as in SRResNet.
 
@@ -94,9 +94,9 @@ class SRResNet(nn.Module):
             raise ParameterError(f"SRResNet takes LR images (N, 3, h, w), got shape {tuple(lr.shape)}")
         f = self.head(lr)
         f = f + self.body(f)
-        out = self.tail(self.upsample(f))
+        out = self.tail(self.upsample(f)).float()  # float32 even under autocast: bf16 would round the image
         if self.global_residual == "bicubic":
-            out = out + upscale_bicubic(lr, self.scale).to(out.dtype)
+            out = out + upscale_bicubic(lr.float(), self.scale)
         return out
 
 

@@ -222,7 +222,7 @@ def train_arm(
     acc = {"loss": 0.0, "pixel": 0.0, "feature": 0.0, "n": 0}
     start = 0
     if resume and ckpt_path.is_file():
-        state = torch.load(ckpt_path, map_location=dev, weights_only=True)
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)  # load_state_dict moves tensors
         if state.get("key") != key:
             raise OutputError(f"checkpoint {ckpt_path} belongs to another run; use another output folder")
         model.load_state_dict(state["model"])
