@@ -30,7 +30,7 @@ from ..imageio import load_image, shared_data_dir
 from ..networks import Network
 from ..provenance import provenance_record
 from ..selection import SUBSETS, select_channels, subset_size
-from ..validate import check_choice, check_fraction, check_image, check_positive
+from ..validate import check_choice, check_fraction, check_positive
 from .invert import invert
 from .measures import MEASURES, measure, paired_differences, summarise
 from .settings import ReconstructionSettings
