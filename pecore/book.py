@@ -198,8 +198,8 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
 
     Examples
     --------
-    >>> parameter_table({"preset": "ci"}).loc[0].tolist()
-    ['preset', 'ci']
+    >>> parameter_table({"preset": "ci"}).loc["preset", "value"]
+    'ci'
     """
     rows = [(k, v) for k, v in params.items()]
     if provenance:
@@ -208,13 +208,13 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
             ("results preset", provenance.get("preset") + (" (stored results)" if provenance.get("stored") else "")),
             ("weights source", w.get("source")),
             ("weights sha256", (w.get("sha256") or "")[:16] + "…"),
-            ("device", provenance.get("device")),
+            ("results device", provenance.get("device")),
             ("pecore version", provenance.get("pecore_version")),
             ("git commit", provenance.get("git_commit")),
             ("torch", provenance.get("torch")),
             ("created (UTC)", provenance.get("created_utc")),
         ]
-    return pd.DataFrame([(k, _short(v)) for k, v in rows], columns=["parameter", "value"])
+    return pd.DataFrame([(k, _short(v)) for k, v in rows], columns=["parameter", "value"]).set_index("parameter")
 
 
 def _short(v: Any) -> str:

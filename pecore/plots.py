@@ -157,17 +157,22 @@ def orientation_tuning(scores: ChannelScores, layer: str, channels: Sequence[int
     resp = scores.orientation.responses[layer]
     t = scores.layer(layer)
     n = len(channels)
-    fig, axes = plt.subplots(1, n, figsize=(2.4 * n, 2.9), subplot_kw={"projection": "polar"})
-    for i, (ax, ch) in enumerate(zip(np.atleast_1d(axes), channels)):
+    cols = n if n <= 4 else int(np.ceil(n / 2))
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.7 * cols, 3.0 * rows), subplot_kw={"projection": "polar"},
+                             squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    for i, (ax, ch) in enumerate(zip(axes.ravel(), channels)):
         a = resp[ch] / resp[ch].max() if resp[ch].max() > 0 else resp[ch]
         ang = np.deg2rad(np.concatenate([th, th + 180, th[:1] + 360]))
         ax.plot(ang, np.concatenate([a, a, a[:1]]), color="C0" if not labels or "high" in labels[i] else "C3")
         ax.set_yticklabels([])
-        ax.set_xticks(np.deg2rad([0, 45, 90, 135]), ["0°", "45°", "90°", "135°"], fontsize=7)
+        ax.set_xticks(np.deg2rad([0, 45, 90, 135]), ["0°", "45°", "90°", "135°"], fontsize=8)
         row = t.loc[ch]
         head = (labels[i] + "\n") if labels else ""
-        ax.set_title(f"{head}ch {ch}: μ2 = {row.mu2:.2f}\nat {scores.orientation.frequency[layer][ch]:.2g} cpd",
-                     fontsize=8)
+        ax.set_title(f"{head}ch {ch}: μ2 = {row.mu2:.2f}, at {scores.orientation.frequency[layer][ch]:.2g} cpd",
+                     fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -237,7 +242,7 @@ def agreement_heatmap(agreement: pd.DataFrame, value: str = "spearman") -> plt.F
 def pe_weight_scatter(scores: pd.DataFrame, weights: dict[str, np.ndarray], title: str) -> plt.Figure:
     """PE against a per-channel weight (LPIPS's learned weights), one panel per layer."""
     layers = list(weights)
-    fig, axes = plt.subplots(1, len(layers), figsize=(2.3 * len(layers), 2.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(layers), figsize=(2.5 * len(layers), 3.0), squeeze=False)
     for ax, k in zip(axes[0], layers):
         t = scores[scores.layer == k].sort_values("channel")
         ax.scatter(t.pe, np.asarray(weights[k]).ravel(), s=4, alpha=0.5, color=layer_color(k, layers))
