@@ -72,3 +72,12 @@ def test_chapter_without_stored_results_probes_itself(tmp_path):
                     tmp_path)
     text = (tmp_path / "02_orientation.ipynb").read_text()
     assert "preset ci · alexnet" in text and "stored results" not in text
+
+
+@pytest.mark.parametrize("chapter", chapter_names())
+def test_every_chapter_refuses_an_unknown_preset_in_its_first_cell(chapter, tmp_path):
+    with pytest.raises(ChapterError) as err:
+        execute_chapter(chapter, {"preset": "fast", "network": "vgg16"}, tmp_path)
+    text = str(err.value)
+    assert "preset" in text and "fast" in text and "allowed: paper, quick, ci" in text
+    assert "failed in cell 3 (index 3)" in text
