@@ -125,9 +125,9 @@ def main() -> None:
 
     # 1. pecore's probe, no cache, in float32 and in bfloat16 autocast
     runs = {}
-    for precision in ("float32", "bfloat16"):
-        p = pecore.get_preset(args.grid, precision=precision,
-                              **({"batch_size": args.batch_size} if args.batch_size else {}))
+    variants = {"float32": {}, "bfloat16": {"precision": "bfloat16"}, "float32_1phase": {"orientation_phases": 1}}
+    for precision, extra in variants.items():
+        p = pecore.get_preset(args.grid, **extra, **({"batch_size": args.batch_size} if args.batch_size else {}))
         sync(dev)
         t = time.perf_counter()
         s = pecore.score_network(net, p, device=dev, cache=False, progress=False)
@@ -175,6 +175,9 @@ def main() -> None:
                             "images_per_s": round(n_slow / t_slow, 2), "gflop_per_s": round(gflops_slow, 1)},
         "speedup_float32": round(t_slow / t_fast, 2),
         "speedup_bfloat16": round(t_slow / runs["bfloat16"][1], 2),
+        "pecore_float32_1phase": {"seconds": round(runs["float32_1phase"][1], 2),
+                                  "note": "orientation sweep with one phase instead of the grid's phases"},
+        "speedup_float32_1phase": round(t_slow / runs["float32_1phase"][1], 2),
         "single_conv_3x3_gflop_per_s": {"channels_last": round(conv_cl, 1), "nchw": round(conv_nchw, 1)},
         "straightforward_vs_single_conv": round(gflops_slow / conv_nchw, 3),
         "pecore_float32_vs_single_conv": round(flops_fast / t_fast / 1e9 / conv_cl, 3),

@@ -38,6 +38,7 @@ class ProbeGrid:
     freq_orientations: int = 8  # orientations averaged by the 'oriented-mean' frequency stimulus
     batch_size: int = 32
     precision: str = "float32"  # 'float32', or 'bfloat16' autocast (faster on CPUs with AMX and on GPUs)
+    orientation_phases: int | None = None  # phases of the orientation sweep; None: n_phases
 
     @property
     def frequencies(self) -> np.ndarray:

@@ -184,6 +184,15 @@ def probe_frequency(
     return FrequencySweep(freqs, responses, stimulus)
 
 
+def _orientation_phases(grid: ProbeGrid) -> int:
+    """Phases of the orientation sweep: ``grid.orientation_phases`` if set, else ``grid.n_phases``.
+
+    A phase shift of a straight grating is a translation, and the spatial mean of a convolutional map is
+    nearly translation invariant, so fewer phases change the orientation responses little (see benchmarks/).
+    """
+    return int(grid.orientation_phases or grid.n_phases)
+
+
 def _oriented_items(fs: np.ndarray, thetas: np.ndarray, grid: ProbeGrid, dev: torch.device, items: slice) -> torch.Tensor:
     """Gratings for the flattened (frequency, orientation) items ``items``: ``(n, P, 3, H, W)``."""
     n_o = len(thetas)
@@ -191,7 +200,7 @@ def _oriented_items(fs: np.ndarray, thetas: np.ndarray, grid: ProbeGrid, dev: to
     out = []
     for fi in np.unique(flat // n_o):
         sel = thetas[flat[flat // n_o == fi] % n_o]
-        out.append(oriented_gratings([fs[fi]], sel, size=grid.size, ppd=grid.ppd, n_phases=grid.n_phases,
+        out.append(oriented_gratings([fs[fi]], sel, size=grid.size, ppd=grid.ppd, n_phases=_orientation_phases(grid),
                                      contrast=grid.contrast, mean_luminance=grid.mean_luminance, device=dev)[0])
     return torch.cat(out)
 
@@ -235,7 +244,8 @@ def probe_orientation(
         check_frequencies(distinct, grid.ppd)
     responses = {k: np.zeros((len(frequency[k]), len(thetas))) for k in layers}
     order = network.extractor.layer_names
-    per = grid.n_phases * len(thetas)
+    n_ph = _orientation_phases(grid)
+    per = n_ph * len(thetas)
     pending = []
     for f in distinct:
         need = [k for k in layers if np.any(np.isclose(frequency[k], f, rtol=0, atol=1e-9))]
@@ -243,6 +253,8 @@ def probe_orientation(
         run_layers = [k for k in layers if order.index(k) <= order.index(deepest)]
         inputs = {**network.identity, "layers": run_layers, "frequency": float(f), "orientations": thetas,
                   **_grid_inputs(grid), "version": __version__}
+        if grid.orientation_phases and grid.orientation_phases != grid.n_phases:
+            inputs["n_phases"] = grid.orientation_phases
         key = cache_key("orient", inputs)
         hit = load_arrays(key) if cache else None
         pending.append((f, need, run_layers, key, hit))
@@ -257,12 +269,12 @@ def probe_orientation(
             fs = np.array([pending[i][0] for i in idx])
             gratings = lambda s, fs=fs: _oriented_items(fs, thetas, grid, dev, s)  # noqa: E731
             acts = mean_activations(
-                network, _batched(len(fs) * len(thetas), grid.n_phases, grid.batch_size, gratings), list(run_layers),
+                network, _batched(len(fs) * len(thetas), n_ph, grid.batch_size, gratings), list(run_layers),
                 total=per * len(fs), progress=progress, precision=grid.precision,
                 desc=f"{network.name} orientation sweep to {run_layers[-1]} ({start + len(idx)}/{len(group)} frequencies)")
             for j, i in enumerate(idx):
                 f, need, _rl, key, _ = pending[i]
-                hit = {k: v.reshape(len(fs), len(thetas), grid.n_phases, -1)[j].mean(axis=1).T.copy()
+                hit = {k: v.reshape(len(fs), len(thetas), n_ph, -1)[j].mean(axis=1).T.copy()
                        for k, v in acts.items()}
                 if cache:
                     save_arrays(key, hit)
