@@ -168,7 +168,7 @@ def _add_book(sub: argparse._SubParsersAction) -> None:
                        "build the static book into _build/html with Jupyter Book (offline, warnings as errors).")
     p.add_argument("--preset", default="quick", help="quick (CPU, default), paper (GPU), ci (tests)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    p.add_argument("--chapters", nargs="+", default=None, help=f"chapters to execute (default: all)")
+    p.add_argument("--chapters", nargs="+", default=None, help="chapters to execute (default: all)")
     p.add_argument("--no-build", action="store_true", help="execute the chapters only")
     p.add_argument("--no-execute", action="store_true", help="build from the chapters executed before")
     p.set_defaults(run=_run_book)

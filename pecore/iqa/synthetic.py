@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..cache import atomic_write_bytes, atomic_write_text, cache_dir, cache_key
+from ..cache import atomic_write_text, cache_dir, cache_key
 from ..errors import ParameterError
 from ..imageio import load_image, save_image, shared_data_dir, to_uint8
 from ..validate import check_choice, check_image

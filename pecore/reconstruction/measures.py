@@ -179,17 +179,10 @@ def bootstrap_mean(values: Sequence[float] | np.ndarray, *, n_boot: int = 1000, 
     >>> m, lo <= m <= hi
     (2.5, True)
     """
+    from ..compare import bootstrap_mean as _bootstrap_mean
+
     v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
-    check_positive("n_boot", n_boot, integer=True)
-    if not 0 < level < 1:
-        raise ParameterError(f"level must be in (0, 1), got {level!r}")
-    if v.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(v.mean()), float(lo), float(hi)
+    return _bootstrap_mean(v[np.isfinite(v)], n_boot=n_boot, level=level, seed=seed)
 
 
 def summarise(table: pd.DataFrame, by: Sequence[str] = ("layer", "subset"), measures: Sequence[str] = MEASURES,

@@ -136,14 +136,9 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, *, n_boot: int = 2000, le
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)):
         raise ParameterError(f"bootstrap_ci needs a non-empty 1-D array of finite values, got {v!r}")
-    check_positive("n_boot", n_boot, integer=True)
-    if not 0 < level < 1:
-        raise ParameterError(f"level must be in (0, 1), got {level}")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, v.size, size=(n_boot, v.size))
-    means = v[idx].mean(axis=1)
-    a = (1 - level) / 2
-    return float(v.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+    from ..compare import bootstrap_mean
+
+    return bootstrap_mean(v, n_boot=n_boot, level=level, seed=seed)
 
 
 def evaluate_methods(methods: Mapping[str, Callable[[torch.Tensor], torch.Tensor]], images: Sequence[HRImage], *,
