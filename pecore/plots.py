@@ -184,7 +184,7 @@ def preference_histograms(scores: ChannelScores) -> plt.Figure:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.3))
     f = scores.frequency.frequencies
     edges = np.geomspace(f[0] / 1.1, f[-1] * 1.1, 16)
-    th_edges = np.arange(-90, 91, 15)
+    th_edges = np.arange(-97.5, 97.6, 15)  # bins centred on 0°, ±45°, ±90°
     for k in layers:
         rows = t[t.layer == k]
         a1.hist(rows.fhat, bins=edges, histtype="step", lw=1.6, density=True, color=layer_color(k, layers), label=k)
