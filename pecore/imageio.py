@@ -34,6 +34,23 @@ def shared_data_dir() -> Path:
     return path
 
 
+def _to_unit_rgb(im: Image.Image, path: Path) -> np.ndarray:
+    """RGB float32 in [0, 1] from 8-bit, 16-bit, 32-bit integer and float images (by their bit depth)."""
+    if im.mode.startswith("I;16") or im.mode == "I":
+        raw = np.asarray(im, dtype=np.float64)
+        arr = raw / (65535.0 if (im.mode.startswith("I;16") or raw.max() > 255) else 255.0)
+    elif im.mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise ImageError(f"image {path} contains NaN or infinite values")
+    else:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    if arr.min() < 0 or arr.max() > 1 + 1e-6:
+        raise ImageError(f"image {path} ({im.mode}) has values in [{arr.min():.4g}, {arr.max():.4g}], "
+                         "outside what its bit depth allows for a [0, 1] image")
+    return np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
+
+
 def load_image(path: str | os.PathLike, *, size: int | tuple[int, int] | None = None,
                device: str | torch.device = "cpu") -> torch.Tensor:
     """Read an image file as an RGB ``(3, H, W)`` float tensor in [0, 1].
@@ -52,7 +69,7 @@ def load_image(path: str | os.PathLike, *, size: int | tuple[int, int] | None = 
         raise DatasetError(f"image file {path} does not exist")
     try:
         with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+            arr = _to_unit_rgb(im, path)
     except OSError as exc:
         raise DatasetError(f"cannot read image {path}: {exc}") from exc
     x = torch.from_numpy(arr).permute(2, 0, 1).contiguous()

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .device import resolve_device
-from .errors import ParameterError, UnknownNameError
+from .errors import ImageError, ParameterError, UnknownNameError
 from .validate import check_choice, check_image
 from .weights import WeightsProvenance, load_features_state_dict
 
@@ -22,6 +22,7 @@ __all__ = [
     "Network",
     "load_network",
     "vgg16_layer_names",
+    "too_small_error",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -70,6 +71,23 @@ NETWORKS: dict[str, _NetworkSpec] = {
 
 class _Stop(Exception):
     pass
+
+
+def too_small_error(exc: RuntimeError, size: tuple[int, ...], layer: str) -> Exception:
+    """Turn torch's "output size is too small" / "kernel size can't be greater" into a named ImageError.
+
+    Any other error is returned unchanged, for the caller to raise.
+
+    Examples
+    --------
+    >>> type(too_small_error(RuntimeError("Output size is too small"), (8, 8), "relu5")).__name__
+    'ImageError'
+    """
+    text = str(exc)
+    if any(p in text for p in ("too small", "can't be greater than actual input size", "Kernel size can't be greater")):
+        return ImageError(f"images of {size} pixels are too small to reach layer {layer} of this network (its "
+                          f"pooling and kernels need a larger input): {text.splitlines()[0]}")
+    return exc
 
 
 class FeatureExtractor(nn.Module):
@@ -154,6 +172,15 @@ class FeatureExtractor(nn.Module):
         wanted = self.check_layers(layers)
         if check:
             x = check_image(x, "x")
+        param = next(self.module.parameters(), None)
+        if param is not None and x.dtype != param.dtype and not torch.is_autocast_enabled(x.device.type):
+            x = x.to(param.dtype)  # float64 / float16 images follow the network's dtype
+        try:
+            return self._forward(x, wanted)
+        except RuntimeError as exc:
+            raise too_small_error(exc, tuple(x.shape[-2:]), wanted[-1]) from None
+
+    def _forward(self, x: torch.Tensor, wanted: list[str]) -> dict[str, torch.Tensor]:
         if self.mean is not None:
             x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
         if self._sequential:

@@ -147,3 +147,18 @@ def test_help_explains_every_command_and_option(capsys):
     for option in ("--net", "--preset", "--ppd", "--csf", "--variant", "--device", "--out", "--weights", "--layers"):
         assert option in text
     assert "log-derivative" in text and "quick" in text
+
+
+def test_image_files_are_read_by_bit_depth(tmp_path):
+    from PIL import Image
+
+    from pecore.errors import ImageError
+    from pecore.imageio import load_image
+
+    ramp = np.linspace(0, 65535, 32 * 32).reshape(32, 32).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "ramp16.png")
+    x = load_image(tmp_path / "ramp16.png")
+    assert x.shape == (3, 32, 32) and abs(float(x.mean()) - 0.5) < 1e-3 and float(x.max()) == 1.0
+    Image.fromarray(np.full((8, 8), np.nan, np.float32), mode="F").save(tmp_path / "nan.tiff")
+    with pytest.raises(ImageError, match="NaN"):
+        load_image(tmp_path / "nan.tiff")

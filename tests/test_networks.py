@@ -76,3 +76,12 @@ def test_unknown_layer_and_bad_images(vgg16):
         vgg16.extractor(torch.full((1, 3, 8, 8), float("nan")), ["relu1_2"])
     with pytest.raises(ParameterError):
         FeatureExtractor(nn.Sequential(nn.ReLU()), {"x": 5})
+
+
+def test_too_small_images_and_other_dtypes(alexnet):
+    with pytest.raises(ImageError, match=r"too small to reach layer relu5"):
+        alexnet.extractor(torch.rand(1, 3, 8, 8), ["relu5"])
+    x = torch.rand(1, 3, 64, 64, dtype=torch.float64)
+    out = alexnet.extractor(x, ["relu1"])["relu1"]
+    assert out.dtype == torch.float32
+    assert torch.allclose(out, alexnet.extractor(x.float(), ["relu1"])["relu1"])

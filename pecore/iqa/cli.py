@@ -1,6 +1,8 @@
 """The ``pecore`` sub-commands of the iqa chapter: ``distance`` and ``iqa``."""
 from __future__ import annotations
 
+from ..validate import check_positive
+
 import argparse
 import sys
 from pathlib import Path
@@ -68,6 +70,8 @@ def _run_distance(args: argparse.Namespace) -> int:
     from ..imageio import load_image
     from ..metric import create_metric
 
+    if args.size is not None:
+        check_positive("--size", args.size, integer=True)
     x, y = load_image(args.ref, size=args.size), load_image(args.dist, size=args.size)
     scores, note = None, ""
     if args.metric == "subset" and args.subset != "all":

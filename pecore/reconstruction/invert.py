@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from ..device import resolve_device
 from ..errors import ImageError, ParameterError
-from ..networks import Network
+from ..networks import Network, too_small_error
 from ..validate import check_choice, check_image, check_positive
 
 __all__ = [
@@ -455,7 +455,10 @@ def invert(
     sub = SubsetFeatures(network, chans).to(dev)
     x0 = x0.to(dev, torch.float32)
     with torch.no_grad():
-        targets = sub(x0)
+        try:
+            targets = sub(x0)
+        except RuntimeError as exc:
+            raise too_small_error(exc, tuple(x0.shape[-2:]), max(chans, key=network.extractor.layer_names.index)) from None
         norms = {k: v.flatten(1).pow(2).sum(1) for k, v in targets.items()}
     for k, v in norms.items():
         if bool((v <= 0).any()):

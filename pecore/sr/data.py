@@ -187,7 +187,7 @@ def hr_image_paths(data: str | os.PathLike, scale: int = 4) -> list[Path]:
     else:
         root = Path(data)
     if not root.is_dir():
-        raise DatasetError(f"test data {data!r}: no folder {root} (give Set5, Set14, BSD100 or a folder of HR images)")
+        raise DatasetError(f"SR image set {data!r}: no folder {root} (give Set5, Set14, BSD100 or a folder of HR images)")
     sub = root / f"image_SRF_{scale}"
     layouts = sorted(p for p in root.glob("image_SRF_*") if p.is_dir() and _scale_of_folder(p))
     if sub.is_dir():

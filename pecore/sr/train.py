@@ -200,17 +200,17 @@ def train_arm(
                     p.unlink(missing_ok=True)
             else:
                 raise OutputError(f"{out} holds another SR run ({old.get('name')}, key {old.get('key')}); "
-                                  "use another output folder")
+                                  "use another output folder, or --restart to replace it")
     if resume and model_path.is_file() and info_path.is_file():
         return load_run(out, device=dev)
 
+    hr = _training_images(str(data), settings.scale)  # check the data before anything is written
     info = {"key": key, **identity,
             "provenance": provenance_record(network=network if arm != "pixel" else None, preset=preset,
                                             parameters={"arm": arm, "seed": seed, "selection_seed": selection_seed},
                                             device=dev)}
     atomic_write_text(info_path, json.dumps(info, indent=2, default=str) + "\n")
 
-    hr = _training_images(str(data), settings.scale)
     sampler = CropSampler([im.image for im in hr], settings.crop, settings.batch_size, settings.scale,
                           augment=settings.augment, seed=seed, names=[im.name for im in hr], device=dev)
     model = build_model(settings, seed).to(dev)
