@@ -96,6 +96,8 @@ def bootstrap_mean(values: np.ndarray, *, n_boot: int = 1000, level: float = 0.9
         raise ParameterError(f"level must be in (0, 1), got {level!r}")
     if v.size == 0:
         return float("nan"), float("nan"), float("nan")
+    if v.size == 1:  # one value says nothing about its spread: no interval rather than a zero-width one
+        return float(v[0]), float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
     a = (1 - level) / 2

@@ -249,7 +249,8 @@ def load_features_state_dict(
         if not candidate.is_file():
             tried.append(f"{source}: {candidate} (missing)")
             if source == "file":
-                raise WeightsNotFoundError(f"weights file {candidate} does not exist")
+                what = "is a folder, not a weights file" if candidate.is_dir() else "does not exist"
+                raise WeightsNotFoundError(f"weights file {candidate} {what}")
             continue
         digest = _check_sha(candidate, sha256 if source == "file" else None, spec)
         if zipfile.is_zipfile(candidate):

@@ -1,13 +1,13 @@
 """The ``pecore`` sub-commands of the iqa chapter: ``distance`` and ``iqa``."""
 from __future__ import annotations
 
-from ..validate import check_positive
-
 import argparse
 import sys
 from pathlib import Path
 
 from ..cli import register_command
+from ..errors import ParameterError
+from ..validate import check_positive
 
 __all__: list[str] = []
 
@@ -72,6 +72,8 @@ def _run_distance(args: argparse.Namespace) -> int:
 
     if args.size is not None:
         check_positive("--size", args.size, integer=True)
+    if args.layers and args.metric != "subset":
+        raise ParameterError(f"--layers applies to --metric subset only; {args.metric} uses its five fixed layers")
     x, y = load_image(args.ref, size=args.size), load_image(args.dist, size=args.size)
     scores, note = None, ""
     if args.metric == "subset" and args.subset != "all":

@@ -27,7 +27,7 @@ def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reconstruct",
         help="rebuild an image from the features of a PE-chosen channel subset of a layer",
-        description="Invert the features of a channel subset (top / bottom / random p %% by PE, or all channels) of "
+        description="Invert the features of a channel subset (top / bottom / random p % by PE, or all channels) of "
         "one layer: start from seeded noise and minimise the normalised feature distance plus a TV prior with Adam. "
         "Writes OUT (PNG), OUT's stem + .loss.csv (loss history) and + .metrics.json (PSNR, SSIM, structure, colour "
         "against the resized original, with provenance).",

@@ -51,7 +51,7 @@ def _add_sr(sub: argparse._SubParsersAction) -> None:
 
     e = sr_sub.add_parser("eval", help="evaluate runs and bicubic: per-image and mean metrics CSV",
                           description="PSNR-Y and SSIM-Y (border of `scale` pixels cropped) and LPIPS-vgg of the run(s) "
-                          "in DIR and of bicubic upscaling; means with 95%% bootstrap intervals over images.")
+                          "in DIR and of bicubic upscaling; means with 95 % bootstrap intervals over images.")
     e.add_argument("dir", help="a run folder, or a folder of run folders")
     e.add_argument("--data", action="append", default=None, metavar="SET",
                    help="Set5, Set14, BSD100 or a folder of HR images (repeatable; default Set5)")
