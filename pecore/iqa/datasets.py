@@ -198,6 +198,9 @@ def _finish(name: str, layout: str, root: Path, table: pd.DataFrame, hib: bool) 
                            f"(first missing: {missing[0]})")
     if not np.all(np.isfinite(pairs.score.to_numpy(dtype=float))):
         raise DatasetError(f"{name}: the score table has missing or non-numeric scores")
+    if len(pairs) > 1 and np.ptp(pairs.score.to_numpy(dtype=float)) == 0:
+        raise DatasetError(f"{name}: every human score is {pairs.score.iloc[0]:g}; constant scores cannot be "
+                           "correlated with a metric")
     if len(pairs) < n_listed:
         warnings.warn(f"{name}: {n_listed - len(pairs)} of {n_listed} listed pairs are not on disk; "
                       f"evaluating the {len(pairs)} present", MissingImagesWarning, stacklevel=3)
