@@ -11,6 +11,8 @@ __all__ = [
     "UnknownNameError",
     "NyquistError",
     "ImageError",
+    "ScaleMismatchError",
+    "CropSizeError",
     "WeightsError",
     "ChecksumError",
     "UnsafePickleError",
@@ -38,6 +40,14 @@ class NyquistError(ParameterError):
 
 class ImageError(ParameterError):
     """An image tensor has the wrong shape, range, dtype or contains non-finite values."""
+
+
+class ScaleMismatchError(ImageError):
+    """Image sizes or a data folder do not fit the upscaling factor (e.g. HR not ``scale`` × LR)."""
+
+
+class CropSizeError(ImageError):
+    """An HR image is smaller than the training crop."""
 
 
 class WeightsError(PecoreError):

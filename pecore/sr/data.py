@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import DatasetError, ImageError
+from ..errors import CropSizeError, DatasetError, ImageError, ScaleMismatchError
 from ..imageio import load_image, shared_data_dir
 from ..validate import check_image, check_positive
 
@@ -45,14 +45,6 @@ __all__ = [
 
 SR_SETS = ("Set5", "Set14", "BSD100")
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
-
-
-class ScaleMismatchError(ImageError):
-    """Image sizes or a data folder do not fit the upscaling factor (e.g. HR not ``scale`` × LR)."""
-
-
-class CropSizeError(ImageError):
-    """An HR image is smaller than the training crop."""
 
 
 def quantize(x: torch.Tensor) -> torch.Tensor:
@@ -142,7 +134,7 @@ def check_scale_pair(lr: torch.Tensor, hr: torch.Tensor, scale: int) -> None:
     >>> check_scale_pair(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 8, 8), 4)
     Traceback (most recent call last):
     ...
-    pecore.sr.data.ScaleMismatchError: HR is 8×8 and LR 4×4: not ×4 (got ×2)
+    pecore.errors.ScaleMismatchError: HR is 8×8 and LR 4×4: not ×4 (got ×2)
     """
     scale = _check_scale(scale)
     (h, w), (H, W) = lr.shape[-2:], hr.shape[-2:]
