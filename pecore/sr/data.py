@@ -27,8 +27,6 @@ from ..imageio import load_image, shared_data_dir
 from ..validate import check_image, check_positive
 
 __all__ = [
-    "ScaleMismatchError",
-    "CropSizeError",
     "SR_SETS",
     "IMAGE_SUFFIXES",
     "quantize",
