@@ -8,6 +8,7 @@ under the chapter's preset — the returned label says which, for captions.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "parameter_table",
     "stored_scores_dir",
     "chapter_scores",
+    "scores_table",
     "figure_label",
 ]
 
@@ -191,6 +193,37 @@ def chapter_scores(network: str, preset: str, *, use_stored: bool = True, device
     scores = score_network(net, get_preset(preset, **overrides), config, device=device, progress=progress)
     scores.provenance["stored"] = False
     return scores
+
+
+def scores_table(network: str, scores: str | os.PathLike | None = None, preset: str = "quick",
+                 device: str = "auto") -> tuple[pd.DataFrame, str]:
+    """The channel-score table a command uses, and a label saying where it came from.
+
+    ``scores`` is a ``scores.csv`` or a folder holding one (as written by ``pecore probe``), checked to be
+    of ``network``; ``None`` uses :func:`chapter_scores` (stored paper results, else a probe under ``preset``).
+
+    Examples
+    --------
+    >>> table, label = scores_table("alexnet")
+    >>> label, len(table)
+    ('stored paper results', 1152)
+    """
+    from .errors import DatasetError
+
+    if scores is None:
+        s = chapter_scores(network, preset, use_stored=True, device=device)
+        return s.table, "stored paper results" if s.provenance.get("stored") else f"probe, preset {preset}"
+    path = Path(scores)
+    path = path / "scores.csv" if path.is_dir() else path
+    if not path.is_file():
+        raise DatasetError(f"channel scores {path} do not exist (write them with `pecore probe --out DIR`)")
+    table = pd.read_csv(path)
+    missing = {"layer", "channel", "pe"} - set(table.columns)
+    if missing:
+        raise DatasetError(f"{path} is not a pecore scores table: no column {', '.join(sorted(missing))}")
+    if "network" in table and set(table.network) != {network}:
+        raise ParameterError(f"{path} holds scores of {sorted(set(table.network))}, not of network {network}")
+    return table, str(path)
 
 
 def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> pd.DataFrame:

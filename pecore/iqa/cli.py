@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..cli import register_command
 from ..errors import ParameterError
@@ -14,25 +13,10 @@ __all__: list[str] = []
 
 def _scores_table(net: str, scores: str | None, preset: str, device: str):
     """Channel scores: a ``scores.csv`` (or folder holding one), else the stored/probed ones."""
-    if scores:
-        import pandas as pd
+    from ..book import scores_table
 
-        from ..errors import DatasetError
-
-        path = Path(scores)
-        path = path / "scores.csv" if path.is_dir() else path
-        if not path.is_file():
-            raise DatasetError(f"channel scores {path} do not exist (write them with `pecore probe --out DIR`)")
-        table = pd.read_csv(path)
-        if "network" in table and set(table.network) != {net}:
-            from ..errors import ParameterError
-
-            raise ParameterError(f"{path} holds scores of {sorted(set(table.network))}, not of --net {net}")
-        return table, {"scores": str(path)}
-    from ..book import chapter_scores
-
-    s = chapter_scores(net, preset, use_stored=True, device=device)
-    return s.table, {"scores": "stored paper results" if s.provenance.get("stored") else f"probe, preset {preset}"}
+    table, label = scores_table(net, scores, preset, device)
+    return table, {"scores": label}
 
 
 @register_command

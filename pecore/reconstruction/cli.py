@@ -57,10 +57,9 @@ def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
     import numpy as np
-    import pandas as pd
 
     from ..cache import atomic_write_text
-    from ..errors import DatasetError, OutputError
+    from ..errors import OutputError
     from ..imageio import load_image, save_image
     from ..networks import load_network
     from ..pipeline import check_output_dir
@@ -84,19 +83,9 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     if args.subset == "all":
         channels = None
     else:
-        if args.scores:
-            path = Path(args.scores)
-            path = path / "scores.csv" if path.is_dir() else path
-            if not path.is_file():
-                raise DatasetError(f"--scores: {path} does not exist (give the folder `pecore probe` wrote)")
-            table = pd.read_csv(path)
-            scores_label = str(path)
-        else:
-            from ..book import chapter_scores
+        from ..book import scores_table
 
-            scores = chapter_scores(args.net, args.preset, use_stored=True, device=args.device)
-            table = scores.table
-            scores_label = "stored paper results" if scores.provenance.get("stored") else f"probe, preset {args.preset}"
+        table, scores_label = scores_table(args.net, args.scores, args.preset, args.device)
         channels = select_channels(table, args.layer, args.subset, args.p, seed=args.seed)
     inv = invert(net, image, args.layer, channels, steps=args.steps if args.steps is not None else settings.steps,
                  lr=args.lr if args.lr is not None else settings.lr,
