@@ -102,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PecoreError as exc:
         print(f"pecore {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"pecore {args.command}: interrupted; finished steps are kept (cache entries, checkpoints) and the "
+              "same command resumes from them", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,10 @@
-"""Presets: every grid and budget a run uses, in one place.
+"""Probe presets: the stimulus grids of the probe, by name.
 
-``quick`` runs the whole pipeline on a 2-core CPU in minutes; ``paper`` uses the defaults of
-method.md (224 px, 64 frequencies, 4 phases, 36 orientations) and wants a GPU; ``ci`` is the
-smallest grid that still exercises every code path, for the tests.
+``quick`` probes a network on a 2-core CPU in about a minute; ``paper`` uses the method's defaults
+(224 px, 64 frequencies, 4 phases, 36 orientations); ``ci`` is the smallest grid that still exercises
+every code path, for the tests. Each experiment chapter keeps its own budgets under the same names
+in its ``settings`` module (``pecore.iqa.settings``, ``pecore.reconstruction.settings``,
+``pecore.sr.settings``); the core never imports them.
 """
 from __future__ import annotations
 
@@ -11,12 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from .iqa.settings import PRESET_VALUES as _IQA
-from .iqa.settings import IQASettings
-from .reconstruction.settings import PRESET_VALUES as _RECON
-from .reconstruction.settings import ReconstructionSettings
-from .sr.settings import PRESET_VALUES as _SR
-from .sr.settings import SRSettings
 from .validate import check_choice
 
 __all__ = ["ProbeGrid", "Preset", "PRESETS", "get_preset"]
@@ -57,13 +53,10 @@ class ProbeGrid:
 
 @dataclass(frozen=True)
 class Preset:
-    """A named set of grids and budgets for every chapter."""
+    """A named probe grid."""
 
     name: str
     probe: ProbeGrid
-    iqa: IQASettings
-    reconstruction: ReconstructionSettings
-    sr: SRSettings
     description: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,18 +65,15 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "paper": Preset("paper", ProbeGrid(), _IQA["paper"], _RECON["paper"], _SR["paper"],
-                    "method.md defaults; meant for a GPU"),
+    "paper": Preset("paper", ProbeGrid(), "the method's defaults (about 20 minutes per network on a 2-core CPU)"),
     "quick": Preset(
         "quick",
         ProbeGrid(size=96, n_frequencies=24, n_phases=2, n_orientations=12, freq_orientations=4),
-        _IQA["quick"], _RECON["quick"], _SR["quick"],
         "reduced grid for a 2-core CPU: minutes for the whole book",
     ),
     "ci": Preset(
         "ci",
         ProbeGrid(size=48, n_frequencies=10, n_phases=2, n_orientations=8, freq_orientations=2),
-        _IQA["ci"], _RECON["ci"], _SR["ci"],
         "the smallest grid that exercises every code path (tests)",
     ),
 }

@@ -13,7 +13,28 @@ import torch
 from ._version import __version__
 from .device import device_description
 
-__all__ = ["provenance_record", "git_commit"]
+__all__ = ["provenance_record", "git_commit", "cpu_model"]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from ``/proc/cpuinfo`` where there is one) and its logical core count.
+
+    Examples
+    --------
+    >>> "cores" in cpu_model()
+    True
+    """
+    import os
+
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
 
 
 def git_commit() -> str | None:
@@ -55,6 +76,8 @@ def provenance_record(
         "numpy": np.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "torch_threads": torch.get_num_threads(),
     }
     if network is not None:
         rec["network"] = network.name

@@ -9,7 +9,7 @@ import torch
 
 from .errors import ImageError, ParameterError, UnknownNameError
 
-__all__ = ["check_choice", "check_positive", "check_grid", "check_image", "check_fraction"]
+__all__ = ["check_choice", "check_positive", "check_grid", "check_image", "check_fraction", "replace_fields"]
 
 
 def check_choice(kind: str, value: Any, allowed: Iterable[str]) -> str:
@@ -113,3 +113,29 @@ def check_image(x: Any, name: str = "image", *, batched: bool | None = None) -> 
             " (it looks like [-1, 1]: use (x + 1) / 2)" if lo < -0.1 else "")
         raise ImageError(f"{name} must have values in [0, 1], got range [{lo:.4g}, {hi:.4g}]{hint}")
     return x
+
+
+def replace_fields(settings: Any, overrides: dict[str, Any] | None, kind: str) -> Any:
+    """A copy of the dataclass ``settings`` with ``overrides``; unknown fields raise :class:`UnknownNameError`.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class S:
+    ...     steps: int = 1
+    >>> replace_fields(S(), {"steps": 5}, "settings field").steps
+    5
+    >>> replace_fields(S(), {"stpes": 5}, "settings field")
+    Traceback (most recent call last):
+    ...
+    pecore.errors.UnknownNameError: unknown settings field 'stpes'; allowed: steps
+    """
+    from dataclasses import fields, replace
+
+    if not overrides:
+        return settings
+    names = [f.name for f in fields(settings)]
+    for key in overrides:
+        check_choice(kind, key, names)
+    return replace(settings, **overrides)

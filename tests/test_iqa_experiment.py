@@ -16,10 +16,10 @@ from pecore.iqa.experiment import channel_level, dataset_terms, limit_pairs, pai
 from pecore.iqa.stats import srocc
 from pecore.iqa.synthetic import distort, rank_consistency, synthetic_dataset
 from pecore.metric import LPIPS, channel_terms
-from pecore.presets import get_preset
+from pecore.iqa.settings import get_settings as get_iqa_settings
 from pecore.weights import load_lpips_linear
 
-SETTINGS = replace(get_preset("ci").iqa, ps=(10.0, 25.0, 50.0), n_boot=40, n_boot_channels=20, n_seeds=10)
+SETTINGS = replace(get_iqa_settings("ci"), ps=(10.0, 25.0, 50.0), n_boot=40, n_boot_channels=20, n_seeds=10)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,21 @@ import torch
 from pecore.errors import DatasetError, ImageError, ParameterError, UnknownNameError
 from pecore.reconstruction.experiment import load_result, load_square_images, run_experiment
 from pecore.reconstruction.invert import SubsetFeatures, feature_loss, invert, normalise_channels, noise_start
-from pecore.reconstruction.measures import colour_score, measure, paired_differences, psnr, structure_score, summarise
+from pecore.measures import ciede2000, structure
+from pecore.reconstruction.measures import measure, paired_differences, summarise
+from pecore.measures import psnr as _psnr
+
+
+def psnr(a, b):
+    return float(_psnr(a, b)[0])
+
+
+def structure_score(a, b):
+    return float(structure(a, b)[0])
+
+
+def colour_score(a, b, blur_sigma=None):
+    return float(ciede2000(a, b, blur=None if blur_sigma is None else blur_sigma / min(a.shape[-2:]))[0])
 from pecore.reconstruction.settings import ReconstructionSettings
 from pecore.selection import channel_mask
 

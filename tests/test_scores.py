@@ -45,7 +45,7 @@ GRID = ProbeGrid(size=96, ppd=PPD, f_min=1.0, f_max=24.0, n_frequencies=40, n_ph
 
 
 def _preset(grid: ProbeGrid = GRID) -> Preset:
-    return Preset("test", grid, *(getattr(get_preset("ci"), k) for k in ("iqa", "reconstruction", "sr")))
+    return Preset("test", grid)
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,10 @@ from pecore.sr.data import CropSampler, CropSizeError, ScaleMismatchError, downs
 from pecore.sr.evaluate import evaluate_methods, psnr_y, ssim_y
 from pecore.sr.losses import SRLoss, arm_weights
 from pecore.sr.model import SRResNet, build_model
-from pecore.sr.settings import PRESET_VALUES
+from pecore.sr.settings import PRESETS
 from pecore.sr.train import load_run, train_arm
 
-CI = PRESET_VALUES["ci"]
+CI = PRESETS["ci"]
 SET5 = ("sr", "Set5", "image_SRF_4")
 
 

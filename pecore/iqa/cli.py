@@ -112,12 +112,12 @@ def _run_iqa(args: argparse.Namespace) -> int:
 
     from ..errors import ParameterError
     from ..pipeline import check_output_dir
-    from ..presets import get_preset
+    from .settings import get_settings as get_iqa_settings
     from .datasets import FRDataset, load_dataset
     from .experiment import run_iqa
 
     out = check_output_dir(args.out)
-    settings = get_preset(args.preset).iqa
+    settings = get_iqa_settings(args.preset)
     if args.native_size:
         settings = replace(settings, image_size=None)
     elif args.size is not None:

@@ -433,12 +433,12 @@ def run_iqa(dataset: FRDataset, network: Network | str = "vgg16", scores: Any = 
         First seed of the random subsets and the bootstrap seed.
     """
     from ..networks import load_network
-    from ..presets import get_preset
+    from .settings import get_settings as get_iqa_settings
     from ..weights import load_lpips_linear
 
     if not isinstance(dataset, FRDataset):
         raise ParameterError(f"run_iqa needs a full-reference dataset (FRDataset), got {type(dataset).__name__}")
-    settings = settings or get_preset(preset).iqa
+    settings = settings or get_iqa_settings(preset)
     if scores is None:
         raise ParameterError("run_iqa needs the network's channel scores (PE): pass scores=pecore.book.chapter_scores(...)")
     table = getattr(scores, "table", scores)

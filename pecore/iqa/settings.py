@@ -1,10 +1,10 @@
-"""Preset values of the iqa chapter (assembled with the others in :mod:`pecore.presets`)."""
+"""Preset values of the iqa chapter (the probe grids of the same names are in :mod:`pecore.presets`)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["IQASettings", "PRESET_VALUES"]
+__all__ = ["IQASettings", "PRESETS", "get_settings"]
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,29 @@ class IQASettings:
         return asdict(self)
 
 
-PRESET_VALUES: dict[str, IQASettings] = {
+PRESETS: dict[str, IQASettings] = {
     "ci": IQASettings(image_size=64, ps=(25.0, 50.0), n_boot=50, n_boot_channels=20, max_pairs=40, batch_size=16,
                       synthetic_images=1, synthetic_size=64),
     "quick": IQASettings(image_size=160, n_boot=300, n_boot_channels=100, synthetic_images=2, synthetic_size=96),
     "paper": IQASettings(image_size=None, n_boot=2000, n_boot_channels=1000, random_plcc_interval=True,
                          batch_size=16, synthetic_images=19, synthetic_size=256),
 }
+
+
+def get_settings(name: str, **overrides: Any) -> IQASettings:
+    """The iqa settings of preset ``name``, optionally with fields overridden.
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown preset or field.
+
+    Examples
+    --------
+    >>> get_settings("ci").as_dict() == PRESETS["ci"].as_dict()
+    True
+    """
+    from ..validate import check_choice, replace_fields
+
+    settings = PRESETS[check_choice("iqa preset", name, PRESETS)]
+    return replace_fields(settings, overrides, "iqa settings field")

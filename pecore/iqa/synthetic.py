@@ -189,11 +189,11 @@ def synthetic_check(network, scores, *, settings=None, preset: str = "quick", de
         ``all`` (mean Spearman ρ with the level) and ``perfect`` (fraction of perfectly ordered sequences).
     """
     from ..networks import Network, load_network
-    from ..presets import get_preset
+    from .settings import get_settings as get_iqa_settings
     from ..weights import load_lpips_linear
     from .experiment import dataset_terms, subset_predictions
 
-    settings = settings or get_preset(preset).iqa
+    settings = settings or get_iqa_settings(preset)
     table = getattr(scores, "table", scores)
     net = network if isinstance(network, Network) else load_network(network, device=device)
     ds = synthetic_dataset(settings.synthetic_images, settings.synthetic_size, settings.synthetic_levels, seed=seed)

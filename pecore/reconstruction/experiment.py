@@ -31,14 +31,14 @@ from ..networks import Network
 from ..provenance import provenance_record
 from ..selection import SUBSETS, select_channels, subset_size
 from ..validate import check_choice, check_fraction, check_positive
-from .invert import invert
+from .invert import invert, relative_change
 from .measures import MEASURES, measure, paired_differences, summarise
 from .settings import ReconstructionSettings
 
 __all__ = [
-    "SET14_NAMES",
+    "PHOTOGRAPH_FILES",
     "ReconstructionResult",
-    "set14_path",
+    "photograph_path",
     "load_square_images",
     "stored_dir",
     "run_experiment",
@@ -47,35 +47,37 @@ __all__ = [
     "chapter_result",
 ]
 
-SET14_NAMES = {
-    "img_001": "baboon", "img_002": "barbara", "img_003": "bridge", "img_004": "coastguard", "img_005": "comic",
-    "img_006": "face", "img_007": "flowers", "img_008": "foreman", "img_009": "lenna", "img_010": "man",
-    "img_011": "monarch", "img_012": "pepper", "img_013": "ppt3", "img_014": "zebra",
+#: photograph name → (test set, file stem) in the shared Set5/Set14 data (lenna is deliberately absent)
+PHOTOGRAPH_FILES = {
+    "baboon": ("Set14", "img_001"), "barbara": ("Set14", "img_002"), "bridge": ("Set14", "img_003"),
+    "coastguard": ("Set14", "img_004"), "comic": ("Set14", "img_005"), "face": ("Set14", "img_006"),
+    "flowers": ("Set14", "img_007"), "foreman": ("Set14", "img_008"), "man": ("Set14", "img_010"),
+    "monarch": ("Set14", "img_011"), "pepper": ("Set14", "img_012"), "ppt3": ("Set14", "img_013"),
+    "zebra": ("Set14", "img_014"), "baby": ("Set5", "img_001"), "bird": ("Set5", "img_002"),
+    "butterfly": ("Set5", "img_003"), "head": ("Set5", "img_004"), "woman": ("Set5", "img_005"),
 }
 
 
-def set14_path(stem: str) -> Path:
-    """The HR file of a Set14 image (``'img_011'`` or its name ``'monarch'``) in the shared data.
+def photograph_path(name: str) -> Path:
+    """The HR file of a Set5/Set14 photograph by name (``'monarch'``, ``'baby'``) in the shared data.
 
     Raises
     ------
     UnknownNameError
-        Not a Set14 image.
+        Not one of :data:`PHOTOGRAPH_FILES`.
 
     Examples
     --------
-    >>> set14_path("monarch").name
-    'img_011_SRF_4_HR.png'
+    >>> photograph_path("monarch").name, photograph_path("baby").parent.parent.name
+    ('img_011_SRF_4_HR.png', 'Set5')
     """
-    by_name = {v: k for k, v in SET14_NAMES.items()}
-    stem = by_name.get(stem, stem)
-    check_choice("Set14 image", stem, [*SET14_NAMES, *by_name])
-    return shared_data_dir() / "sr" / "Set14" / "image_SRF_4" / f"{stem}_SRF_4_HR.png"
+    test_set, stem = PHOTOGRAPH_FILES[check_choice("photograph", name, PHOTOGRAPH_FILES)]
+    return shared_data_dir() / "sr" / test_set / "image_SRF_4" / f"{stem}_SRF_4_HR.png"
 
 
 def load_square_images(images: Sequence[str | os.PathLike], size: int,
                        device: str | torch.device = "cpu") -> tuple[torch.Tensor, list[str]]:
-    """Load images (Set14 stems/names or file paths), centre-crop them square, resize to ``size``.
+    """Load images (Set5/Set14 names or file paths), centre-crop them square, resize to ``size``.
 
     Returns
     -------
@@ -84,7 +86,7 @@ def load_square_images(images: Sequence[str | os.PathLike], size: int,
 
     Examples
     --------
-    >>> x, names = load_square_images(["img_001", "monarch"], 32)
+    >>> x, names = load_square_images(["baboon", "monarch"], 32)
     >>> x.shape, names
     (torch.Size([2, 3, 32, 32]), ['baboon', 'monarch'])
     """
@@ -94,13 +96,13 @@ def load_square_images(images: Sequence[str | os.PathLike], size: int,
     out, names = [], []
     for item in images:
         text = str(item)
-        if text in SET14_NAMES or text in SET14_NAMES.values():
-            path = set14_path(text)
-            names.append(SET14_NAMES.get(text, text))
+        if text in PHOTOGRAPH_FILES:
+            path = photograph_path(text)
+            names.append(text)
         else:
             path = Path(item)
             if not path.is_file():
-                raise DatasetError(f"image {text!r} is neither a Set14 image ({', '.join(SET14_NAMES.values())}) "
+                raise DatasetError(f"image {text!r} is neither a Set5/Set14 photograph ({', '.join(PHOTOGRAPH_FILES)}) "
                                    f"nor an existing file")
             names.append(path.stem)
         x = load_image(path)
@@ -139,7 +141,8 @@ class ReconstructionResult:
     ----------
     table
         One row per reconstruction: network, weights_source, layer, subset, p, draw, subset_seed,
-        n_channels, image, image_name, seed, final_loss, final_feature_loss, and the measures.
+        n_channels, image, image_name, seed, final_loss, final_feature_loss, rel_change_last10 (the
+        objective's relative change over the last 10 % of steps: < 0.01 counts as converged), and the measures.
     originals
         ``(n_images, 3, H, W)`` float32 targets.
     images
@@ -251,7 +254,7 @@ def run_experiment(
     scores: pd.DataFrame,
     settings: ReconstructionSettings,
     *,
-    layers: Sequence[str] = ("relu2_2", "relu3_3"),
+    layers: Sequence[str] | None = None,
     subsets: Sequence[str] = SUBSETS,
     p: float = 25.0,
     images: Sequence[str | os.PathLike] | None = None,
@@ -273,7 +276,8 @@ def run_experiment(
         The preset's :class:`~pecore.reconstruction.settings.ReconstructionSettings` (size, steps,
         lr, λ_TV, β, jitter, parameterisation, images, seeds, random draws, bootstrap size).
     layers, subsets, p
-        Layers, subsets ('top', 'bottom', 'random', 'all') and subset size in percent.
+        Layers (default: ``settings.layers``), subsets ('top', 'bottom', 'random', 'all') and subset size
+        in percent.
     images
         Set14 stems/names or image files; default ``settings.images``.
     seed
@@ -301,10 +305,11 @@ def run_experiment(
 
     Examples
     --------
-    >>> from pecore import load_network, get_preset
+    >>> from pecore import load_network
+    >>> from pecore.reconstruction.settings import get_settings as get_reconstruction_settings
     >>> net = load_network("vgg16", device="cpu")
     >>> sc = pd.DataFrame({"layer": "relu1_2", "channel": range(64), "pe": np.linspace(0, 1, 64), "dead": False})
-    >>> s = get_preset("ci").reconstruction
+    >>> s = get_reconstruction_settings("ci")
     >>> r = run_experiment(net, sc, s, layers=["relu1_2"], subsets=["top", "all"], images=["baboon"], device="cpu")
     >>> sorted(r.table.subset.unique()), len(r.table), bool(r.table.psnr.gt(10).all())
     (['all', 'top'], 2, True)
@@ -312,6 +317,7 @@ def run_experiment(
     dev = resolve_device(device)
     check_fraction("p", p)
     check_positive("seed", seed, integer=True, allow_zero=True)
+    layers = settings.layers if layers is None else layers
     if len(layers) == 0 or len(subsets) == 0:
         raise ParameterError("layers and subsets must each name at least one entry")
     layers = network.extractor.check_layers(list(layers))
@@ -327,7 +333,7 @@ def run_experiment(
     batch = targets.repeat_interleave(n_seeds, dim=0)  # image-major: (i, s) at i * n_seeds + s
     batch_seeds = noise_seeds * n_img
     digest = _digest(targets)
-    recon_args = dict(steps=settings.steps, lr=settings.lr, tv_weight=settings.tv_weight, tv_beta=settings.tv_beta,
+    recon_args = dict(steps=settings.steps, lr=settings.lr, lr_schedule=settings.lr_schedule, tv_weight=settings.tv_weight, tv_beta=settings.tv_beta,
                       jitter=settings.jitter, parameterisation=settings.parameterisation)
 
     jobs = []
@@ -359,6 +365,7 @@ def run_experiment(
         images_out[jk] = imgs
         losses_out[jk] = arrays["loss"].reshape(-1, n_img, n_seeds)
         channels_out[jk] = chans
+        converged = relative_change(arrays["loss"])
         for i in range(n_img):
             for s in range(n_seeds):
                 b = i * n_seeds + s
@@ -368,7 +375,8 @@ def run_experiment(
                              "subset_seed": subset_seed if subset == "random" else -1, "n_channels": len(chans),
                              "image": i, "image_name": names[i], "seed": noise_seeds[s],
                              "final_loss": float(arrays["loss"][-1, b]),
-                             "final_feature_loss": float(arrays["feature_loss"][-1, b]), **m})
+                             "final_feature_loss": float(arrays["feature_loss"][-1, b]),
+                             "rel_change_last10": float(converged[b]), **m})
     table = pd.DataFrame(rows)
     params = {"layers": list(layers), "subsets": list(subsets), "p": float(p), "seed": seed, "images": names,
               "subset_sizes": {layer: subset_size(int(network.channels[layer]), p) for layer in layers},
@@ -451,7 +459,7 @@ def chapter_result(network: Network, scores: Any, preset: str, *, layers: Sequen
     device, progress
         As for :func:`run_experiment`.
     """
-    from ..presets import get_preset
+    from .settings import get_settings as get_reconstruction_settings
 
     scores_stored = bool(scores.provenance.get("stored"))
     scores_label = ("stored paper-preset probe" if scores_stored
@@ -465,7 +473,7 @@ def chapter_result(network: Network, scores: Any, preset: str, *, layers: Sequen
             res.provenance["stored"] = True
             res.provenance["scores"] = scores_label
             return res
-    res = run_experiment(network, scores.table, get_preset(preset).reconstruction, layers=layers, subsets=subsets,
+    res = run_experiment(network, scores.table, get_reconstruction_settings(preset), layers=layers, subsets=subsets,
                          p=p, seed=seed, preset=preset, device=device, progress=progress)
     res.provenance["stored"] = False
     res.provenance["scores"] = scores_label

@@ -19,6 +19,7 @@ pixels, project onto [0, 1] after every step) or ``'sigmoid'`` (optimise unconst
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -35,6 +36,8 @@ from ..validate import check_choice, check_image, check_positive
 
 __all__ = [
     "PARAMETERISATIONS",
+    "LR_SCHEDULES",
+    "relative_change",
     "ChannelSpec",
     "SubsetFeatures",
     "Inversion",
@@ -46,6 +49,7 @@ __all__ = [
 ]
 
 PARAMETERISATIONS = ("clamp", "sigmoid")
+LR_SCHEDULES = ("constant", "cosine")
 
 #: per layer: channel indices (e.g. from :func:`pecore.select_channels`), a 0/1 mask tensor (from
 #: :func:`pecore.channel_mask`), or ``None`` for every channel
@@ -300,6 +304,24 @@ def feature_loss(features: Mapping[str, torch.Tensor], targets: Mapping[str, tor
     return total
 
 
+def relative_change(loss: np.ndarray, fraction: float = 0.1) -> np.ndarray:
+    """Relative change of an objective over the last ``fraction`` of its steps, per run.
+
+    ``(L[t0] − L[end]) / L[end]`` with ``t0`` the step ``fraction`` of the run before its end; below
+    0.01 the run counts as converged. ``loss`` is ``(steps, ...)``.
+
+    Examples
+    --------
+    >>> relative_change(np.array([[4.0], [2.0], [1.1], [1.0]]), 0.5).round(3).tolist()
+    [1.0]
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    steps = loss.shape[0]
+    t0 = max(0, steps - 1 - max(1, int(round(fraction * steps))))
+    end = loss[-1]
+    return (loss[t0] - end) / np.where(end == 0, np.nan, np.abs(end))
+
+
 def noise_start(seeds: Sequence[int], shape: tuple[int, int], *, device: str | torch.device = "cpu",
                 sd: float = 0.1) -> torch.Tensor:
     """Seeded starting images: ``0.5 + sd · N(0, 1)`` clamped to [0, 1], one per seed.
@@ -366,6 +388,7 @@ def invert(
     *,
     steps: int = 300,
     lr: float = 0.05,
+    lr_schedule: str = "constant",
     tv_weight: float = 0.5,
     tv_beta: float = 2.0,
     jitter: int = 0,
@@ -394,6 +417,9 @@ def invert(
         mask from :func:`pecore.channel_mask`; or a mapping layer → subset for several layers.
     steps, lr
         Adam steps and learning rate.
+    lr_schedule
+        'constant', or 'cosine': the rate decays from ``lr`` to ``lr / 100`` along a half cosine, so the
+        last steps settle (the objective's change over them measures convergence).
     tv_weight, tv_beta
         λ_TV and the TV exponent β.
     jitter
@@ -441,6 +467,7 @@ def invert(
     check_positive("tv_beta", tv_beta)
     check_positive("jitter", jitter, integer=True, allow_zero=True)
     check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
+    check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
     if size is not None:
         check_positive("size", size, integer=True)
         x0 = torch.nn.functional.interpolate(x0, size=(size, size), mode="bicubic", antialias=True,
@@ -472,6 +499,10 @@ def invert(
     else:
         param = start.clone().requires_grad_(True)
     opt = torch.optim.Adam([param], lr=lr)
+    sched = None
+    if lr_schedule == "cosine":
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda t: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, steps - 1) / max(steps - 1, 1))))
     gen = torch.Generator().manual_seed(int(seeds[0]) + 7919)
     hist = np.zeros((3, steps, n), dtype=np.float64)
     for step in tqdm(range(steps), desc="invert", disable=not progress, leave=False, unit="step"):
@@ -486,6 +517,8 @@ def invert(
         loss = fl + tv_weight * tv
         loss.sum().backward()
         opt.step()
+        if sched is not None:
+            sched.step()
         if parameterisation == "clamp":
             with torch.no_grad():
                 param.clamp_(0.0, 1.0)
@@ -493,6 +526,7 @@ def invert(
     with torch.no_grad():
         final = (torch.sigmoid(param) if parameterisation == "sigmoid" else param).detach().clamp(0, 1).cpu()
     settings = dict(network=network.name, weights=network.weights.as_dict(), layers=list(chans), steps=steps, lr=lr,
+                    lr_schedule=lr_schedule,
                     tv_weight=tv_weight, tv_beta=tv_beta, jitter=jitter, size=tuple(x0.shape[-2:]), seeds=seeds,
                     parameterisation=parameterisation, device=str(dev), truncated=sub.truncated)
     return Inversion(final, hist[0], hist[1], hist[2], chans, settings)

@@ -1,13 +1,14 @@
-"""What a reconstruction keeps: PSNR, SSIM, a structure score and colour scores, with bootstrap intervals.
+"""What a reconstruction keeps: the chapter's measures (from :mod:`pecore.measures`), summaries and contrasts.
 
-- **PSNR** and **SSIM** (Wang et al. 2004) to the original, on RGB in [0, 1] (``skimage.metrics``).
-- **Structure** [choice]: the Pearson correlation of the Sobel gradient-magnitude maps of the
-  luminance (Rec. 601 luma via ``skimage.color.rgb2gray``) of the original and the reconstruction;
-  1 = the same edges in the same places, 0 = unrelated. Defined as 0 when either map is constant.
-- **Colour** [choice]: the mean CIEDE2000 colour difference (``skimage.color.deltaE_ciede2000``)
-  between the two images in CIELAB (D65), per pixel (``colour_de2000``) and after a Gaussian blur of
-  both images with σ = side / 16 pixels (``colour_de2000_blur``), which keeps the colour of regions
-  but forgives misplaced edges and texture. Lower is better for both.
+Each column of the results table is one named measure of :mod:`pecore.measures` (see :data:`COLUMNS`):
+
+- ``psnr`` (``psnr-rgb``) and ``ssim`` (``ssim-rgb``, Gaussian 11 × 11 window, σ = 1.5) to the original;
+- ``ssim_lowpass`` (``ssim-lowpass``) [choice]: SSIM of the BT.601 luma after a Gaussian blur of
+  σ = side/40 of both images — where the large-scale layout is, without rewarding fine texture in place;
+- ``structure`` (``structure-edges``) [choice]: the correlation of the Sobel gradient magnitudes of the
+  lumas; 1 = the same edges in the same places;
+- ``colour_de2000`` (``ciede2000``) and ``colour_de2000_blur`` (``ciede2000-blur``, after a blur of
+  σ = side/16, which keeps the colour of regions but forgives misplaced edges and texture): lower is better.
 """
 from __future__ import annotations
 
@@ -17,156 +18,43 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..errors import ImageError, ParameterError
-from ..validate import check_image, check_positive
+from ..errors import ParameterError
+from ..measures import MEASURES as _NAMED
+from ..measures import compute
+from ..validate import check_image
 
 __all__ = [
+    "COLUMNS",
     "MEASURES",
     "HIGHER_IS_BETTER",
-    "to_numpy_image",
-    "psnr",
-    "ssim",
-    "structure_score",
-    "colour_score",
     "measure",
-    "bootstrap_mean",
     "summarise",
     "paired_differences",
 ]
 
-MEASURES = ("psnr", "ssim", "structure", "colour_de2000", "colour_de2000_blur")
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "structure": True, "colour_de2000": False,
-                    "colour_de2000_blur": False}
-
-
-def to_numpy_image(x: torch.Tensor | np.ndarray, name: str = "image") -> np.ndarray:
-    """One image as an ``(H, W, 3)`` float64 array in [0, 1] (from a tensor ``(3, H, W)`` / ``(1, 3, H, W)``).
-
-    Examples
-    --------
-    >>> to_numpy_image(torch.zeros(3, 4, 5)).shape
-    (4, 5, 3)
-    """
-    if isinstance(x, np.ndarray):
-        if x.ndim != 3 or x.shape[2] != 3:
-            raise ImageError(f"{name} as an array must be (H, W, 3) RGB, got shape {x.shape}")
-        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).permute(2, 0, 1)
-    t = check_image(x, name)
-    if t.shape[0] != 1:
-        raise ImageError(f"{name} must be one image, got a batch of {t.shape[0]}")
-    return t[0].detach().cpu().permute(1, 2, 0).double().numpy()
-
-
-def _pair(rec, ref) -> tuple[np.ndarray, np.ndarray]:
-    a, b = to_numpy_image(rec, "reconstruction"), to_numpy_image(ref, "original")
-    if a.shape != b.shape:
-        raise ImageError(f"reconstruction {a.shape[:2]} and original {b.shape[:2]} differ in size")
-    return a, b
-
-
-def psnr(rec, ref) -> float:
-    """PSNR in dB of ``rec`` against ``ref`` (both RGB in [0, 1]); ``inf`` when identical.
-
-    Examples
-    --------
-    >>> round(psnr(torch.full((3, 8, 8), 0.5), torch.full((3, 8, 8), 0.6)), 2)
-    20.0
-    """
-    from skimage.metrics import peak_signal_noise_ratio
-
-    a, b = _pair(rec, ref)
-    if np.array_equal(a, b):
-        return float("inf")
-    return float(peak_signal_noise_ratio(b, a, data_range=1.0))
-
-
-def ssim(rec, ref) -> float:
-    """Mean SSIM over the colour channels (7 × 7 window, or the largest odd window that fits).
-
-    Examples
-    --------
-    >>> x = torch.rand(3, 16, 16); round(ssim(x, x), 6)
-    1.0
-    """
-    from skimage.metrics import structural_similarity
-
-    a, b = _pair(rec, ref)
-    win = min(7, min(a.shape[:2]) - (1 - min(a.shape[:2]) % 2))
-    if win < 3:
-        raise ImageError(f"images of {a.shape[:2]} pixels are too small for SSIM (need at least 3 × 3)")
-    return float(structural_similarity(b, a, data_range=1.0, channel_axis=2, win_size=win))
-
-
-def _edges(img: np.ndarray) -> np.ndarray:
-    from skimage.color import rgb2gray
-    from skimage.filters import sobel
-
-    return sobel(rgb2gray(img))
-
-
-def structure_score(rec, ref) -> float:
-    """Correlation of the Sobel edge-magnitude maps of the two luminances (0 if either is constant).
-
-    Examples
-    --------
-    >>> x = torch.zeros(3, 16, 16); x[:, :, 8:] = 1
-    >>> structure_score(x, x), structure_score(torch.full((3, 16, 16), 0.5), x)
-    (1.0, 0.0)
-    """
-    a, b = _pair(rec, ref)
-    ea, eb = _edges(a).ravel(), _edges(b).ravel()
-    if ea.std() < 1e-12 or eb.std() < 1e-12:
-        return 0.0
-    return float(np.clip(np.corrcoef(ea, eb)[0, 1], -1.0, 1.0))
-
-
-def colour_score(rec, ref, *, blur_sigma: float | None = None) -> float:
-    """Mean CIEDE2000 difference in CIELAB (lower = closer colour); optionally after a Gaussian blur.
-
-    Parameters
-    ----------
-    rec, ref
-        RGB images in [0, 1].
-    blur_sigma
-        σ in pixels of a Gaussian blur applied to both images first; ``None`` for none.
-
-    Examples
-    --------
-    >>> x = torch.rand(3, 8, 8); colour_score(x, x)
-    0.0
-    >>> red, green = torch.zeros(3, 8, 8), torch.zeros(3, 8, 8); red[0] = 1; green[1] = 1
-    >>> colour_score(red, green) > 50
-    True
-    """
-    from skimage.color import deltaE_ciede2000, rgb2lab
-    from skimage.filters import gaussian
-
-    a, b = _pair(rec, ref)
-    if blur_sigma is not None:
-        check_positive("blur_sigma", blur_sigma)
-        a = gaussian(a, sigma=blur_sigma, channel_axis=2, preserve_range=True)
-        b = gaussian(b, sigma=blur_sigma, channel_axis=2, preserve_range=True)
-    return float(np.mean(deltaE_ciede2000(rgb2lab(b), rgb2lab(a))))
+#: results-table column → named measure of :mod:`pecore.measures`
+COLUMNS = {"psnr": "psnr-rgb", "ssim": "ssim-rgb", "ssim_lowpass": "ssim-lowpass", "structure": "structure-edges",
+           "colour_de2000": "ciede2000", "colour_de2000_blur": "ciede2000-blur"}
+MEASURES = tuple(COLUMNS)
+HIGHER_IS_BETTER = {col: _NAMED[name].higher_is_better for col, name in COLUMNS.items()}
 
 
 def measure(rec, ref) -> dict[str, float]:
-    """Every measure of :data:`MEASURES` for one reconstruction against its original.
+    """Every measure of :data:`COLUMNS` for one reconstruction against its original (``(3, H, W)`` each).
 
     Examples
     --------
     >>> x = torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(0)); m = measure(x, x)
-    >>> round(m["ssim"], 6), round(m["structure"], 6), m["colour_de2000"]
-    (1.0, 1.0, 0.0)
+    >>> round(m["ssim"], 6), round(m["structure"], 6), m["colour_de2000"], m["psnr"]
+    (1.0, 1.0, 0.0, 100.0)
     """
-    a, b = _pair(rec, ref)
-    side = min(a.shape[:2])
-    return {
-        "psnr": psnr(rec, ref),
-        "ssim": ssim(rec, ref),
-        "structure": structure_score(rec, ref),
-        "colour_de2000": colour_score(rec, ref),
-        "colour_de2000_blur": colour_score(rec, ref, blur_sigma=side / 16.0),
-    }
+    a, b = check_image(rec, "reconstruction"), check_image(ref, "original")
+    window = min(11, min(a.shape[-2:]) - (1 - min(a.shape[-2:]) % 2))  # tiny test images: the largest odd window
+    out = {}
+    for col, name in COLUMNS.items():
+        extra = {"window": window} if name.startswith("ssim") else {}
+        out[col] = float(compute(name, a, b, **extra)[0])
+    return out
 
 
 def bootstrap_mean(values: Sequence[float] | np.ndarray, *, n_boot: int = 1000, seed: int = 0,

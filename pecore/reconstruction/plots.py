@@ -32,10 +32,11 @@ def reconstruction_grid(result: ReconstructionResult, layer: str, subsets: Seque
     Examples
     --------
     >>> import torch
-    >>> from pecore import load_network, get_preset
+    >>> from pecore import load_network
+    >>> from pecore.reconstruction.settings import get_settings as get_reconstruction_settings
     >>> from pecore.reconstruction.experiment import run_experiment
     >>> sc = pd.DataFrame({"layer": "relu1_2", "channel": range(64), "pe": np.linspace(0, 1, 64), "dead": False})
-    >>> r = run_experiment(load_network("vgg16", device="cpu"), sc, get_preset("ci").reconstruction,
+    >>> r = run_experiment(load_network("vgg16", device="cpu"), sc, get_reconstruction_settings("ci"),
     ...                    layers=["relu1_2"], subsets=["top", "all"], images=["baboon"], device="cpu")
     >>> len(reconstruction_grid(r, "relu1_2").axes)
     3

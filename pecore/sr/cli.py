@@ -21,7 +21,7 @@ __all__: list[str] = []
 
 @register_command
 def _add_sr(sub: argparse._SubParsersAction) -> None:
-    from ..presets import PRESETS
+    from .settings import PRESETS
     from .losses import ARMS
 
     p = sub.add_parser("sr", help="super-resolution with a PE-selected feature loss: train an arm, evaluate runs",
@@ -101,11 +101,11 @@ def _run_train(args: argparse.Namespace) -> int:
     from ..book import chapter_scores
     from ..networks import load_network
     from ..pipeline import load_scores
-    from ..presets import get_preset
+    from .settings import get_settings as get_sr_settings
     from ..validate import check_positive
     from .train import train_arm
 
-    settings = get_preset(args.preset).sr
+    settings = get_sr_settings(args.preset)
     if args.steps is not None:
         check_positive("--steps", args.steps, integer=True)
         settings = replace(settings, steps=args.steps, checkpoint_every=min(settings.checkpoint_every, args.steps))

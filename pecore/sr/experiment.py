@@ -51,8 +51,8 @@ def arm_runs(settings: SRSettings) -> list[tuple[str, int]]:
 
     Examples
     --------
-    >>> from pecore.sr.settings import PRESET_VALUES
-    >>> [run_name(*r) for r in arm_runs(PRESET_VALUES["paper"])]
+    >>> from pecore.sr.settings import PRESETS
+    >>> [run_name(*r) for r in arm_runs(PRESETS["paper"])]
     ['pixel', 'all', 'top', 'bottom', 'random-s0', 'random-s1', 'random-s2']
     """
     return [("pixel", 0), ("all", 0), ("top", 0), ("bottom", 0)] + [("random", int(s)) for s in settings.random_seeds]
@@ -296,9 +296,9 @@ def run_experiment(preset: str = "quick", *, network: str = "vgg16", seed: int =
     """
     from ..book import chapter_scores
     from ..networks import load_network
-    from ..presets import get_preset
+    from .settings import get_settings as get_sr_settings
 
-    settings = get_preset(preset).sr
+    settings = get_sr_settings(preset)
     check_positive("seed", seed, integer=True, allow_zero=True)
     if overrides:
         from dataclasses import fields, replace

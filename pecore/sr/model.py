@@ -107,8 +107,8 @@ def build_model(settings: Any, seed: int = 0) -> SRResNet:
 
     Examples
     --------
-    >>> from pecore.sr.settings import PRESET_VALUES
-    >>> a, b = build_model(PRESET_VALUES["ci"], 0), build_model(PRESET_VALUES["ci"], 0)
+    >>> from pecore.sr.settings import PRESETS
+    >>> a, b = build_model(PRESETS["ci"], 0), build_model(PRESETS["ci"], 0)
     >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     True
     """

@@ -1,4 +1,4 @@
-"""Preset values of the sr chapter (assembled with the others in :mod:`pecore.presets`).
+"""Preset values of the sr chapter (the probe grids of the same names are in :mod:`pecore.presets`).
 
 Three budgets of the same experiment (method.md §8, super-resolution):
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["SRSettings", "PRESET_VALUES"]
+__all__ = ["SRSettings", "PRESETS", "get_settings"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class SRSettings:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-PRESET_VALUES: dict[str, SRSettings] = {
+PRESETS: dict[str, SRSettings] = {
     "ci": SRSettings(n_blocks=2, n_feats=8, crop=32, batch_size=2, steps=4, lr=1e-3, feature_depth=1,
                      random_seeds=(0,), checkpoint_every=2, log_every=1, eval_sets=("Set5",), eval_crop=48,
                      n_bootstrap=200),
@@ -116,3 +116,22 @@ PRESET_VALUES: dict[str, SRSettings] = {
                         eval_crop=128, n_bootstrap=2000),
     "paper": SRSettings(),
 }
+
+
+def get_settings(name: str, **overrides: Any) -> SRSettings:
+    """The sr settings of preset ``name``, optionally with fields overridden.
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown preset or field.
+
+    Examples
+    --------
+    >>> get_settings("ci").as_dict() == PRESETS["ci"].as_dict()
+    True
+    """
+    from ..validate import check_choice, replace_fields
+
+    settings = PRESETS[check_choice("sr preset", name, PRESETS)]
+    return replace_fields(settings, overrides, "sr settings field")

@@ -154,8 +154,8 @@ def train_arm(
     Examples
     --------
     >>> import tempfile
-    >>> from pecore.sr.settings import PRESET_VALUES
-    >>> run = train_arm("pixel", PRESET_VALUES["ci"], tempfile.mkdtemp(), device="cpu", progress=False)
+    >>> from pecore.sr.settings import PRESETS
+    >>> run = train_arm("pixel", PRESETS["ci"], tempfile.mkdtemp(), device="cpu", progress=False)
     >>> run.log.step.tolist(), run.model.scale
     ([1, 2, 3, 4], 4)
     """
@@ -301,9 +301,9 @@ def load_run(path: str | os.PathLike, *, device: str | torch.device = "auto") ->
     Examples
     --------
     >>> import tempfile
-    >>> from pecore.sr.settings import PRESET_VALUES
+    >>> from pecore.sr.settings import PRESETS
     >>> d = tempfile.mkdtemp()
-    >>> _ = train_arm("pixel", PRESET_VALUES["ci"], d, device="cpu", progress=False)
+    >>> _ = train_arm("pixel", PRESETS["ci"], d, device="cpu", progress=False)
     >>> load_run(d, device="cpu").name
     'pixel'
     """
