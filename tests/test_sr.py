@@ -11,14 +11,14 @@ from PIL import Image
 
 from conftest import data_path
 from pecore.cli import main
-from pecore.errors import OutputError, UnknownNameError
+from pecore.errors import DatasetError, ImageError, OutputError, ParameterError, UnknownNameError
 from pecore.imageio import load_image
 from pecore.sr import data as srdata
 from pecore.sr.data import CropSampler, CropSizeError, ScaleMismatchError, downscale, load_hr_images, upscale_bicubic
 from pecore.sr.evaluate import evaluate_methods, psnr_y, ssim_y
 from pecore.sr.losses import SRLoss, arm_weights
 from pecore.sr.model import SRResNet, build_model
-from pecore.sr.settings import PRESETS
+from pecore.sr.settings import PRESETS, check_settings, get_settings
 from pecore.sr.train import load_run, train_arm
 
 CI = PRESETS["ci"]
@@ -90,7 +90,8 @@ def test_crops_are_seeded_and_real(data_dir):
 
 def test_shared_layout_and_plain_folders(tmp_path):
     assert [p.name for p in srdata.hr_image_paths(data_path("sr", "Set14"), 4)][0] == "img_001_SRF_4_HR.png"
-    assert len(srdata.hr_image_paths("Set14", 4)) == 14
+    assert len(srdata.hr_image_paths("Set14", 4)) == 13  # lenna (img_009) is never used
+    assert "img_009" not in [i.name for i in load_hr_images("Set14", 4, crop=32)]
     # a plain folder of HR images (LR files skipped)
     for name in ("a.png", "b_LR.png"):
         Image.fromarray(np.zeros((20, 24, 3), np.uint8)).save(tmp_path / name)
@@ -249,3 +250,130 @@ def test_cli_train_and_eval_write_runs_and_metrics(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["sr", "train", "--arm", "best", "--out", str(tmp_path / "y")])
     assert "invalid choice: 'best'" in capsys.readouterr().err
+
+
+# --- presets --------------------------------------------------------------------------------------
+
+def test_book_preset_exists_and_validates():
+    book = check_settings(get_settings("book"))
+    assert (book.n_blocks, book.n_feats, book.crop) == (8, 32, 48) and book.steps >= 1000
+    assert book.lambda_grid and book.sweep_steps > 0 and book.val_images > 0 and book.random_seeds
+    assert book.eval_sets == ("Set5", "Set14") and book.eval_crop is None and book.probe_preset == "paper"
+    for name in PRESETS:
+        check_settings(PRESETS[name])
+    with pytest.raises(UnknownNameError, match="sr settings field 'stepz'"):
+        get_settings("book", stepz=3)
+    with pytest.raises(UnknownNameError, match="probe preset 'book'"):
+        check_settings(replace(book, probe_preset="book"))
+    with pytest.raises(ParameterError, match="needs a validation split"):
+        check_settings(replace(book, val_images=0))
+
+
+def test_validation_split_is_held_out_of_training():
+    train, val = srdata.bsd100_split(16)
+    assert len(train) == 84 and len(val) == 16 and not set(train) & set(val)
+    from pecore.sr.train import _training_images
+
+    names = [im.name for im in _training_images("BSD100", 4, 16)]
+    assert names == train
+
+
+# --- sr apply -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ci_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ci-run") / "pixel"
+    train_arm("pixel", CI, d, device="cpu", progress=False, data="Set5")
+    return d
+
+
+def test_apply_upscales_a_user_image(tmp_path, ci_run, capsys):
+    from pecore.sr.apply import upscale_image
+
+    img = (hr_image()[:, :41, :37].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "mine.png")
+    Image.fromarray(img[:, :, 0]).save(tmp_path / "grey.jpg")
+    out = tmp_path / "up"
+    assert main(["sr", "apply", str(ci_run), str(tmp_path / "mine.png"), str(tmp_path / "grey.jpg"),
+                 "--out", str(out), "--device", "cpu"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    up = load_image(out / "mine_x4_pixel.png")
+    assert up.shape == (3, 164, 148) and (out / "grey_x4_pixel.png").is_file()
+    model = load_run(ci_run, device="cpu").model
+    x = torch.from_numpy(img).permute(2, 0, 1).float().div(255)[None]
+    whole = model(x).clamp(0, 1)
+    assert torch.allclose(upscale_image(model, x, tile=16), whole, atol=1e-5)  # tiles equal one pass
+    assert (up - whole[0]).abs().max() <= 1 / 255 + 1e-6
+
+
+def test_apply_rejects_bad_input_with_named_errors(tmp_path, ci_run, capsys):
+    from pecore.sr.apply import apply_run
+
+    (tmp_path / "notes.png").write_text("not an image")
+    Image.fromarray(np.zeros((1, 5, 3), np.uint8)).save(tmp_path / "line.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "ok.png")
+    empty = tmp_path / "empty-run"
+    empty.mkdir()
+    with pytest.raises(ImageError, match="notes.png is not an image file"):
+        apply_run(ci_run, [tmp_path / "notes.png"], tmp_path / "o", device="cpu")
+    with pytest.raises(DatasetError, match="holds no trained SR generator"):
+        apply_run(empty, [tmp_path / "ok.png"], tmp_path / "o", device="cpu")
+    with pytest.raises(DatasetError, match="holds the runs pixel"):
+        apply_run(ci_run.parent, [tmp_path / "ok.png"], tmp_path / "o", device="cpu")
+    with pytest.raises(ImageError, match="5×1 pixels; the generator needs at least 2 pixels per side"):
+        apply_run(ci_run, [tmp_path / "line.png"], tmp_path / "o", device="cpu")
+    assert not (tmp_path / "o").exists()  # nothing written when an input is bad
+    assert main(["sr", "apply", str(empty), str(tmp_path / "ok.png"), "--out", str(tmp_path / "o")]) == 2
+    assert "holds no trained SR generator" in capsys.readouterr().err
+
+
+# --- the lambda sweep and the verdicts -------------------------------------------------------------
+
+def test_lambda_sweep_runs_on_the_validation_split_and_records_its_numbers(tmp_path):
+    from pecore.sr.experiment import run_experiment
+
+    res = run_experiment("ci", device="cpu", use_stored=False, progress=False, out_dir=tmp_path,
+                         overrides={"lambda_grid": (0.01, 0.1), "sweep_steps": 2, "val_images": 2,
+                                    "eval_sets": ("Set5", "Set14")})
+    sweep = pd.read_csv(tmp_path / "lambda_sweep.csv")
+    assert sweep.method.tolist() == ["bicubic", "all-lambda0.01", "all-lambda0.1"]
+    assert (sweep.n_images == 2).all() and sweep.chosen.sum() == 1
+    lam = float(sweep.loc[sweep.chosen, "lambda"].iloc[0])
+    assert res.provenance["parameters"]["feature_weight"] == lam == res.provenance["lambda_sweep"]["chosen"]
+    assert res.provenance["lambda_sweep"]["validation_images"] == ["img_099", "img_100"]
+    assert load_run(tmp_path / "runs" / "top", device="cpu").info["settings"]["feature_weight"] == lam
+    assert load_run(tmp_path / "runs" / "pixel", device="cpu").info["settings"]["feature_weight"] == 0.0
+    # 18 test images: Set5 and Set14 without lenna, and both pooled
+    n = res.differences.groupby("dataset").n_images.max().to_dict()
+    assert n == {"Set5": 5, "Set14": 13, "Set5+Set14": 18}
+    assert {"lpips_alex", "lpips_vgg"} <= set(res.per_image.columns)
+    assert set(res.differences.verdict) <= {"supported", "contradicted", "undecided"}
+
+
+# --- data-parallel training -----------------------------------------------------------------------
+
+def test_two_process_data_parallel_training_equals_one_process(tmp_path):
+    """torchrun with 2 CPU processes (gloo), the same global batch: the same weights and loss log as 1 process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    one = tmp_path / "one"
+    two = tmp_path / "two"
+    s = replace(CI, steps=3, checkpoint_every=3)
+    straight = train_arm("all", s, one, device="cpu", progress=False, data="Set5")
+    pecore_cmd = Path(sys.executable).parent / "pecore"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(pecore_cmd),
+           "sr", "train", "--arm", "all", "--preset", "ci", "--steps", "3", "--device", "cpu", "--data", "Set5",
+           "--out", str(two), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parallel = load_run(two, device="cpu")
+    assert parallel.info["provenance"]["parameters"]["world_size"] == 2
+    for (k, p), q in zip(straight.model.state_dict().items(), parallel.model.state_dict().values()):
+        assert torch.allclose(p, q, atol=1e-6, rtol=1e-5), k
+    assert not all(torch.equal(p, q) for p, q in zip(straight.model.parameters(), build_model(s, 0).parameters()))
+    a, b = straight.log.drop(columns="seconds"), parallel.log.drop(columns="seconds")
+    assert np.allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-5, atol=1e-7)

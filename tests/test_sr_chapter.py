@@ -36,12 +36,13 @@ def test_chapter_runs_under_ci(tmp_path):
     n_png = sum("image/png" in o.get("data", {}) for o in outputs)
     assert n_png >= 4  # training curves, metrics, differences, crops
     md = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs if "text/markdown" in o.get("data", {}))
-    assert md.count("preset ci") >= 4  # every caption names the preset
-    assert "top vs all" in md and "top vs bottom" in md and "mean little" in md
+    assert md.count("preset ci") >= 6  # every caption names the preset
+    assert "Did training work?" in md and "LPIPS-alex is read first" in md and "top − all" in md
+    assert any(v in md for v in ("**supported**", "**contradicted**", "**undecided**"))
     text = json.dumps(nb)
     for name in ("bicubic", "pixel", "all", "top", "bottom", "random-s0"):
         assert name in text
-    assert "results preset" in text
+    assert "computed for this page" in text and "preset ci has no stored results" in text
 
 
 @pytest.mark.parametrize("param,value,msg", [("preset", "fast", "notebook parameter preset"),
@@ -65,4 +66,9 @@ def test_cli_run_writes_results_in_the_stored_form(tmp_path, capsys):
     res = SRResults.load(out)
     assert set(res.per_image.method) == {"bicubic", "pixel", "all", "top", "bottom", "random-s0"}
     assert res.provenance["preset"] == "ci" and list(res.samples)[0] == "LR" and list(res.samples)[-1] == "HR"
-    assert not (out / "runs").exists()  # trained weights stay in the work folder
+    assert res.provenance["command"].startswith("pecore sr run --preset ci") and res.provenance["wall_seconds"] > 0
+    assert res.provenance["machine"]["torch_threads"] >= 1
+    # the generators are saved with the results (float16), and upscale images
+    assert sorted(res.runs) == ["all", "bottom", "pixel", "random-s0", "top"]
+    assert all((out / "runs" / n / "model.pt").stat().st_size < 100_000 for n in res.runs)
+    assert not (out / "runs" / "top" / "checkpoint.pt").exists()

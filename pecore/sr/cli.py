@@ -1,4 +1,4 @@
-"""The ``pecore sr`` sub-commands (registered with :func:`pecore.cli.register_command`).
+"""The ``pecore sr`` sub-commands.
 
 ``pecore sr train --arm pixel|all|top|bottom|random --preset quick|paper [--device D] --out DIR``
     trains one arm (resuming from ``DIR/checkpoint.pt`` if present) and writes ``model.pt``,
@@ -6,21 +6,22 @@
 ``pecore sr eval DIR --data Set5|Set14|PATH [--data ...]``
     evaluates the run in DIR (or every run in its sub-folders) and bicubic upscaling, and writes
     ``metrics_<set>_per_image.csv`` and ``metrics_<set>_mean.csv`` into DIR.
-``pecore sr run --preset paper --device cuda --out stored/sr/vgg16-paper``
-    the whole experiment of a preset (every arm, evaluation, comparisons), as the chapter shows it;
-    the ``paper`` preset's results written this way are what the book renders when they are committed.
+``pecore sr run --preset book --out stored/sr/vgg16-book --work DIR``
+    the whole experiment of a preset (λ sweep, every arm, evaluation, comparisons), as the chapter shows
+    it; results written this way under ``stored/sr/<net>-<preset>`` are what the book renders.
+``pecore sr apply RUN IMAGE... --out DIR``
+    upscales your own images ×4 with a trained generator (a run folder, e.g.
+    ``stored/sr/vgg16-book/runs/top``) and writes ``<stem>_x4_<run>.png`` into DIR.
 """
 from __future__ import annotations
 
 import argparse
 
-from ..cli import register_command
 
-__all__: list[str] = []
+__all__ = ["add_parser"]
 
 
-@register_command
-def _add_sr(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     from .settings import PRESETS
     from .losses import ARMS
 
@@ -56,7 +57,7 @@ def _add_sr(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--data", action="append", default=None, metavar="SET",
                    help="Set5, Set14, BSD100 or a folder of HR images (repeatable; default Set5)")
     e.add_argument("--crop", type=int, default=None, help="evaluate centre crops of this size (default: whole images)")
-    e.add_argument("--no-lpips", action="store_true", help="skip LPIPS-vgg")
+    e.add_argument("--no-lpips", action="store_true", help="skip LPIPS (alex and vgg)")
     e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     e.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     e.set_defaults(run=_run_eval)
@@ -65,28 +66,74 @@ def _add_sr(sub: argparse._SubParsersAction) -> None:
                           "seed and budget, evaluation on the preset's test sets, paired comparisons. Writes per_image.csv, "
                           "summary.csv, differences.csv, logs/, samples/ and provenance.json to --out (the form of "
                           "stored/sr/vgg16-paper); the trained runs stay in --work.")
-    r.add_argument("--preset", default="quick", choices=sorted(PRESETS), help="quick (CPU), paper (GPU), ci (tests)")
-    r.add_argument("--out", required=True, help="results folder (e.g. stored/sr/vgg16-paper for the paper preset)")
+    r.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                   help="quick (CPU minutes), book (the stored results, about 40 CPU minutes), paper (GPU), ci (tests)")
+    r.add_argument("--out", required=True, help="results folder (e.g. stored/sr/vgg16-book for the book preset)")
+    r.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's choice; 1 is robust on a busy 2-core machine)")
     r.add_argument("--work", default=None, help="folder of the trained runs (default: in the pecore cache); resumable")
     r.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     r.add_argument("--net", default="vgg16", help="loss network (default vgg16)")
     r.add_argument("--seed", type=int, default=0, help="seed shared by every arm (default 0)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(run=_run_experiment)
+    a = sr_sub.add_parser("apply", help="upscale your own images with a trained generator",
+                          description="Upscale images x4 with the generator of a run folder (`pecore sr train --out`, "
+                          "or runs/<arm> of `pecore sr run` results such as stored/sr/vgg16-book/runs/top). Writes "
+                          "<stem>_x4_<run>.png into --out.")
+    a.add_argument("run_dir", metavar="RUN", help="run folder holding model.pt and train.json")
+    a.add_argument("images", nargs="+", metavar="IMAGE", help="image files to upscale (at least 2 x 2 pixels)")
+    a.add_argument("--out", required=True, help="folder for the upscaled PNGs")
+    a.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    a.set_defaults(run=_run_apply)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
+try:  # pecore 04fea2b and before: commands register themselves with pecore.cli.register_command
+    from ..cli import register_command as _register
+except ImportError:  # pecore.cli lists add_parser in its COMMANDS (and is being imported now)
+    _register = None
+if _register is not None:
+    _register(add_parser)
+
+
+def _run_apply(args: argparse.Namespace) -> int:
+    from .apply import apply_run
+
+    for path in apply_run(args.run_dir, args.images, args.out, device=args.device):
+        print(f"wrote {path}")
+    return 0
+
+
 def _run_experiment(args: argparse.Namespace) -> int:
+    import shlex
+    import sys
     import time
 
+    import torch
+
     from ..pipeline import check_output_dir
-    from .experiment import conclusion_text, run_experiment
+    from ..validate import check_positive
+    from .experiment import conclusion_text, machine_record, run_experiment
 
     out = check_output_dir(args.out)
+    if args.threads is not None:
+        check_positive("--threads", args.threads, integer=True)
+        torch.set_num_threads(args.threads)
     start = time.perf_counter()
     res = run_experiment(args.preset, network=args.net, seed=args.seed, device=args.device, use_stored=False,
                          use_stored_scores=True, out_dir=args.work, progress=not args.quiet)
-    res.provenance["wall_seconds"] = round(time.perf_counter() - start, 1)
+    if res.provenance.get("rank", 0):  # under torchrun, rank 0 writes the results
+        return 0
+    wall = round(time.perf_counter() - start, 1)
+    # an interrupted and resumed run: the wall time of this call only; the training seconds add up every call
+    res.provenance["wall_seconds"] = wall
+    opts = [("--preset", args.preset), ("--out", args.out), ("--work", args.work), ("--device", args.device),
+            ("--net", args.net), ("--seed", args.seed), ("--threads", args.threads)]
+    res.provenance["command"] = "pecore sr run " + " ".join(f"{k} {shlex.quote(str(v))}" for k, v in opts
+                                                            if v is not None)
+    res.provenance["argv"] = sys.argv
+    res.provenance.setdefault("machine", machine_record())
     res.save(out)
     wide = res.summary.pivot_table(index=["dataset", "method"], columns="metric", values="mean", sort=False)
     print(wide.to_string(float_format=lambda v: f"{v:.4f}"))
@@ -98,14 +145,17 @@ def _run_experiment(args: argparse.Namespace) -> int:
 def _run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..book import chapter_scores
     from ..networks import load_network
     from ..pipeline import load_scores
     from .settings import get_settings as get_sr_settings
     from ..validate import check_positive
+    from .experiment import _chapter_scores
     from .train import train_arm
 
-    settings = get_sr_settings(args.preset)
+    chapter_scores = _chapter_scores()
+    from .experiment import arm_settings
+
+    settings = arm_settings(get_sr_settings(args.preset), args.arm)  # λ = 0 for the pixel arm, no sweep fields
     if args.steps is not None:
         check_positive("--steps", args.steps, integer=True)
         settings = replace(settings, steps=args.steps, checkpoint_every=min(settings.checkpoint_every, args.steps))
@@ -113,7 +163,7 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.arm != "pixel":
         network = load_network(args.net, device=args.device)
         if args.arm in ("top", "bottom", "random"):
-            scores = load_scores(args.scores) if args.scores else chapter_scores(args.net, args.preset, use_stored=True,
+            scores = load_scores(args.scores) if args.scores else chapter_scores(args.net, settings.probe_preset, use_stored=True,
                                                                                   device=args.device)
     run = train_arm(args.arm, settings, args.out, network=network, scores=scores, seed=args.seed,
                     selection_seed=args.selection_seed, data=args.data, device=args.device, preset=args.preset,

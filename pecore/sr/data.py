@@ -9,7 +9,11 @@ the same as PIL's ``BICUBIC`` and MATLAB's ``imresize``; results are clamped to 
 8-bit levels, as an LR image stored as a PNG would be.
 
 Training crops come from the BSD100 HR images (the 100 BSDS300 test photographs) — not from DIV2K,
-the usual SR training set, which is not available offline here.
+the usual SR training set, which is not available offline here; :func:`bsd100_split` holds some of them
+out as a validation split.
+
+No image list of pecore uses the ``lenna`` photograph (Set14 ``img_009``): :func:`hr_image_paths` leaves
+it out of the shared Set14 (:data:`EXCLUDED_IMAGES`), so "Set14" means its 13 other images.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ from ..validate import check_image, check_positive
 __all__ = [
     "SR_SETS",
     "IMAGE_SUFFIXES",
+    "EXCLUDED_IMAGES",
+    "bsd100_split",
     "quantize",
     "downscale",
     "upscale_bicubic",
@@ -43,6 +49,8 @@ __all__ = [
 
 SR_SETS = ("Set5", "Set14", "BSD100")
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+#: shared-set images no pecore list uses: Set14 img_009 is the "lenna" photograph
+EXCLUDED_IMAGES = {"Set14": ("img_009",)}
 
 
 def quantize(x: torch.Tensor) -> torch.Tensor:
@@ -170,6 +178,8 @@ def hr_image_paths(data: str | os.PathLike, scale: int = 4) -> list[Path]:
     --------
     >>> [p.name for p in hr_image_paths("Set5")][:2]
     ['img_001_SRF_4_HR.png', 'img_002_SRF_4_HR.png']
+    >>> len(hr_image_paths("Set14"))  # 14 images without lenna
+    13
     """
     scale = _check_scale(scale)
     if isinstance(data, str) and data in SR_SETS:
@@ -193,9 +203,36 @@ def hr_image_paths(data: str | os.PathLike, scale: int = 4) -> list[Path]:
         folder, pattern = root, "*"
     paths = sorted(p for p in folder.glob(pattern)
                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.stem.upper().endswith("_LR"))
+    if isinstance(data, str) and data in EXCLUDED_IMAGES:
+        paths = [p for p in paths if _image_name(p, scale) not in EXCLUDED_IMAGES[data]]
     if not paths:
         raise DatasetError(f"no HR images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
     return paths
+
+
+def _image_name(path: Path, scale: int) -> str:
+    suffix = f"_SRF_{scale}_HR"
+    return path.stem[: -len(suffix)] if path.stem.endswith(suffix) else path.stem
+
+
+def bsd100_split(val_images: int, scale: int = 4) -> tuple[list[str], list[str]]:
+    """Names of the BSD100 training and validation photographs: the last ``val_images`` by name are held out.
+
+    The BSD100 names carry no order of content, so the last ones by name are as good a held-out
+    draw as any, and the split is easy to state.
+
+    Examples
+    --------
+    >>> train, val = bsd100_split(16)
+    >>> len(train), val[0], val[-1]
+    (84, 'img_085', 'img_100')
+    """
+    check_positive("val_images", val_images, integer=True, allow_zero=True)
+    names = [_image_name(p, scale) for p in hr_image_paths("BSD100", scale)]
+    if val_images >= len(names):
+        raise DatasetError(f"val_images {val_images} leaves none of the {len(names)} BSD100 photographs for training")
+    cut = len(names) - int(val_images)
+    return names[:cut], names[cut:]
 
 
 @dataclass
@@ -218,7 +255,8 @@ def _read_uint8(path: Path) -> torch.Tensor:
 
 
 def load_hr_images(data: str | os.PathLike, scale: int = 4, *, crop: int | None = None,
-                   device: str | torch.device = "cpu", uint8: bool = False) -> list[HRImage]:
+                   device: str | torch.device = "cpu", uint8: bool = False,
+                   names: Sequence[str] | None = None) -> list[HRImage]:
     """Load a test set's HR images, cropped to multiples of ``scale`` (and to a centre crop if given).
 
     Parameters
@@ -231,6 +269,8 @@ def load_hr_images(data: str | os.PathLike, scale: int = 4, *, crop: int | None 
     uint8
         Keep the 8-bit values (``torch.uint8``, as :class:`CropSampler` stores them) instead of floats
         in [0, 1].
+    names
+        Load only the images of these names (e.g. one side of :func:`bsd100_split`).
 
     Examples
     --------
@@ -239,12 +279,18 @@ def load_hr_images(data: str | os.PathLike, scale: int = 4, *, crop: int | None 
     (5, 'img_001', (3, 64, 64))
     """
     out = []
-    for path in hr_image_paths(data, scale):
+    paths = hr_image_paths(data, scale)
+    if names is not None:
+        wanted = set(names)
+        missing = wanted - {_image_name(p, scale) for p in paths}
+        if missing:
+            raise DatasetError(f"{data}: no image named {', '.join(sorted(missing))}")
+        paths = [p for p in paths if _image_name(p, scale) in wanted]
+    for path in paths:
         img = modcrop(_read_uint8(path) if uint8 else load_image(path), scale).to(device)
         if crop is not None:
             img = centre_crop(img, crop, scale)
-        name = path.stem[: -len(f"_SRF_{scale}_HR")] if path.stem.endswith(f"_SRF_{scale}_HR") else path.stem
-        out.append(HRImage(name, img))
+        out.append(HRImage(_image_name(path, scale), img))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Evaluation of super-resolved images: PSNR-Y, SSIM-Y, LPIPS-vgg; per image, means and bootstrap intervals.
+"""Evaluation of super-resolved images: PSNR-Y, SSIM-Y, LPIPS-alex, LPIPS-vgg; per image, means and bootstrap intervals.
 
 The SR literature's convention, followed here: the images are converted to the luma Y of ITU-R BT.601
 as MATLAB's ``rgb2ycbcr`` does (``Y = 16 + 65.481 R + 128.553 G + 24.966 B`` for RGB in [0, 1], so Y is
@@ -6,8 +6,11 @@ in [16, 235]), a border of ``scale`` pixels is cropped, and PSNR uses a peak of 
 al. (2004) on Y with an 11 × 11 Gaussian window (σ = 1.5), ``K1 = 0.01``, ``K2 = 0.03``, ``L = 255``,
 averaged over the positions where the window fits (as ``skimage.metrics.structural_similarity`` with
 ``gaussian_weights=True, use_sample_covariance=False``). SR outputs are rounded to 8-bit levels first,
-as a stored PNG would be. LPIPS is v0.1 on VGG-16 (:class:`pecore.metric.LPIPS`) on the RGB images with
-the same border cropped.
+as a stored PNG would be. LPIPS is v0.1 (:class:`pecore.metric.LPIPS`) on the RGB images with the same
+border cropped, on AlexNet (``lpips_alex``: a network the feature loss does not use) and on VGG-16
+(``lpips_vgg``: the loss network itself, so it favours the feature-loss arms by construction).
+
+:func:`verdict` turns a paired interval into supported / contradicted / undecided.
 """
 from __future__ import annotations
 
@@ -31,9 +34,13 @@ __all__ = [
     "evaluate_methods",
     "summarise",
     "paired_differences",
+    "pooled",
+    "verdict",
+    "VERDICTS",
 ]
 
-METRICS = {"psnr_y": True, "ssim_y": True, "lpips_vgg": False}  # name -> higher is better
+METRICS = {"psnr_y": True, "ssim_y": True, "lpips_alex": False, "lpips_vgg": False}  # name -> higher is better
+VERDICTS = ("supported", "contradicted", "undecided")
 
 
 def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
@@ -136,13 +143,17 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, *, n_boot: int = 2000, le
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)):
         raise ParameterError(f"bootstrap_ci needs a non-empty 1-D array of finite values, got {v!r}")
-    from ..compare import bootstrap_mean
+    try:
+        from ..statistics import bootstrap_mean
+    except ImportError:  # before pecore.statistics existed
+        from ..compare import bootstrap_mean
 
     return bootstrap_mean(v, n_boot=n_boot, level=level, seed=seed)
 
 
 def evaluate_methods(methods: Mapping[str, Callable[[torch.Tensor], torch.Tensor]], images: Sequence[HRImage], *,
-                     scale: int = 4, dataset: str = "", lpips: torch.nn.Module | None = None,
+                     scale: int = 4, dataset: str = "",
+                     lpips: torch.nn.Module | Mapping[str, torch.nn.Module] | None = None,
                      device: str | torch.device = "cpu", keep: Sequence[str] = ()) -> tuple[pd.DataFrame, dict]:
     """Super-resolve every image with every method and score it against the HR image.
 
@@ -157,14 +168,15 @@ def evaluate_methods(methods: Mapping[str, Callable[[torch.Tensor], torch.Tensor
     dataset
         Name written in the table.
     lpips
-        An LPIPS-vgg module (:class:`pecore.metric.LPIPS`), or ``None`` to skip LPIPS.
+        LPIPS modules by column name, e.g. ``{"lpips_alex": LPIPS("alexnet"), "lpips_vgg": LPIPS("vgg16")}``
+        (:class:`pecore.metric.LPIPS`); one module is taken as ``lpips_vgg``; ``None`` skips LPIPS.
     keep
         Names of images whose outputs are returned (for figures).
 
     Returns
     -------
     (DataFrame, dict)
-        One row per image and method: dataset, image, method, psnr_y, ssim_y[, lpips_vgg]; and
+        One row per image and method: dataset, image, method, psnr_y, ssim_y[, lpips_alex, lpips_vgg]; and
         ``{image: {"hr": ..., "lr": ..., method: sr}}`` for the images in ``keep`` (8-bit-rounded, CPU).
 
     Raises
@@ -182,6 +194,8 @@ def evaluate_methods(methods: Mapping[str, Callable[[torch.Tensor], torch.Tensor
     """
     rows, kept = [], {}
     dev = torch.device(device)
+    if lpips is not None and not isinstance(lpips, Mapping):
+        lpips = {"lpips_vgg": lpips}
     for im in images:
         hr = im.image.unsqueeze(0).to(dev)
         lr = downscale(hr, scale)
@@ -194,10 +208,10 @@ def evaluate_methods(methods: Mapping[str, Callable[[torch.Tensor], torch.Tensor
             sr = quantize(sr.float())
             row = {"dataset": dataset, "image": im.name, "method": name,
                    "psnr_y": float(psnr_y(sr, hr, scale)[0]), "ssim_y": float(ssim_y(sr, hr, scale)[0])}
-            if lpips is not None:
+            for col, metric in (lpips or {}).items():
                 with torch.no_grad():
                     b = scale
-                    row["lpips_vgg"] = float(lpips(hr[..., b:-b, b:-b], sr[..., b:-b, b:-b]).flatten()[0])
+                    row[col] = float(metric(hr[..., b:-b, b:-b], sr[..., b:-b, b:-b]).flatten()[0])
             rows.append(row)
             if im.name in keep:
                 kept[im.name][name] = sr.cpu()
@@ -231,8 +245,8 @@ def paired_differences(per_image: pd.DataFrame, pairs: Sequence[tuple[str, str]]
 
     The images are paired (the same image under both methods), so the interval of the mean difference
     is much narrower than the two methods' separate intervals suggest. ``better`` says which method
-    the mean favours (taking 'lower is better' of LPIPS into account) and ``clear`` whether the
-    interval excludes 0.
+    the mean favours (taking 'lower is better' of LPIPS into account), ``clear`` whether the
+    interval excludes 0, and ``verdict`` (:func:`verdict`) what the interval says of "a is better than b".
 
     Examples
     --------
@@ -257,5 +271,45 @@ def paired_differences(per_image: pd.DataFrame, pairs: Sequence[tuple[str, str]]
                 favours_a = mean > 0 if METRICS[m] else mean < 0
                 rows.append({"dataset": ds, "a": a, "b": b, "metric": m, "mean": mean, "ci_low": lo, "ci_high": hi,
                              "better": a if favours_a else b, "clear": bool(lo > 0 or hi < 0),
-                             "n_images": len(common)})
+                             "verdict": verdict(m, lo, hi), "n_images": len(common)})
     return pd.DataFrame(rows)
+
+
+def pooled(per_image: pd.DataFrame, name: str | None = None) -> pd.DataFrame:
+    """The per-image table with its test sets also pooled into one set (named ``Set5+Set14`` etc.).
+
+    Returns the table unchanged when it holds one test set.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"dataset": ["Set5", "Set14"], "image": ["a", "a"], "method": "m", "psnr_y": [30.0, 28.0]})
+    >>> pooled(t).dataset.tolist()
+    ['Set5', 'Set14', 'Set5+Set14', 'Set5+Set14']
+    """
+    sets = list(dict.fromkeys(per_image.dataset))
+    if len(sets) < 2:
+        return per_image
+    both = per_image.assign(dataset=name or "+".join(sets),
+                            image=per_image.dataset.astype(str) + "/" + per_image.image.astype(str))
+    return pd.concat([per_image, both], ignore_index=True)
+
+
+def verdict(metric: str, ci_low: float, ci_high: float) -> str:
+    """The verdict on the claim "a is better than b" from the 95 % interval of the paired difference a − b.
+
+    'supported' when the interval excludes 0 on the side where a is better (above 0 for PSNR-Y and
+    SSIM-Y, below 0 for LPIPS), 'contradicted' when it excludes 0 on the other side, 'undecided' when
+    it contains 0 (or there is no interval).
+
+    Examples
+    --------
+    >>> verdict("psnr_y", 0.1, 0.4), verdict("lpips_alex", 0.002, 0.01), verdict("lpips_alex", -0.01, 0.003)
+    ('supported', 'contradicted', 'undecided')
+    """
+    from ..validate import check_choice
+
+    check_choice("metric", metric, METRICS)
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)) or ci_low <= 0 <= ci_high:
+        return "undecided"
+    a_better = (ci_low > 0) if METRICS[metric] else (ci_high < 0)
+    return "supported" if a_better else "contradicted"

@@ -13,11 +13,16 @@ per layer selecting M. The arms:
 ``random``
     ``p`` % channels drawn uniformly per layer with a selection seed — the same count as top and bottom.
 
+For training, the reference image's features are computed without gradients (one backward pass
+through the loss network instead of two), optionally in bfloat16 on a CPU (``precision``); the
+value is that of :class:`~pecore.metric.FeatureDistance` (to float rounding).
+
 With ``normalise='count'`` each subset mask is scaled by ``C / |M|`` so that every arm's feature
 term has the scale of the all-channel distance and one λ means the same strength for every arm.
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ParameterError
-from ..metric import FeatureDistance, subset_weights
+from ..metric import FeatureDistance, subset_weights, unit_normalise
 from ..networks import Network
 from ..validate import check_choice, check_positive
 
@@ -102,7 +107,7 @@ def arm_weights(arm: str, network: Network, scores: Any, layers: Sequence[str], 
     if arm == "all":
         return {k: torch.ones(network.channels[k]) for k in layers}
     if scores is None:
-        raise ParameterError(f"the {arm!r} arm needs PE channel scores of {network.name} (pecore.book.chapter_scores)")
+        raise ParameterError(f"the {arm!r} arm needs PE channel scores of {network.name} (pecore.notebook.chapter_scores)")
     masks = subset_weights(network, scores, layers=layers, subset=arm, p=p, seed=selection_seed)
     if normalise == "count":
         masks = {k: m * (m.numel() / float(m.sum())) for k, m in masks.items()}
@@ -135,6 +140,8 @@ class SRLoss(nn.Module):
         λ.
     pixel_loss
         'l1' or 'mse'.
+    precision
+        'float32' or 'bfloat16': the loss network's precision on a CPU (on CUDA the caller's autocast decides).
 
     Examples
     --------
@@ -147,9 +154,10 @@ class SRLoss(nn.Module):
     """
 
     def __init__(self, network: Network | None, weights: Mapping[str, torch.Tensor] | None, *,
-                 feature_weight: float = 0.1, pixel_loss: str = "l1") -> None:
+                 feature_weight: float = 0.1, pixel_loss: str = "l1", precision: str = "float32") -> None:
         super().__init__()
         self.pixel_loss = check_choice("pixel loss", pixel_loss, PIXEL_LOSSES)
+        self.precision = check_choice("loss precision", precision, ("float32", "bfloat16"))
         check_positive("feature_weight", feature_weight, allow_zero=True)
         self.feature_weight = float(feature_weight)
         if weights is not None and network is None:
@@ -163,5 +171,22 @@ class SRLoss(nn.Module):
         if self.feature is None:
             feat = torch.zeros((), device=sr.device)
         else:
-            feat = self.feature(sr.clamp(0, 1), hr)
+            feat = self._feature(sr.clamp(0, 1), hr)
         return {"loss": pix + self.feature_weight * feat, "pixel": pix, "feature": feat}
+
+    def _feature(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        """``FeatureDistance(sr, hr)`` averaged over the batch, with the reference's pass free of gradients."""
+        fd = self.feature
+        net = fd.network
+        cpu_bf16 = self.precision == "bfloat16" and sr.device.type == "cpu"
+        ctx = torch.autocast(device_type="cpu", dtype=torch.bfloat16) if cpu_bf16 else contextlib.nullcontext()
+        cl = torch.channels_last
+        with ctx:
+            with torch.no_grad():
+                fh = net.extractor(hr.to(net.device).contiguous(memory_format=cl), fd.layers, check=False)
+            fs = net.extractor(sr.to(net.device).contiguous(memory_format=cl), fd.layers, check=False)
+        d = torch.zeros(sr.shape[0], device=sr.device)
+        for k in fd.layers:
+            terms = (unit_normalise(fs[k].float()) - unit_normalise(fh[k].float())).pow(2).mean(dim=(2, 3))
+            d = d + terms @ fd.weight(k)
+        return d.mean()

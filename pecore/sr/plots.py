@@ -15,7 +15,7 @@ __all__ = ["METHOD_COLORS", "method_color", "training_curves", "metric_intervals
 
 METHOD_COLORS = {"bicubic": "#999999", "pixel": "#4d4d4d", "all": "#1f78b4", "top": "#d95f02", "bottom": "#7570b3"}
 _RANDOM = "#66a61e"
-_LABELS = {"psnr_y": "PSNR-Y (dB) ↑", "ssim_y": "SSIM-Y ↑", "lpips_vgg": "LPIPS-vgg ↓"}
+_LABELS = {"lpips_alex": "LPIPS-alex ↓", "psnr_y": "PSNR-Y (dB) ↑", "ssim_y": "SSIM-Y ↑", "lpips_vgg": "LPIPS-vgg ↓"}
 
 
 def method_color(name: str) -> str:
@@ -30,7 +30,8 @@ def method_color(name: str) -> str:
 
 
 def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt.Figure:
-    """The total loss, pixel term and feature term against step for every run (rolling mean of ``smooth`` rows).
+    """The total loss, pixel term and feature term against step for every run (rolling mean of ``smooth`` rows),
+    and, where the logs have it, PSNR-Y on a fixed batch of validation crops (a fourth panel).
 
     Examples
     --------
@@ -41,7 +42,8 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
     """
     if not logs:
         raise ParameterError("training_curves needs at least one loss log")
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    has_val = any("val_psnr_y" in log and log.val_psnr_y.notna().any() for log in logs.values())
+    fig, axes = plt.subplots(1, 4 if has_val else 3, figsize=(14.5 if has_val else 11, 3.2))
     for name, log in logs.items():
         if log.empty:
             continue
@@ -51,12 +53,20 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
             y = log[col].rolling(max(1, smooth), min_periods=1).mean()
             ax.plot(log.step, y, color=method_color(name), label=name, lw=1.4,
                     ls="--" if name.startswith("random") else "-")
+        if has_val and "val_psnr_y" in log:
+            v = log[log.val_psnr_y.notna()]
+            axes[3].plot(v.step, v.val_psnr_y, color=method_color(name), lw=1.4, marker=".", ms=3,
+                         ls="--" if name.startswith("random") else "-")
     titles = ("total loss L", "pixel term L_pix", "feature term L_feat (before λ)")
     for ax, title in zip(axes, titles):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
+    if has_val:
+        axes[3].set_title("PSNR-Y on fixed validation crops (dB) ↑", fontsize=10)
+        axes[3].set_xlabel("step")
+        axes[3].grid(alpha=0.3)
     axes[0].legend(fontsize=8, ncol=2)
     fig.tight_layout()
     return fig
@@ -119,7 +129,7 @@ def difference_intervals(differences: pd.DataFrame, dataset: str | None = None) 
                             color=method_color(r.b), mfc=method_color(r.b) if r.clear else "white", capsize=3)
             ax.axvline(0, color="k", ls=":", lw=1)
             ax.set_yticks(ypos, [f"{a} − {b}" for a, b in zip(t.a, t.b)])
-            sign = "< 0" if m == "lpips_vgg" else "> 0"
+            sign = "< 0" if m.startswith("lpips") else "> 0"
             ax.set_title(f"{ds}: Δ {_LABELS[m][:-2]} ({sign}: a better)", fontsize=10)
             ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
