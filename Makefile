@@ -1,12 +1,14 @@
 # pecore — one command per job. Every target creates .venv and installs the project if it is missing.
-#   make book    execute every chapter with papermill (PRESET=quick on the CPU) and build the static book
+#   make book    execute every chapter with papermill (each chapter's default preset: stored results) and build the book
 #   make test    run the test suite (doctests included)
-#   make probe   pecore probe on VGG-16 under PRESET, into results/probe-$(PRESET)
-# Variables: PRESET=quick|paper|ci  DEVICE=auto|cpu|cuda  CHAPTERS="01_frequency 03_pe"  PYTHON=python3
+#   make probe   pecore probe on VGG-16 under PRESET (default quick), into results/probe-PRESET
+#   make paper   every paper-preset experiment on a GPU (DEVICE=cuda), into OUT (default results/paper); make plan
+#   make lab     JupyterLab with the chapter notebooks (installs the lab extra)
+# Variables: PRESET=ci|quick|book|paper (book: chapters 04 and 06 only)  DEVICE=auto|cpu|cuda  CHAPTERS="01_frequency 03_pe"  PYTHON=python3
 
 PYTHON ?= python3
 VENV ?= .venv
-PRESET ?= quick
+PRESET ?=
 DEVICE ?= auto
 CHAPTERS ?=
 # torch pinned for this project's machines; on a GPU machine with its own torch: make setup TORCH=
@@ -18,7 +20,7 @@ export MPLBACKEND ?= Agg
 export JUPYTER_PLATFORM_DIRS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION ?= 1
 
-.PHONY: setup test book chapters probe benchmark clean
+.PHONY: setup test book chapters probe paper plan lab benchmark clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,13 +37,25 @@ test: setup
 	$(PY) -m pytest
 
 chapters: setup
-	$(VENV)/bin/pecore book --preset $(PRESET) --device $(DEVICE) --no-build $(if $(CHAPTERS),--chapters $(CHAPTERS))
+	$(VENV)/bin/pecore book $(if $(PRESET),--preset $(PRESET)) --device $(DEVICE) --no-build $(if $(CHAPTERS),--chapters $(CHAPTERS))
 
 book: setup
-	$(VENV)/bin/pecore book --preset $(PRESET) --device $(DEVICE) $(if $(CHAPTERS),--chapters $(CHAPTERS))
+	$(VENV)/bin/pecore book $(if $(PRESET),--preset $(PRESET)) --device $(DEVICE) $(if $(CHAPTERS),--chapters $(CHAPTERS))
 
 probe: setup
-	$(VENV)/bin/pecore probe --net vgg16 --preset $(PRESET) --device $(DEVICE) --out results/probe-$(PRESET)
+	$(VENV)/bin/pecore probe --net vgg16 --preset $(or $(PRESET),quick) --device $(DEVICE) --out results/probe-$(or $(PRESET),quick)
+
+# the GPU run of every paper-preset experiment, in the layout of stored/ (OUT=stored replaces the committed results)
+paper: setup
+	$(VENV)/bin/pecore reproduce --preset paper --device $(DEVICE) --out $(or $(OUT),results/paper)
+
+plan: setup
+	$(VENV)/bin/pecore reproduce --preset paper --plan
+
+# JupyterLab with every chapter notebook, for a class (installs the lab extra once)
+lab: setup
+	$(PY) -m pip install --quiet -e '.[test,book,lab]'
+	$(VENV)/bin/jupyter lab notebooks/
 
 benchmark: setup
 	$(PY) benchmarks/bench_probe.py

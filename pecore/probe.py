@@ -1,4 +1,4 @@
-"""Mean channel activations under grating sweeps (method.md §4).
+"""Mean channel activations under grating sweeps.
 
 One forward pass per batch serves every channel of every tapped layer, and the pass stops at
 the deepest layer needed. Results are cached on disk under a key of every input.
@@ -134,7 +134,7 @@ def probe_frequency(
     cache: bool = True,
     progress: bool = True,
 ) -> FrequencySweep:
-    """Sweep spatial frequency with phase-averaged gratings (method.md §3–4).
+    """Sweep spatial frequency with phase-averaged gratings.
 
     Parameters
     ----------
@@ -214,7 +214,7 @@ def probe_orientation(
     cache: bool = True,
     progress: bool = True,
 ) -> OrientationSweep:
-    """Sweep orientation over [-90°, 90°) at each channel's own frequency (method.md §3).
+    """Sweep orientation over [-90°, 90°) at each channel's own frequency.
 
     Only the distinct frequencies some channel needs are probed, each through the network only
     as deep as the deepest layer that needs it. Every frequency's result is cached on its own, so

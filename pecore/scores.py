@@ -1,7 +1,7 @@
-"""μ1 (frequency sensitivity), f̂, μ2 (orientation selectivity) and PE (method.md §6).
+"""μ1 (frequency sensitivity), f̂, μ2 (orientation selectivity) and PE.
 
-Every [choice] of method.md is a named option of :class:`ScoreConfig`; :data:`VARIANTS` names
-the alternatives one at a time, as used by the robustness analysis (method.md §7).
+Every [choice] of the method (the book's Method page) is a named option of :class:`ScoreConfig`; :data:`VARIANTS` names
+the alternatives one at a time, as used by the robustness analysis.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class ScoreConfig:
-    """How channels are scored. The defaults are the documented [choice] defaults of method.md.
+    """How channels are scored. The defaults are the documented [choice] defaults of the book's Method page.
 
     Attributes
     ----------

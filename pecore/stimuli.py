@@ -1,4 +1,4 @@
-"""Sinusoidal gratings in cycles per degree (method.md §2–3).
+"""Sinusoidal gratings in cycles per degree.
 
 A display geometry of ``ppd`` pixels per degree turns a frequency of ``f`` cycles per degree
 (cpd) into ``f / ppd`` cycles per pixel; frequencies above the Nyquist limit ``ppd / 2`` are

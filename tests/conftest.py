@@ -10,7 +10,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("PECORE_DATA", ROOT.parent / "shared" / "data"))
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+torch.set_num_threads(int(os.environ.get("PECORE_TEST_THREADS", max(1, min(2, os.cpu_count() or 1)))))
 
 
 def data_path(*parts: str) -> Path:

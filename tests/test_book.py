@@ -6,15 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from pecore.bookbuild import CHAPTERS_OUT, ChapterError, build_html, chapter_names, execute_chapter, execute_chapters
+from pecore.book import (ChapterError, build_html, chapter_names, copy_book_sources, execute_chapter,
+                         execute_chapters, parse_parameters)
+from pecore.cli import main
+from pecore.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def built_book():
-    timings = execute_chapters(None, {"preset": "ci", "device": "cpu"}, CHAPTERS_OUT, log=False)
-    index = build_html()
+def built_book(tmp_path_factory):
+    """The whole book built in a temporary copy of its sources (the repository's book/ is not touched)."""
+    root = copy_book_sources(tmp_path_factory.mktemp("book"))
+    timings = execute_chapters(None, {"preset": "ci", "device": "cpu"}, root / "book" / "chapters", log=False)
+    index = build_html(root)
     return index.parent, timings
 
 
@@ -31,7 +36,7 @@ def test_every_chapter_page_exists_with_figures_and_no_errors(built_book):
         # captions name the preset that made each figure: this run's, or the stored paper results
         assert re.search(r"preset (ci|paper \(stored results\))", text), f"{name}: captions must name the preset"
         # the injected-parameters cell is hidden, the parameter summary is shown
-        assert "Injected parameters" not in text and "results preset" in text
+        assert "Injected parameters" not in text and "page parameter: preset" in text
 
 
 def test_pages_reference_no_remote_script_or_stylesheet(built_book):
@@ -51,7 +56,7 @@ def test_prose_pages_and_bibliography(built_book):
     assert "What is reconstructed" in (html / "book" / "method.html").read_text()
     assert "Tariq" in (html / "book" / "bibliography.html").read_text()
     assert "load_network" in (html / "book" / "api.html").read_text()
-    assert "| 01_frequency | ci |" in (ROOT / "book" / "chapters" / "timings.md").read_text()
+    assert "| 01_frequency | ci |" in (html.parent.parent / "book" / "chapters" / "timings.md").read_text()
 
 
 @pytest.mark.parametrize("params,msg", [
@@ -80,5 +85,25 @@ def test_every_chapter_refuses_an_unknown_preset_in_its_first_cell(chapter, tmp_
     with pytest.raises(ChapterError) as err:
         execute_chapter(chapter, {"preset": "fast", "network": "vgg16"}, tmp_path)
     text = str(err.value)
-    assert "preset" in text and "fast" in text and "allowed: paper, quick, ci" in text
+    assert "preset" in text and "fast" in text and re.search(r"allowed: [a-z, ]*quick", text)
     assert "failed in cell 3 (index 3)" in text
+    assert not list(tmp_path.glob(".*.running.ipynb"))  # a failed chapter leaves no half-written notebook
+
+
+def test_book_params_are_checked_before_any_chapter_runs(tmp_path, capsys):
+    assert parse_parameters(["csf=barten", "network=alexnet", "p=10"], ["03_pe"]) == \
+        {"csf": "barten", "network": "alexnet", "p": 10}
+    with pytest.raises(ParameterError, match="no chapter among 03_pe has this parameter"):
+        parse_parameters(["colour=red"], ["03_pe"])
+    with pytest.raises(ParameterError, match="KEY=VALUE"):
+        parse_parameters(["csf"], ["03_pe"])
+    with pytest.raises(ParameterError, match="notebook parameter network"):
+        parse_parameters(["network=resnet"], ["03_pe"])
+    # from the command line: exit 2, one line, and no chapter was executed (nothing written)
+    assert main(["book", "--chapters", "03_pe", "--param", "csf=nonsense", "--no-build"]) == 2
+    assert "csf" in capsys.readouterr().err
+    import torch
+
+    if not torch.cuda.is_available():
+        assert main(["book", "--chapters", "03_pe", "--device", "cuda", "--no-build"]) == 2
+        assert "CUDA is not available" in capsys.readouterr().err

@@ -12,7 +12,9 @@ from conftest import ROOT, data_path
 from pecore.cli import main
 from pecore.errors import ParameterError
 from pecore.iqa.datasets import load_live, load_tid2013
-from pecore.iqa.experiment import channel_level, dataset_terms, limit_pairs, pair_terms, run_iqa, subset_grid
+from pecore.iqa.experiment import IQAResult, channel_level, conclusions, subset_grid
+from pecore.iqa.experiment import run as run_iqa
+from pecore.iqa.terms import dataset_terms, limit_pairs, pair_terms
 from pecore.iqa.stats import srocc
 from pecore.iqa.synthetic import distort, rank_consistency, synthetic_dataset
 from pecore.metric import LPIPS, channel_terms
@@ -93,6 +95,15 @@ def test_run_iqa_end_to_end(alexnet, live, alex_scores, tmp_path):
     assert {p.name for p in out.iterdir()} == {"grid.csv", "channels.csv", "channel_summary.csv", "pairs.csv",
                                                "provenance.json"}
     assert result.provenance["dataset"]["pairs_used"] == 40
+    back = IQAResult.load(out)
+    pd.testing.assert_frame_equal(back.grid, result.grid, check_exact=False, rtol=1e-5, check_dtype=False)
+    # every verdict is the interval's: the sign of the bounds decides it
+    verdicts = conclusions(back)
+    assert verdicts
+    for v in verdicts:
+        expected = ("too few data" if v.n < 4 else "supported" if v.ci_low > 0 else "contradicted" if v.ci_high < 0
+                    else "undecided")
+        assert v.verdict == expected, v
     with pytest.raises(ParameterError, match="channel scores"):
         run_iqa(live, alexnet, None, settings=SETTINGS)
 

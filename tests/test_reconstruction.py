@@ -9,8 +9,12 @@ import pytest
 import torch
 
 from pecore.errors import DatasetError, ImageError, ParameterError, UnknownNameError
-from pecore.reconstruction.experiment import load_result, load_square_images, run_experiment
-from pecore.reconstruction.invert import SubsetFeatures, feature_loss, invert, normalise_channels, noise_start
+from pecore.reconstruction.experiment import ReconstructionResult, run as run_experiment
+from pecore.reconstruction.images import load_square_images
+
+load_result = ReconstructionResult.load
+from pecore.reconstruction.invert import feature_loss, invert, noise_start
+from pecore.reconstruction.subset_features import SubsetFeatures, normalise_channels
 from pecore.measures import ciede2000, structure
 from pecore.reconstruction.measures import measure, paired_differences, summarise
 from pecore.measures import psnr as _psnr

@@ -1,31 +1,34 @@
-"""Classical baselines: PSNR and SSIM on images in [0, 1] (higher is better for both)."""
+"""The IQA chapter's baselines: which named measures of :mod:`pecore.measures` stand for PSNR, SSIM and LPIPS.
+
+PSNR is ``psnr-rgb`` (RGB, peak 1); SSIM is ``ssim-iqa`` (BT.601 luma, 11 × 11 Gaussian window, Wang's
+automatic downsampling); LPIPS is v0.1 on VGG-16 and on AlexNet. Their directions come from
+:data:`pecore.measures.MEASURES`.
+"""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from ..metric import check_pair
+from ..measures import MEASURES, compute
 
-__all__ = ["BASELINES", "psnr", "ssim", "luma"]
+__all__ = ["BASELINES", "psnr", "ssim", "higher_is_better"]
 
-#: baseline name -> whether higher is better
-BASELINES = {"psnr": True, "ssim": True, "lpips-vgg": False, "lpips-alex": False}
+#: baseline column → named measure
+BASELINES = {"psnr": "psnr-rgb", "ssim": "ssim-iqa", "lpips-vgg": "lpips-vgg", "lpips-alex": "lpips-alex"}
 
 
-def luma(x: torch.Tensor) -> torch.Tensor:
-    """BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` of ``(N, 3, H, W)`` images: ``(N, 1, H, W)``.
+def higher_is_better(baseline: str) -> bool:
+    """The direction of a baseline column (from its named measure).
 
     Examples
     --------
-    >>> luma(torch.ones(1, 3, 2, 2)).flatten().tolist()
-    [1.0, 1.0, 1.0, 1.0]
+    >>> higher_is_better("ssim"), higher_is_better("lpips-alex")
+    (True, False)
     """
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return (x * w).sum(dim=1, keepdim=True)
+    return MEASURES[BASELINES[baseline]].higher_is_better
 
 
-def psnr(x: torch.Tensor, y: torch.Tensor, *, max_db: float = 100.0) -> torch.Tensor:
-    """PSNR in dB over the RGB channels of images in [0, 1], ``(N,)``; identical images give ``max_db``.
+def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The chapter's PSNR (``psnr-rgb``) of images in [0, 1], ``(N,)``.
 
     Examples
     --------
@@ -33,23 +36,11 @@ def psnr(x: torch.Tensor, y: torch.Tensor, *, max_db: float = 100.0) -> torch.Te
     >>> round(float(psnr(x, y)[0]), 3)
     20.0
     """
-    x, y = check_pair(x, y)
-    mse = (x - y).pow(2).mean(dim=(1, 2, 3)).clamp_min(10 ** (-max_db / 10))
-    return 10 * torch.log10(1.0 / mse)
+    return compute("psnr-rgb", x, y)
 
 
-def _gaussian(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    g = torch.exp(-((torch.arange(size, dtype=dtype) - (size - 1) / 2) ** 2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).view(1, 1, size, size)
-
-
-def ssim(x: torch.Tensor, y: torch.Tensor, *, downsample: bool = True) -> torch.Tensor:
-    """Mean SSIM (Wang et al. 2004) of the luma of images in [0, 1], ``(N,)``.
-
-    11 × 11 Gaussian window (σ = 1.5), K = (0.01, 0.03), 'valid' filtering and, with ``downsample``,
-    Wang's automatic ``f = max(1, round(min(H, W) / 256))`` box downsampling, as in his ``ssim.m``
-    (without its rounding of the grey image to 8 bits).
+def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The chapter's SSIM (``ssim-iqa``) of images in [0, 1], ``(N,)``.
 
     Examples
     --------
@@ -57,18 +48,4 @@ def ssim(x: torch.Tensor, y: torch.Tensor, *, downsample: bool = True) -> torch.
     >>> ssim(x, x).tolist()
     [1.0, 1.0]
     """
-    x, y = check_pair(x, y)
-    a, b = luma(x), luma(y)
-    a, b = torch.broadcast_tensors(a, b)
-    f = max(1, round(min(a.shape[-2:]) / 256)) if downsample else 1
-    if f > 1:
-        a, b = F.avg_pool2d(a, f), F.avg_pool2d(b, f)
-    side = min(a.shape[-2:])
-    w = _gaussian(min(11, side if side % 2 else side - 1), dtype=a.dtype).to(a.device)  # small images: smaller window
-    c1, c2 = 0.01**2, 0.03**2
-    mu_a, mu_b = F.conv2d(a, w), F.conv2d(b, w)
-    saa = F.conv2d(a * a, w) - mu_a**2
-    sbb = F.conv2d(b * b, w) - mu_b**2
-    sab = F.conv2d(a * b, w) - mu_a * mu_b
-    m = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2))
-    return m.mean(dim=(1, 2, 3))
+    return compute("ssim-iqa", x, y)

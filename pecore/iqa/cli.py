@@ -4,22 +4,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cli import register_command
 from ..errors import ParameterError
 from ..validate import check_positive
 
-__all__: list[str] = []
+__all__ = ["add_parser"]
 
 
 def _scores_table(net: str, scores: str | None, preset: str, device: str):
     """Channel scores: a ``scores.csv`` (or folder holding one), else the stored/probed ones."""
-    from ..book import scores_table
+    from ..notebook import scores_table
 
     table, label = scores_table(net, scores, preset, device)
     return table, {"scores": label}
 
 
-@register_command
 def _add_distance(sub: argparse._SubParsersAction) -> None:
     from ..metric import METRICS
     from ..selection import SUBSETS
@@ -77,7 +75,6 @@ def _run_distance(args: argparse.Namespace) -> int:
     return 0
 
 
-@register_command
 def _add_iqa(sub: argparse._SubParsersAction) -> None:
     from ..iqa.datasets import LAYOUTS
 
@@ -114,7 +111,7 @@ def _run_iqa(args: argparse.Namespace) -> int:
     from ..pipeline import check_output_dir
     from .settings import get_settings as get_iqa_settings
     from .datasets import FRDataset, load_dataset
-    from .experiment import run_iqa
+    from .experiment import run as run_iqa
 
     out = check_output_dir(args.out)
     settings = get_iqa_settings(args.preset)
@@ -141,3 +138,9 @@ def _run_iqa(args: argparse.Namespace) -> int:
           f"best all-layer subset: {best.subset} {best.p:g} % (SROCC {best.srocc:.3f} "
           f"[{best.srocc_lo:.3f}, {best.srocc_hi:.3f}])")
     return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add this chapter's commands to the ``pecore`` sub-parsers."""
+    _add_distance(sub)
+    _add_iqa(sub)

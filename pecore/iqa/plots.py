@@ -125,44 +125,23 @@ def synthetic_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def conclusions(result: IQAResult, stat: str = "srocc") -> list[str]:
-    """Plain statements of what the grid and the channel-level test show, computed from the numbers.
+    """The chapter's conclusion lines: every verdict of :func:`pecore.iqa.experiment.conclusions` for all
+    layers together and the channel-level test, the overall reading, and what limits them.
 
-    Top-PE subsets are compared with bottom-PE and random ones by a paired bootstrap of the SROCC
-    difference (same resamples of reference scenes); a difference is called only when its interval
-    excludes 0.
+    ``stat`` is kept for the caller's figures; the verdicts use the paired SROCC differences.
     """
-    g = result.grid
+    from ..experiment import overall_reading
+    from .experiment import conclusions as verdicts_of
+
+    verdicts = verdicts_of(result)
+    shown = [v for v in verdicts if v.scope.startswith("all layers") or v.claim.startswith("a channel's")]
+    lines = [v.sentence() for v in shown]
+    per_layer = [v for v in verdicts if v not in shown]
+    if per_layer:
+        lines.append(f"Single layers (top − bottom and top − random at each p): {overall_reading(per_layer)}")
+    lines.append(f"**Overall:** {overall_reading(verdicts)}")
     n_ref = result.provenance.get("dataset", {}).get("reference_images")
-    lines = []
-    allg = g[g.layers == "all"]
-    for p in sorted(allg[allg.subset == "top"].p.unique()):
-        top = allg[(allg.subset == "top") & (allg.p == p)].iloc[0]
-        bot = allg[(allg.subset == "bottom") & (allg.p == p)].iloc[0]
-        rnd = allg[(allg.subset == "random") & (allg.p == p)].iloc[0]
-        text = (f"All layers, p = {p:g} %: SROCC top-PE {top.srocc:.3f}, random {rnd.srocc:.3f} ± {rnd.srocc_sd:.3f}, "
-                f"bottom-PE {bot.srocc:.3f}.")
-        for other in ("bottom", "random"):
-            d, lo, hi = (top.get(f"top_minus_{other}_{c}", np.nan) for c in ("diff", "lo", "hi"))
-            if np.isfinite(d):
-                verdict = ("top-PE is better" if lo > 0 else "top-PE is worse" if hi < 0
-                           else "the interval includes 0: no difference shown")
-                text += f" Top − {other}: {d:+.3f} [{lo:+.3f}, {hi:+.3f}] ({verdict})."
-        lines.append(text)
-    per_layer = g[(g.layers != "all") & (g.layers != "-")]
-    wins = sum(
-        float(per_layer[(per_layer.layers == l) & (per_layer.subset == "top") & (per_layer.p == p)][stat].iloc[0])
-        > float(per_layer[(per_layer.layers == l) & (per_layer.subset == "bottom") & (per_layer.p == p)][stat].iloc[0])
-        for l in per_layer.layers.unique() for p in per_layer[per_layer.layers == l].p.unique() if p < 100
-        and len(per_layer[(per_layer.layers == l) & (per_layer.subset == "top") & (per_layer.p == p)]))
-    total = sum(1 for l in per_layer.layers.unique() for p in per_layer[(per_layer.layers == l) & (per_layer.subset == "top")].p.unique())
-    lines.append(f"Single layers: top-PE beats bottom-PE in {wins} of {total} (layer, p) cells (point estimates).")
-    s = result.channel_summary
-    pos = s[(s.rho_lo > 0)].layer.tolist()
-    neg = s[(s.rho_hi < 0)].layer.tolist()
-    lines.append("Channel level: ρ(PE, single-channel SROCC) has an interval above 0 in "
-                 + (", ".join(pos) if pos else "no layer") + "; below 0 in " + (", ".join(neg) if neg else "no layer")
-                 + "; elsewhere it includes 0.")
     if n_ref is not None:
-        lines.append(f"Every interval resamples the {n_ref} reference scenes; with so few scenes they are wide and "
-                     "rest on few independent units: read differences smaller than the intervals as no difference.")
+        lines.append(f"Every interval of a subset difference resamples the {n_ref} reference scenes; with so few "
+                     "scenes they are wide and rest on few independent units: 'undecided' is weak evidence either way.")
     return lines

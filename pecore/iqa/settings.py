@@ -9,7 +9,7 @@ __all__ = ["IQASettings", "PRESETS", "get_settings"]
 
 @dataclass(frozen=True)
 class IQASettings:
-    """Budgets and grids of the iqa experiment (method.md §8).
+    """Budgets and grids of the iqa experiment.
 
     Attributes
     ----------
@@ -19,7 +19,7 @@ class IQASettings:
     ps
         Subset sizes in percent of a layer's channels.
     n_seeds
-        Random subsets drawn per layer and p (method.md: at least 10).
+        Random subsets drawn per layer and p (at least 10).
     n_boot
         Bootstrap resamples (of reference images) for the intervals of the grid.
     n_boot_channels

@@ -191,7 +191,8 @@ def synthetic_check(network, scores, *, settings=None, preset: str = "quick", de
     from ..networks import Network, load_network
     from .settings import get_settings as get_iqa_settings
     from ..weights import load_lpips_linear
-    from .experiment import dataset_terms, subset_predictions
+    from .experiment import subset_predictions
+    from .terms import dataset_terms
 
     settings = settings or get_iqa_settings(preset)
     table = getattr(scores, "table", scores)

@@ -1,4 +1,4 @@
-"""The ``pecore`` sub-commands of the reconstruction chapter (registered with :func:`pecore.cli.register_command`).
+"""The ``pecore`` sub-commands of the reconstruction chapter.
 
 ``pecore reconstruct IMAGE --layer relu2_2 --subset top --p 25 --out OUT.png`` rebuilds one image
 from a channel subset and writes, next to ``OUT.png``: ``OUT.loss.csv`` (the loss history) and
@@ -12,12 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import register_command
 
-__all__: list[str] = []
+__all__ = ["add_parser"]
 
 
-@register_command
 def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
     from ..networks import NETWORKS
     from .settings import PRESETS
@@ -83,7 +81,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     if args.subset == "all":
         channels = None
     else:
-        from ..book import scores_table
+        from ..notebook import scores_table
 
         table, scores_label = scores_table(args.net, args.scores, args.preset, args.device)
         channels = select_channels(table, args.layer, args.subset, args.p, seed=args.seed)
@@ -114,7 +112,6 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     return 0
 
 
-@register_command
 def _add_reconstruction(sub: argparse._SubParsersAction) -> None:
     from ..networks import NETWORKS
     from .settings import PRESETS
@@ -141,11 +138,11 @@ def _add_reconstruction(sub: argparse._SubParsersAction) -> None:
 def _run_reconstruction(args: argparse.Namespace) -> int:
     import time
 
-    from ..book import chapter_scores
+    from ..notebook import chapter_scores
     from ..networks import load_network
     from ..pipeline import check_output_dir
     from ..validate import check_fraction, check_positive
-    from .experiment import run_experiment
+    from .experiment import run
     from .settings import get_settings
 
     settings = get_settings(args.preset)
@@ -155,7 +152,7 @@ def _run_reconstruction(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     net = load_network(args.net, device=args.device)
     scores = chapter_scores(args.net, settings.probe_preset, use_stored=True, device=args.device)
-    res = run_experiment(net, scores.table, settings, p=args.p, seed=args.seed, preset=args.preset,
+    res = run(net, scores.table, settings, p=args.p, seed=args.seed, preset=args.preset,
                          device=args.device, progress=not args.quiet)
     res.provenance["scores"] = ("stored paper-preset probe" if scores.provenance.get("stored")
                                 else f"probe under preset {settings.probe_preset}")
@@ -166,3 +163,9 @@ def _run_reconstruction(args: argparse.Namespace) -> int:
     print(f"wrote {out} ({len(res.table)} reconstructions, {res.provenance['wall_seconds']} s; objective change over the "
           f"last 10 % of steps: median {conv.median():.4f}, {int((conv < 0.01).sum())}/{len(conv)} runs below 1 %)")
     return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add this chapter's commands to the ``pecore`` sub-parsers."""
+    _add_reconstruct(sub)
+    _add_reconstruction(sub)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,95 +25,24 @@ from tqdm import tqdm
 from ..cache import atomic_write_bytes, atomic_write_text, cache_key, load_arrays, save_arrays
 from ..device import resolve_device
 from ..errors import DatasetError, ParameterError
-from ..imageio import load_image, shared_data_dir
+from ..imageio import load_image
 from ..networks import Network
+from ..experiment import ExperimentResult, Verdict, read_provenance, stored_or_compute
 from ..provenance import provenance_record
 from ..selection import SUBSETS, select_channels, subset_size
 from ..validate import check_choice, check_fraction, check_positive
+from .images import load_square_images
 from .invert import invert, relative_change
 from .measures import MEASURES, measure, paired_differences, summarise
 from .settings import ReconstructionSettings
 
 __all__ = [
-    "PHOTOGRAPH_FILES",
     "ReconstructionResult",
-    "photograph_path",
-    "load_square_images",
     "stored_dir",
-    "run_experiment",
-    "load_result",
-    "claim_table",
+    "run",
+    "conclusions",
     "chapter_result",
 ]
-
-#: photograph name → (test set, file stem) in the shared Set5/Set14 data (lenna is deliberately absent)
-PHOTOGRAPH_FILES = {
-    "baboon": ("Set14", "img_001"), "barbara": ("Set14", "img_002"), "bridge": ("Set14", "img_003"),
-    "coastguard": ("Set14", "img_004"), "comic": ("Set14", "img_005"), "face": ("Set14", "img_006"),
-    "flowers": ("Set14", "img_007"), "foreman": ("Set14", "img_008"), "man": ("Set14", "img_010"),
-    "monarch": ("Set14", "img_011"), "pepper": ("Set14", "img_012"), "ppt3": ("Set14", "img_013"),
-    "zebra": ("Set14", "img_014"), "baby": ("Set5", "img_001"), "bird": ("Set5", "img_002"),
-    "butterfly": ("Set5", "img_003"), "head": ("Set5", "img_004"), "woman": ("Set5", "img_005"),
-}
-
-
-def photograph_path(name: str) -> Path:
-    """The HR file of a Set5/Set14 photograph by name (``'monarch'``, ``'baby'``) in the shared data.
-
-    Raises
-    ------
-    UnknownNameError
-        Not one of :data:`PHOTOGRAPH_FILES`.
-
-    Examples
-    --------
-    >>> photograph_path("monarch").name, photograph_path("baby").parent.parent.name
-    ('img_011_SRF_4_HR.png', 'Set5')
-    """
-    test_set, stem = PHOTOGRAPH_FILES[check_choice("photograph", name, PHOTOGRAPH_FILES)]
-    return shared_data_dir() / "sr" / test_set / "image_SRF_4" / f"{stem}_SRF_4_HR.png"
-
-
-def load_square_images(images: Sequence[str | os.PathLike], size: int,
-                       device: str | torch.device = "cpu") -> tuple[torch.Tensor, list[str]]:
-    """Load images (Set5/Set14 names or file paths), centre-crop them square, resize to ``size``.
-
-    Returns
-    -------
-    (torch.Tensor, list of str)
-        ``(N, 3, size, size)`` RGB in [0, 1] and a short name per image.
-
-    Examples
-    --------
-    >>> x, names = load_square_images(["baboon", "monarch"], 32)
-    >>> x.shape, names
-    (torch.Size([2, 3, 32, 32]), ['baboon', 'monarch'])
-    """
-    check_positive("size", size, integer=True)
-    if len(images) == 0:
-        raise ParameterError("images must name at least one image")
-    out, names = [], []
-    for item in images:
-        text = str(item)
-        if text in PHOTOGRAPH_FILES:
-            path = photograph_path(text)
-            names.append(text)
-        else:
-            path = Path(item)
-            if not path.is_file():
-                raise DatasetError(f"image {text!r} is neither a Set5/Set14 photograph ({', '.join(PHOTOGRAPH_FILES)}) "
-                                   f"nor an existing file")
-            names.append(path.stem)
-        x = load_image(path)
-        h, w = x.shape[1:]
-        s = min(h, w)
-        top, left = (h - s) // 2, (w - s) // 2
-        x = x[:, top:top + s, left:left + s]
-        x = torch.nn.functional.interpolate(x[None], size=(size, size), mode="bicubic", antialias=True,
-                                            align_corners=False)[0].clamp(0, 1)
-        out.append(x)
-    return torch.stack(out).to(device), names
-
 
 def stored_dir(network: str, preset: str = "paper") -> Path:
     """Folder of the committed reconstruction results of ``network`` under ``preset``.
@@ -124,9 +52,9 @@ def stored_dir(network: str, preset: str = "paper") -> Path:
     >>> stored_dir("vgg16").parts[-2:]
     ('reconstruction', 'vgg16-paper')
     """
-    from ..book import STORED_DIR
+    from ..stored import stored_results
 
-    return STORED_DIR / "reconstruction" / f"{network}-{preset}"
+    return stored_results("reconstruction", network, preset)
 
 
 def _key(layer: str, subset: str, draw: int) -> str:
@@ -134,7 +62,7 @@ def _key(layer: str, subset: str, draw: int) -> str:
 
 
 @dataclass
-class ReconstructionResult:
+class ReconstructionResult(ExperimentResult):
     """Reconstructions of the experiment, their measures (a tidy table) and provenance.
 
     Attributes
@@ -209,19 +137,22 @@ class ReconstructionResult:
             for i in range(imgs.shape[0]):
                 for s in range(imgs.shape[1]):
                     save_image(torch.from_numpy(imgs[i, s]), out / "images" / f"{stem}_img{i:02d}_seed{s}.png")
-        atomic_write_text(out / "provenance.json", json.dumps(self.provenance, indent=2, default=str) + "\n")
+        self.write_provenance(out)
         return out
 
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> ReconstructionResult:
+        """Read a result written by :meth:`save` (images from their 8-bit PNGs).
 
-def load_result(folder: str | os.PathLike) -> ReconstructionResult:
-    """Read a result written by :meth:`ReconstructionResult.save` (images from their 8-bit PNGs).
+        Raises
+        ------
+        DatasetError
+            A file is missing.
+        """
+        return _load(Path(folder))
 
-    Raises
-    ------
-    DatasetError
-        A file is missing.
-    """
-    folder = Path(folder)
+
+def _load(folder: Path) -> ReconstructionResult:
     for name in ("metrics.csv", "arrays.npz", "provenance.json"):
         if not (folder / name).is_file():
             raise DatasetError(f"{folder / name} is missing: not a saved reconstruction result")
@@ -241,15 +172,14 @@ def load_result(folder: str | os.PathLike) -> ReconstructionResult:
         stem = key.replace("/", "_")
         images[key] = np.stack([np.stack([read(folder / "images" / f"{stem}_img{i:02d}_seed{s}.png")
                                           for s in range(n_seeds)]) for i in range(len(names))])
-    prov = json.loads((folder / "provenance.json").read_text())
-    return ReconstructionResult(table, originals, images, losses, channels, prov)
+    return ReconstructionResult(table, originals, images, losses, channels, read_provenance(folder))
 
 
 def _digest(x: torch.Tensor) -> str:
     return hashlib.sha256(x.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()[:24]
 
 
-def run_experiment(
+def run(
     network: Network,
     scores: pd.DataFrame,
     settings: ReconstructionSettings,
@@ -310,7 +240,7 @@ def run_experiment(
     >>> net = load_network("vgg16", device="cpu")
     >>> sc = pd.DataFrame({"layer": "relu1_2", "channel": range(64), "pe": np.linspace(0, 1, 64), "dead": False})
     >>> s = get_reconstruction_settings("ci")
-    >>> r = run_experiment(net, sc, s, layers=["relu1_2"], subsets=["top", "all"], images=["baboon"], device="cpu")
+    >>> r = run(net, sc, s, layers=["relu1_2"], subsets=["top", "all"], images=["baboon"], device="cpu")
     >>> sorted(r.table.subset.unique()), len(r.table), bool(r.table.psnr.gt(10).all())
     (['all', 'top'], 2, True)
     """
@@ -387,94 +317,86 @@ def run_experiment(
     return ReconstructionResult(table, targets.numpy(), images_out, losses_out, channels_out, prov)
 
 
-def claim_table(contrasts: pd.DataFrame, structure: str = "structure", colour: str = "colour_de2000",
-                min_pairs: int = 4) -> pd.DataFrame:
-    """The paper's claim, tested per layer from the top − bottom paired contrasts.
+#: the paper's claim in parts: (measure column, the part it tests, the predicted sign of top − bottom)
+CLAIM_PARTS = (
+    ("structure", "top-PE keeps edges in place better", +1),
+    ("ssim_lowpass", "top-PE keeps the large-scale layout better", +1),
+    ("colour_de2000", "bottom-PE keeps colour better", +1),  # ΔE: lower is better, so top − bottom > 0
+    ("colour_de2000_blur", "bottom-PE keeps the colour of regions better", +1),
+)
 
-    The claim [paper]: top-PE channels keep structure better (higher ``structure``) and bottom-PE
-    channels keep colour better (lower ``colour``). For each part ``verdict`` is 'supported' when
-    the 95 % interval of the paired difference lies on the predicted side of 0, 'contradicted' when it
-    lies on the other side, and 'undecided' when it includes 0; with fewer than ``min_pairs`` image ×
-    seed pairs the bootstrap interval means little and the verdict is 'too few pairs'.
 
-    Parameters
-    ----------
-    contrasts
-        :meth:`ReconstructionResult.contrasts` (rows with contrast 'top − bottom' are used).
-    structure, colour
-        The measures standing for structure and colour.
+def conclusions(result: ReconstructionResult, *, n_boot: int | None = None, min_pairs: int = 4) -> list[Verdict]:
+    """The paper's claim, tested per layer from the paired top − bottom differences.
+
+    The claim [paper]: images rebuilt from top-PE channels keep structure better, those from bottom-PE
+    channels keep colour better. Each part of :data:`CLAIM_PARTS` is judged from the 95 % bootstrap
+    interval of the paired difference (:func:`pecore.experiment.judge`); fewer than ``min_pairs`` image ×
+    seed pairs give 'too few data'.
 
     Examples
     --------
-    >>> c = pd.DataFrame({"layer": "l", "contrast": "top − bottom", "measure": ["structure", "colour_de2000"],
-    ...                   "mean": [0.1, -2.0], "ci_low": [0.05, -3.0], "ci_high": [0.15, -1.0], "n_pairs": 8})
-    >>> claim_table(c)[["part", "verdict"]].values.tolist()
-    [['top-PE keeps structure better', 'supported'], ['bottom-PE keeps colour better', 'contradicted']]
+    >>> t = pd.DataFrame({"layer": "l", "image": list(range(6)) * 2, "seed": 0,
+    ...                   "subset": ["top"] * 6 + ["bottom"] * 6,
+    ...                   "structure": [0.8, 0.82, 0.79, 0.81, 0.8, 0.83] + [0.5, 0.52, 0.49, 0.51, 0.5, 0.53]})
+    >>> r = ReconstructionResult(t, np.zeros(0), {}, {}, {}, {"parameters": {"n_boot": 200}})
+    >>> [(v.scope, v.verdict) for v in conclusions(r)]
+    [('l', 'supported')]
     """
-    rows = []
-    tb = contrasts[contrasts.contrast == "top − bottom"]
-    parts = ((structure, "top-PE keeps structure better", +1), (colour, "bottom-PE keeps colour better", +1))
-    for layer, grp in tb.groupby("layer", sort=False):
+    contrasts = result.contrasts(pairs=(("top", "bottom"),), n_boot=n_boot)
+    out = []
+    if contrasts.empty:
+        return out
+    for layer, grp in contrasts.groupby("layer", sort=False):
         g = grp.set_index("measure")
-        for measure_name, part, sign in parts:
+        for measure_name, part, sign in CLAIM_PARTS:
             if measure_name not in g.index:
                 continue
             r = g.loc[measure_name]
-            # structure: predicted top − bottom > 0; colour ΔE (lower is better): predicted top − bottom > 0 too
-            if int(r.n_pairs) < min_pairs:
-                verdict = "too few pairs"
-            elif sign * r.ci_low > 0:
-                verdict = "supported"
-            elif sign * r.ci_high < 0:
-                verdict = "contradicted"
-            else:
-                verdict = "undecided"
-            rows.append({"layer": layer, "part": part, "measure": measure_name, "top − bottom": r["mean"],
-                         "ci_low": r.ci_low, "ci_high": r.ci_high, "n_pairs": int(r.n_pairs), "verdict": verdict})
-    return pd.DataFrame(rows)
+            out.append(Verdict.from_interval(part, str(layer), measure_name, r["mean"], r.ci_low, r.ci_high,
+                                             n=int(r.n_pairs), predicted=sign, min_n=min_pairs))
+    return out
 
 
-def chapter_result(network: Network, scores: Any, preset: str, *, layers: Sequence[str], p: float,
+def chapter_result(network: str, preset: str, *, layers: Sequence[str] | None = None, p: float = 25.0,
                    subsets: Sequence[str] = SUBSETS, seed: int = 0, use_stored: bool = True,
                    device: str | torch.device = "auto", progress: bool = False) -> ReconstructionResult:
-    """The chapter's reconstructions: the committed ``paper`` results when allowed, present and matching,
-    else a (cached) run of :func:`run_experiment` under ``preset``.
+    """The chapter's reconstructions: the stored results of ``preset`` when allowed, present and matching,
+    else a (cached) :func:`run` under ``preset`` with PE scores from the preset's probe preset.
 
-    Stored results are used only when they were made with the same layers, p, subsets and seed and
-    from the stored (``paper``) PE scores. ``provenance['stored']`` says which was used, and
+    Stored results are used only when they were made with the same layers, p, subsets and seed.
+    ``provenance['stored']`` says which was used, ``provenance['stored_reason']`` why not, and
     ``provenance['scores']`` where the PE ranking came from.
 
-    Parameters
-    ----------
-    network
-        The network.
-    scores
-        The :class:`pecore.pipeline.ChannelScores` the subsets are chosen from.
-    preset
-        Preset of a fresh run.
-    layers, p, subsets, seed
-        As for :func:`run_experiment`.
-    use_stored
-        Allow the committed results.
-    device, progress
-        As for :func:`run_experiment`.
+    Examples
+    --------
+    >>> r = chapter_result("vgg16", "book")
+    >>> r.provenance["stored"], r.provenance["preset"], len(r.image_names)
+    (True, 'book', 8)
     """
-    from .settings import get_settings as get_reconstruction_settings
+    from ..notebook import chapter_scores
+    from .settings import get_settings
 
-    scores_stored = bool(scores.provenance.get("stored"))
-    scores_label = ("stored paper-preset probe" if scores_stored
-                    else f"probe under preset {scores.provenance.get('preset')}")
-    folder = stored_dir(network.name, "paper")
-    if use_stored and scores_stored and (folder / "metrics.csv").is_file():
-        res = load_result(folder)
+    settings = get_settings(preset)
+    layers = list(settings.layers if layers is None else layers)
+    wanted = {"layers": layers, "p": float(p), "subsets": list(subsets), "seed": int(seed)}
+
+    def mismatch(res: ReconstructionResult) -> str | None:
         par = res.provenance.get("parameters", {})
-        if (list(par.get("layers", [])) == list(layers) and float(par.get("p", -1)) == float(p)
-                and list(par.get("subsets", [])) == list(subsets) and int(par.get("seed", -1)) == int(seed)):
-            res.provenance["stored"] = True
-            res.provenance["scores"] = scores_label
-            return res
-    res = run_experiment(network, scores.table, get_reconstruction_settings(preset), layers=layers, subsets=subsets,
-                         p=p, seed=seed, preset=preset, device=device, progress=progress)
-    res.provenance["stored"] = False
-    res.provenance["scores"] = scores_label
-    return res
+        have = {"layers": list(par.get("layers", [])), "p": float(par.get("p", -1)),
+                "subsets": list(par.get("subsets", [])), "seed": int(par.get("seed", -1))}
+        diff = [k for k in wanted if have[k] != wanted[k]]
+        return f"the stored run has other {', '.join(diff)}" if diff else None
+
+    def compute() -> ReconstructionResult:
+        from ..networks import load_network
+
+        scores = chapter_scores(network, settings.probe_preset, use_stored=use_stored, device=device)
+        res = run(load_network(network, device=device), scores.table, settings, layers=layers, subsets=subsets, p=p,
+                  seed=seed, preset=preset, device=device, progress=progress)
+        res.provenance["scores"] = ("stored paper-preset probe" if scores.provenance.get("stored")
+                                    else f"probe under preset {settings.probe_preset}")
+        return res
+
+    return stored_or_compute(stored_dir(network, preset), ReconstructionResult.load, mismatch, compute,
+                             use_stored=use_stored)

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
-import torch
+import torch  # noqa: F401  (the doctests use it)
 
-from ..errors import ParameterError
+from .. import statistics
 from ..measures import MEASURES as _NAMED
 from ..measures import compute
 from ..validate import check_image
@@ -57,30 +56,9 @@ def measure(rec, ref) -> dict[str, float]:
     return out
 
 
-def bootstrap_mean(values: Sequence[float] | np.ndarray, *, n_boot: int = 1000, seed: int = 0,
-                   level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and percentile bootstrap interval of the mean of ``values``.
-
-    Examples
-    --------
-    >>> m, lo, hi = bootstrap_mean([1.0, 2.0, 3.0, 4.0], n_boot=200)
-    >>> m, lo <= m <= hi
-    (2.5, True)
-    """
-    from ..compare import bootstrap_mean as _bootstrap_mean
-
-    v = np.asarray(values, dtype=np.float64).ravel()
-    return _bootstrap_mean(v[np.isfinite(v)], n_boot=n_boot, level=level, seed=seed)
-
-
 def summarise(table: pd.DataFrame, by: Sequence[str] = ("layer", "subset"), measures: Sequence[str] = MEASURES,
               *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Mean ± 95 % bootstrap interval of each measure per group, resampling the rows (images × seeds).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per group and measure: ``*by, measure, mean, ci_low, ci_high, n``.
+    """Mean and 95 % bootstrap interval of each measure per layer and subset (:func:`pecore.statistics.summarise`).
 
     Examples
     --------
@@ -88,28 +66,15 @@ def summarise(table: pd.DataFrame, by: Sequence[str] = ("layer", "subset"), meas
     >>> summarise(t, measures=["psnr"], n_boot=100)[["subset", "measure", "mean", "n"]].values.tolist()
     [['top', 'psnr', 11.0, 3]]
     """
-    by = list(by)
-    missing = [c for c in [*by, *measures] if c not in table.columns]
-    if missing:
-        raise ParameterError(f"table lacks columns {missing}")
-    rows = []
-    for key, grp in table.groupby(by, sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        for m in measures:
-            mean, lo, hi = bootstrap_mean(grp[m].to_numpy(), n_boot=n_boot, seed=seed)
-            rows.append({**dict(zip(by, key)), "measure": m, "mean": mean, "ci_low": lo, "ci_high": hi,
-                         "n": int(np.isfinite(grp[m].to_numpy(dtype=float)).sum())})
-    return pd.DataFrame(rows)
+    return statistics.summarise(table, by, measures, n_boot=n_boot, seed=seed)
 
 
 def paired_differences(table: pd.DataFrame, a: str = "top", b: str = "bottom", *, measures: Sequence[str] = MEASURES,
                        pair_on: Sequence[str] = ("image", "seed"), by: Sequence[str] = ("layer",),
                        n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Mean of ``subset a − subset b`` per measure, paired on image and seed, with a bootstrap interval.
+    """Paired ``subset a − subset b`` per layer and measure (:func:`pecore.statistics.paired_differences`).
 
-    ``better`` names the subset the mean difference favours, taking each measure's direction into
-    account, or 'neither' when the interval includes 0. Several rows of one subset with the same
-    image and seed (random draws) are averaged first.
+    Random draws of one image and seed are averaged first.
 
     Examples
     --------
@@ -119,23 +84,6 @@ def paired_differences(table: pd.DataFrame, a: str = "top", b: str = "bottom", *
     >>> float(r["mean"]), r["better"]
     (2.25, 'top')
     """
-    rows = []
-    for key, grp in table.groupby(list(by), sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        cols = [m for m in measures if m in grp.columns]
-        left = grp[grp.subset == a].groupby(list(pair_on))[cols].mean()  # random draws: averaged per pair
-        right = grp[grp.subset == b].groupby(list(pair_on))[cols].mean()
-        common = left.index.intersection(right.index)
-        for m in measures:
-            d = (left.loc[common, m] - right.loc[common, m]).to_numpy(dtype=float)
-            mean, lo, hi = bootstrap_mean(d, n_boot=n_boot, seed=seed)
-            up = HIGHER_IS_BETTER.get(m, True)
-            if lo > 0:
-                better = a if up else b
-            elif hi < 0:
-                better = b if up else a
-            else:
-                better = "neither"
-            rows.append({**dict(zip(by, key)), "measure": m, "contrast": f"{a} − {b}", "mean": mean, "ci_low": lo,
-                         "ci_high": hi, "n_pairs": int(len(common)), "better": better})
-    return pd.DataFrame(rows)
+    measures = [m for m in measures if m in table.columns]
+    return statistics.paired_differences(table, [(a, b)], arm="subset", measures=measures, pair_on=pair_on, by=by,
+                                         higher_is_better=HIGHER_IS_BETTER, n_boot=n_boot, seed=seed)

@@ -10,12 +10,14 @@ import pandas as pd
 from .experiment import ReconstructionResult
 from .measures import HIGHER_IS_BETTER
 
-__all__ = ["SUBSET_COLORS", "SUBSET_LABELS", "MEASURE_LABELS", "reconstruction_grid", "measure_panels", "loss_curves"]
+__all__ = ["SUBSET_COLORS", "SUBSET_LABELS", "MEASURE_LABELS", "reconstruction_grid", "measure_panels", "loss_curves",
+           "summary_table", "convergence_table", "verdicts_table", "caveats"]
 
 SUBSET_COLORS = {"top": "#1f77b4", "bottom": "#d62728", "random": "#7f7f7f", "all": "#2ca02c"}
 SUBSET_LABELS = {"top": "top-PE", "bottom": "bottom-PE", "random": "random", "all": "all"}
-MEASURE_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "structure": "structure (edge corr.)",
-                  "colour_de2000": "colour ΔE00", "colour_de2000_blur": "colour ΔE00, blurred"}
+MEASURE_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ssim_lowpass": "low-pass SSIM (layout)",
+                  "structure": "edge correlation", "colour_de2000": "colour difference ΔE2000",
+                  "colour_de2000_blur": "ΔE2000 of blurred images"}
 
 
 def _hwc(img: np.ndarray) -> np.ndarray:
@@ -23,54 +25,55 @@ def _hwc(img: np.ndarray) -> np.ndarray:
 
 
 def reconstruction_grid(result: ReconstructionResult, layer: str, subsets: Sequence[str] | None = None,
-                        seed_index: int = 0, draw: int = 0) -> plt.Figure:
-    """Rows: images; columns: the original, then the reconstruction from each subset of ``layer``.
+                        images: Sequence[int] | None = None, seed_index: int = 0, draw: int = 0) -> plt.Figure:
+    """Columns: images; rows: the original, then the reconstruction from each subset of ``layer``.
 
-    Each panel of a reconstruction is titled with its subset and channel count; its structure and
-    colour scores are printed under it.
+    Each reconstruction is labelled with its low-pass SSIM (layout, ↑) and colour difference ΔE (↓).
+    At most four images per figure keep every panel large on the page (pass ``images``).
 
     Examples
     --------
     >>> import torch
     >>> from pecore import load_network
     >>> from pecore.reconstruction.settings import get_settings as get_reconstruction_settings
-    >>> from pecore.reconstruction.experiment import run_experiment
+    >>> from pecore.reconstruction.experiment import run
     >>> sc = pd.DataFrame({"layer": "relu1_2", "channel": range(64), "pe": np.linspace(0, 1, 64), "dead": False})
-    >>> r = run_experiment(load_network("vgg16", device="cpu"), sc, get_reconstruction_settings("ci"),
-    ...                    layers=["relu1_2"], subsets=["top", "all"], images=["baboon"], device="cpu")
+    >>> r = run(load_network("vgg16", device="cpu"), sc, get_reconstruction_settings("ci"),
+    ...         layers=["relu1_2"], subsets=["top", "all"], images=["baboon"], device="cpu")
     >>> len(reconstruction_grid(r, "relu1_2").axes)
     3
     """
     t = result.table[result.table.layer == layer]
     subsets = list(subsets or dict.fromkeys(t.subset))
     names = result.image_names
-    n_rows, n_cols = len(names), 1 + len(subsets)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.75 * n_cols, 1.95 * n_rows), squeeze=False)
-    for i, name in enumerate(names):
-        ax = axes[i, 0]
-        ax.imshow(_hwc(result.originals[i]), interpolation="nearest")
-        ax.set_ylabel(name, fontsize=9)
-        if i == 0:
-            ax.set_title("original", fontsize=9)
-        for j, subset in enumerate(subsets, start=1):
-            ax = axes[i, j]
-            ax.imshow(_hwc(result.reconstruction(layer, subset, i, seed_index, draw)), interpolation="nearest")
+    images = list(range(len(names)) if images is None else images)
+    n_rows, n_cols = 1 + len(subsets), len(images)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.0 * n_cols + 0.9, 2.15 * n_rows), squeeze=False)
+    for c, i in enumerate(images):
+        ax = axes[0, c]
+        ax.imshow(_hwc(result.originals[i]), interpolation="lanczos")
+        ax.set_title(names[i], fontsize=10)
+        for r, subset in enumerate(subsets, start=1):
+            ax = axes[r, c]
+            ax.imshow(_hwc(result.reconstruction(layer, subset, i, seed_index, draw)), interpolation="lanczos")
             row = t[(t.subset == subset) & (t.image == i) & (t.draw == draw)].iloc[seed_index]
-            if i == 0:
-                ax.set_title(f"{SUBSET_LABELS[subset]} ({int(row.n_channels)} ch)", fontsize=9,
-                             color=SUBSET_COLORS[subset])
-            ax.set_xlabel(f"S {row.structure:.2f} · ΔE {row.colour_de2000:.1f}", fontsize=7.5)
+            low = f"SSIM-low {row.ssim_lowpass:.2f} · " if "ssim_lowpass" in row else ""
+            ax.set_xlabel(f"{low}ΔE {row.colour_de2000:.1f}", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(f"{SUBSET_LABELS[subset]}\n({int(row.n_channels)} channels)", fontsize=10,
+                              color=SUBSET_COLORS[subset])
+    axes[0, 0].set_ylabel("original", fontsize=10)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"{layer}", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def measure_panels(summary: pd.DataFrame, measures: Sequence[str] = ("structure", "ssim", "psnr", "colour_de2000",
-                                                                     "colour_de2000_blur")) -> plt.Figure:
-    """Mean ± 95 % bootstrap interval of each measure per subset, one panel per measure, layers side by side.
+def measure_panels(summary: pd.DataFrame, measures: Sequence[str] = ("ssim_lowpass", "structure", "ssim", "psnr",
+                                                                     "colour_de2000", "colour_de2000_blur")) -> plt.Figure:
+    """Mean ± 95 % bootstrap interval of each measure per subset, one panel per measure (three per row),
+    layers side by side.
 
     ``summary`` is :meth:`ReconstructionResult.summary`.
 
@@ -83,9 +86,14 @@ def measure_panels(summary: pd.DataFrame, measures: Sequence[str] = ("structure"
     """
     layers = list(dict.fromkeys(summary.layer))
     subsets = [s for s in SUBSET_COLORS if s in set(summary.subset)]
-    fig, axes = plt.subplots(1, len(measures), figsize=(2.9 * len(measures), 2.9), squeeze=False)
+    measures = [m for m in measures if m in set(summary.measure)]
+    n_cols = min(3, len(measures))
+    n_rows = -(-len(measures) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.4 * n_cols, 3.0 * n_rows), squeeze=False)
+    for ax in axes.ravel()[len(measures):]:
+        ax.set_visible(False)
     width = 0.8 / max(1, len(subsets))
-    for ax, m in zip(axes[0], measures):
+    for ax, m in zip(axes.ravel(), measures):
         rows = summary[summary.measure == m]
         for k, subset in enumerate(subsets):
             r = rows[rows.subset == subset].set_index("layer").reindex(layers)
@@ -93,11 +101,11 @@ def measure_panels(summary: pd.DataFrame, measures: Sequence[str] = ("structure"
             ax.errorbar(x, r["mean"], yerr=[r["mean"] - r.ci_low, r.ci_high - r["mean"]], fmt="o",
                         color=SUBSET_COLORS[subset], label=SUBSET_LABELS[subset], capsize=2, ms=4)
         ax.set_xticks(np.arange(len(layers)))
-        ax.set_xticklabels(layers, fontsize=8)
+        ax.set_xticklabels(layers, fontsize=9)
         arrow = "↑" if HIGHER_IS_BETTER.get(m, True) else "↓"
-        ax.set_title(f"{MEASURE_LABELS.get(m, m)} {arrow}", fontsize=9)
+        ax.set_title(f"{MEASURE_LABELS.get(m, m)} {arrow}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    axes[0, -1].legend(fontsize=7, frameon=True, framealpha=0.8, loc="best")
+    axes.ravel()[0].legend(fontsize=8, frameon=True, framealpha=0.8, loc="best")
     fig.tight_layout()
     return fig
 
@@ -113,7 +121,7 @@ def loss_curves(result: ReconstructionResult) -> plt.Figure:
     1
     """
     layers = list(dict.fromkeys(k.split("/")[0] for k in result.losses))
-    fig, axes = plt.subplots(1, len(layers), figsize=(3.6 * len(layers), 2.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(layers), figsize=(3.4 * len(layers), 3.0), squeeze=False)
     for ax, layer in zip(axes[0], layers):
         seen = set()
         for key, loss in result.losses.items():
@@ -127,8 +135,96 @@ def loss_curves(result: ReconstructionResult) -> plt.Figure:
         ax.set_yscale("log")
         ax.set_xlabel("Adam step")
         ax.set_ylabel("objective")
-        ax.set_title(layer, fontsize=9)
+        ax.set_title(layer, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, frameon=False)
+        ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _interval(m: float, lo: float, hi: float) -> str:
+    return f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """:meth:`ReconstructionResult.summary` as a readable table: layer × subset rows, one column per measure.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"layer": "l", "subset": ["top"], "measure": "psnr", "mean": [20.0], "ci_low": [19.0],
+    ...                   "ci_high": [21.0], "n": 4})
+    >>> summary_table(s).columns.tolist()
+    ['PSNR (dB) ↑']
+    """
+    t = summary.assign(value=[_interval(m, lo, hi) for m, lo, hi in zip(summary["mean"], summary.ci_low,
+                                                                       summary.ci_high)])
+    wide = t.pivot(index=["layer", "subset"], columns="measure", values="value")
+    wide = wide[[m for m in MEASURE_LABELS if m in wide.columns]]
+    wide.columns = [f"{MEASURE_LABELS[m]} {'↑' if HIGHER_IS_BETTER.get(m, True) else '↓'}" for m in wide.columns]
+    wide.index = wide.index.set_names(["layer", "subset"])
+    return wide
+
+
+def convergence_table(table: pd.DataFrame, threshold: float = 0.01) -> pd.DataFrame:
+    """Per layer and subset: the median and largest relative objective change over the last 10 % of steps,
+    and how many runs stayed above ``threshold``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": "l", "subset": ["top", "top"], "rel_change_last10": [0.001, 0.02]})
+    >>> convergence_table(t).iloc[0].tolist()
+    ['0.0105', '0.02', '1 of 2']
+    """
+    rows = []
+    for (layer, subset), g in table.groupby(["layer", "subset"], sort=False):
+        v = g.rel_change_last10.to_numpy(float)
+        rows.append({"layer": layer, "subset": subset, "median change, last 10 % of steps": f"{np.median(v):.3g}",
+                     "largest change": f"{v.max():.3g}",
+                     f"runs above {threshold:.0%}": f"{int((v >= threshold).sum())} of {len(v)}"})
+    return pd.DataFrame(rows).set_index(["layer", "subset"])
+
+
+def verdicts_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pecore.experiment.verdict_table` with readable headers and the measures' names in words.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame([{"claim": "c", "scope": "relu2_2", "measure": "ssim_lowpass", "estimate": 0.1,
+    ...                    "ci_low": 0.05, "ci_high": 0.2, "n": 8, "verdict": "supported", "note": ""}])
+    >>> verdicts_table(v).columns.tolist()
+    ['layer', 'part of the claim', 'measure', 'top − bottom [95 % interval]', 'pairs', 'verdict']
+    """
+    return pd.DataFrame({
+        "layer": verdicts.scope, "part of the claim": verdicts.claim,
+        "measure": [MEASURE_LABELS.get(m, m) for m in verdicts.measure],
+        "top − bottom [95 % interval]": [_interval(m, lo, hi) for m, lo, hi in
+                                         zip(verdicts.estimate, verdicts.ci_low, verdicts.ci_high)],
+        "pairs": verdicts.n, "verdict": verdicts.verdict})
+
+
+def caveats(result: ReconstructionResult) -> str:
+    """What limits the chapter's conclusion, from the result's own numbers (Markdown).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": "l", "subset": "top", "image": [0, 1], "rel_change_last10": [0.001, 0.03]})
+    >>> r = ReconstructionResult(t, np.zeros(0), {}, {}, {}, {"preset": "book", "parameters": {"image_size": 128,
+    ...                          "steps": 300, "n_seeds": 1}, "scores": "stored paper-preset probe"})
+    >>> "1 of 2 runs" in caveats(r)
+    True
+    """
+    par = result.provenance.get("parameters", {})
+    conv = result.table.get("rel_change_last10")
+    above = int((conv >= 0.01).sum()) if conv is not None else 0
+    n_img = result.table.image.nunique()
+    lines = [f"These are {n_img} photographs at {par.get('image_size')} px with {par.get('steps')} steps and "
+             f"{par.get('n_seeds')} noise seed(s) (preset {result.provenance.get('preset')}): a verdict rests on "
+             f"{n_img * int(par.get('n_seeds') or 1)} pairs per layer, so an 'undecided' is weak evidence either way."]
+    if conv is not None:
+        lines.append(f"Convergence: {above} of {len(conv)} runs changed their objective by 1 % or more over the last "
+                     "10 % of steps" + (" — their reconstructions may understate what the channels keep." if above
+                                        else "."))
+    lines.append("The edge correlation also rewards texture copied in place and ΔE rewards pixel-exact colour; the "
+                 "low-pass SSIM and the blurred ΔE are the less texture-sensitive readings of each part. The subsets "
+                 f"are chosen by PE from the {result.provenance.get('scores', 'stored paper-preset probe')}.")
+    return "\n\n".join(lines)

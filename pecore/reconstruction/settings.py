@@ -86,7 +86,7 @@ PRESETS: dict[str, ReconstructionSettings] = {
                                  n_random_draws=1, n_boot=200, probe_preset="ci"),
     "quick": ReconstructionSettings(image_size=32, steps=80, lr=0.1, images=PHOTOGRAPHS[:6], n_seeds=1,
                                     n_random_draws=2),
-    "book": ReconstructionSettings(image_size=128, steps=400, lr=0.05, lr_schedule="cosine", images=PHOTOGRAPHS[:8],
+    "book": ReconstructionSettings(image_size=128, steps=200, lr=0.05, lr_schedule="cosine", images=PHOTOGRAPHS[:8],
                                    n_seeds=1, n_random_draws=2, n_boot=2000, probe_preset="paper",
                                    layers=("relu1_2", "relu2_2", "relu3_3")),
     "paper": ReconstructionSettings(image_size=224, steps=2000, lr=0.02, lr_schedule="cosine", jitter=2,

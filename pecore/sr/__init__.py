@@ -1,4 +1,4 @@
-"""Super-resolution with a PE-selected perceptual loss (method.md §8; the sr chapter).
+"""Super-resolution with a PE-selected perceptual loss (the sr chapter).
 
 A small SRResNet-style ×4 network (:mod:`.model`) is trained on random HR crops of BSD100 with
 ``L = L_pix + λ · L_feat(M)`` (:mod:`.losses`), for M = no channel (pixel), all channels, the top-PE,
@@ -6,13 +6,41 @@ bottom-PE and random channels of the same count (:mod:`.train`), and evaluated w
 LPIPS-vgg on Set5 and Set14 against bicubic upscaling (:mod:`.evaluate`, :mod:`.experiment`).
 Errors for bad input: :class:`ScaleMismatchError`, :class:`CropSizeError` and pecore's named errors.
 """
-from .data import CropSampler, CropSizeError, ScaleMismatchError, downscale, load_hr_images, upscale_bicubic
-from .evaluate import psnr_y, rgb_to_y, ssim_y
-from .experiment import SRResults, evaluate_dir, run_experiment
-from .losses import ARMS, SRLoss, arm_weights
-from .model import SRResNet, build_model
-from .settings import SRSettings
-from .train import load_run, train_arm
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Imported on first use, so that ``import pecore`` (or the command line) does not load training code.
+_WHERE = {
+    "CropSampler": "data",
+    "CropSizeError": "data",
+    "ScaleMismatchError": "data",
+    "downscale": "data",
+    "load_hr_images": "data",
+    "upscale_bicubic": "data",
+    "psnr_y": "evaluate",
+    "rgb_to_y": "evaluate",
+    "ssim_y": "evaluate",
+    "SRResults": "experiment",
+    "evaluate_dir": "experiment",
+    "run_experiment": "experiment",
+    "ARMS": "losses",
+    "SRLoss": "losses",
+    "arm_weights": "losses",
+    "SRResNet": "model",
+    "build_model": "model",
+    "SRSettings": "settings",
+    "load_run": "train",
+    "train_arm": "train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ARMS", "CropSampler", "CropSizeError", "ScaleMismatchError", "SRLoss", "SRResNet", "SRResults", "SRSettings",

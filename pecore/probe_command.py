@@ -1,0 +1,62 @@
+"""The ``pecore probe`` command: probe every channel of a network and write its scores."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from .csf import CSFS
+    from .networks import NETWORKS
+    from .presets import PRESETS
+    from .scores import VARIANTS
+
+    p = sub.add_parser(
+        "probe",
+        help="probe every channel with gratings and write scores.csv + provenance.json",
+        description="Probe every channel of the tapped layers with sinusoidal gratings, score mu1, mu2 and PE, "
+        "and write scores.csv (one row per channel), sweeps.npz (the tuning curves) and provenance.json.",
+    )
+    p.add_argument("--net", default="vgg16", choices=sorted(NETWORKS), help="network (default: vgg16)")
+    p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                   help="stimulus grid: quick (CPU, minutes), paper (the method's defaults), ci (tests)")
+    p.add_argument("--layers", nargs="+", default=None, help="layers to probe (default: the network's five taps)")
+    p.add_argument("--weights", default="pretrained",
+                   help="'pretrained' (offline sources), a weights file, or 'random' (labelled random)")
+    p.add_argument("--ppd", type=float, default=None, help="display pixels per degree (default: the preset's, 60)")
+    p.add_argument("--csf", default=None, choices=sorted(CSFS), help="contrast sensitivity function (default mannos-sakrison)")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME",
+                   help=f"score variant, repeatable: {', '.join(VARIANTS)}")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
+    p.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: the preset's)")
+    p.add_argument("--precision", default=None, choices=["float32", "bfloat16"],
+                   help="float32 (default) or bfloat16 autocast: faster on recent CPUs and GPUs, rankings agree to "
+                   "Spearman >= 0.99 (see benchmarks/)")
+    p.add_argument("--no-cache", action="store_true", help="recompute instead of reading the activation cache")
+    p.add_argument("--out", default="results/probe", help="output folder (default: results/probe)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_run_probe)
+
+
+def _run_probe(args: argparse.Namespace) -> int:
+    from .networks import load_network
+    from .pipeline import check_output_dir, score_network
+    from .presets import get_preset
+    from .scores import make_config
+
+    out = check_output_dir(args.out)
+    overrides = {k: v for k, v in (("ppd", args.ppd), ("batch_size", args.batch_size), ("precision", args.precision))
+                 if v is not None}
+    preset = get_preset(args.preset, **overrides)
+    config = make_config(args.variant, **({"csf": args.csf} if args.csf else {}))
+    net = load_network(args.net, weights=args.weights, taps=args.layers, device=args.device)
+    scores = score_network(net, preset, config, device=args.device, cache=not args.no_cache, progress=not args.quiet)
+    scores.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
+    scores.save(out)
+    hits = scores.provenance["cache_hits"]
+    print(f"wrote {out / 'scores.csv'} ({len(scores.table)} channels of {net.name}, weights: {net.weights.source}, "
+          f"preset {preset.name}; cache: frequency {'hit' if hits['frequency'] else 'miss'}, "
+          f"orientation {'hit' if hits['orientation'] else 'miss'})")
+    return 0

@@ -1,0 +1,260 @@
+"""``pecore reproduce``: every experiment of a preset in one command, in the layout of ``stored/``.
+
+``pecore reproduce --preset paper --device cuda --out stored`` is the prepared GPU run: the probe of
+VGG-16 and AlexNet, the IQA grid on the LIVE part in ``../shared/data``, the reconstructions and the
+super-resolution arms, each written to ``OUT/<kind>/<network>-<preset>`` with its provenance.
+``--plan`` prints, without running anything, each step's floating-point work (counted by torch's
+FLOP counter on one forward/backward pass, times the number of passes), its estimated time on this CPU
+(at the throughput measured by the stored ``book`` runs, else 250 GFLOP/s) and on a GPU at
+200 TFLOP/s, and the size of what it writes. ``--preset ci`` runs the same code in a minute on a CPU,
+as the test of the prepared command.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+__all__ = ["STEPS", "Step", "plan", "run_step", "add_parser"]
+
+STEPS = ("probe", "iqa", "reconstruction", "sr")
+GPU_FLOPS = 200e12
+CPU_FLOPS_DEFAULT = 250e9
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the plan: what it runs, its FLOPs and the size of its output."""
+
+    name: str
+    what: str
+    flops: float
+    output_mb: float
+
+    def row(self, cpu_flops: float) -> dict[str, object]:
+        """The step as a row of the printed plan."""
+        return {"step": self.name, "what": self.what, "TFLOP": round(self.flops / 1e12, 1),
+                "CPU hours (here)": round(self.flops / cpu_flops / 3600, 2),
+                "GPU seconds (200 TFLOP/s)": round(self.flops / GPU_FLOPS, 1), "output MB": round(self.output_mb, 1)}
+
+
+def _count(fn: Callable[[], None]) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
+def _forward_flops(network, size: tuple[int, int], layers: list[str] | None = None, backward: bool = False) -> float:
+    x = torch.rand(1, 3, *size, requires_grad=backward)
+
+    def go() -> None:
+        out = network.extractor(x, layers or list(network.taps))
+        if backward:
+            sum(v.sum() for v in out.values()).backward()
+
+    return _count(go)
+
+
+def _probe_step(net_name: str, preset: str) -> Step:
+    from .networks import load_network
+    from .presets import get_preset
+
+    net = load_network(net_name, device="cpu")
+    g = get_preset(preset).probe
+    n = g.n_frequencies * g.n_phases + g.n_frequencies * g.n_orientations * (g.orientation_phases or g.n_phases)
+    n_ch = sum(int(net.channels[t]) for t in net.taps)
+    size_mb = n_ch * g.n_frequencies * (1 + g.n_orientations) * 2 / 1e6 + 0.2
+    return Step(f"probe {net_name}", f"{n} gratings of {g.size} px", n * _forward_flops(net, (g.size, g.size)), size_mb)
+
+
+def _iqa_step(preset: str) -> Step:
+    from .imageio import shared_data_dir
+    from .iqa.datasets import load_dataset
+    from .iqa.settings import get_settings
+    from .networks import load_network
+
+    s = get_settings(preset)
+    ds = load_dataset(shared_data_dir() / "iqa" / "live-r2-subset", "auto")
+    n_images = len(ds) + int(ds.pairs.group.nunique())
+    side = s.image_size or 512
+    flops = sum(n_images * _forward_flops(load_network(n, device="cpu"), (side, side * 4 // 3)) for n in
+                ("vgg16", "alexnet"))
+    return Step("iqa", f"{n_images} LIVE images at {side} px, VGG-16 and AlexNet", flops, 0.5)
+
+
+def _reconstruction_step(preset: str) -> Step:
+    from .networks import load_network
+    from .reconstruction.settings import get_settings
+
+    s = get_settings(preset)
+    net = load_network("vgg16", device="cpu")
+    runs = 3 + s.n_random_draws  # top, bottom, all, random draws
+    per = sum(_forward_flops(net, (s.image_size, s.image_size), [layer], backward=True) for layer in s.layers)
+    n = runs * len(s.images) * s.n_seeds * s.steps
+    mb = len(s.layers) * runs * len(s.images) * s.n_seeds * s.image_size ** 2 * 3 * 0.6 / 1e6
+    return Step("reconstruction", f"{len(s.layers)} layers × {runs} subsets × {len(s.images)} images × {s.n_seeds} "
+                f"seeds × {s.steps} steps at {s.image_size} px", per * n, mb)
+
+
+def _sr_step(preset: str) -> Step:
+    from .networks import load_network
+    from .sr.experiment import arm_runs
+    from .sr.model import build_model
+    from .sr.settings import get_settings
+
+    s = get_settings(preset)
+    model = build_model(s, 0)
+    net = load_network("vgg16", device="cpu")
+    lr = torch.rand(1, 3, s.crop // s.scale, s.crop // s.scale)
+
+    def model_pass() -> None:
+        model(lr).sum().backward()
+
+    per_sample_pix = _count(model_pass)
+    layers = list(net.taps[: s.feature_depth])
+    per_sample_feat = per_sample_pix + _forward_flops(net, (s.crop, s.crop), layers, backward=True) * 4 / 3
+    arms = arm_runs(s)
+    feat_arms = sum(1 for a, _ in arms if a != "pixel") + len(s.lambda_grid) * s.sweep_steps / max(s.steps, 1)
+    flops = s.batch_size * s.steps * (per_sample_pix + feat_arms * per_sample_feat)
+    n_params = sum(p.numel() for p in model.parameters())
+    return Step("sr", f"{len(arms)} arms × {s.steps} steps, batch {s.batch_size} of {s.crop} px, λ sweep "
+                f"{list(s.lambda_grid)}", flops, len(arms) * n_params * 2 / 1e6 + 1.0)
+
+
+def _cpu_flops() -> float:
+    """CPU throughput measured by the stored book reconstruction run (FLOPs / wall time), if present."""
+    from .stored import stored_results
+
+    prov = stored_results("reconstruction", "vgg16", "book") / "provenance.json"
+    try:
+        rec = json.loads(prov.read_text())
+        return _reconstruction_step("book").flops / float(rec["wall_seconds"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return CPU_FLOPS_DEFAULT
+
+
+def plan(preset: str, steps: tuple[str, ...] = STEPS) -> list[Step]:
+    """The steps of ``preset`` with their FLOPs and output sizes (nothing is run but FLOP counts).
+
+    Examples
+    --------
+    >>> [s.name for s in plan("ci", ("probe",))]
+    ['probe vgg16', 'probe alexnet']
+    """
+    out: list[Step] = []
+    for step in steps:
+        if step == "probe":
+            out += [_probe_step("vgg16", preset), _probe_step("alexnet", preset)]
+        elif step == "iqa":
+            out.append(_iqa_step(preset))
+        elif step == "reconstruction":
+            out.append(_reconstruction_step(preset))
+        elif step == "sr":
+            out.append(_sr_step(preset))
+    return out
+
+
+def _scores(out: Path, probe_preset: str, device: str):
+    """The VGG-16 scores a step uses: those this command just probed into ``out``, else the chapters'."""
+    from .notebook import chapter_scores
+    from .pipeline import load_scores
+
+    fresh = out / "probe" / f"vgg16-{probe_preset}"
+    if (fresh / "scores.csv").is_file():
+        return load_scores(fresh)
+    return chapter_scores("vgg16", probe_preset, device=device)
+
+
+def run_step(step: str, preset: str, out: Path, device: str, progress: bool, command: str | None = None) -> list[Path]:
+    """Run one step of ``preset`` and write its results under ``out`` (the layout of ``stored/``)."""
+    written = []
+    if step == "probe":
+        from .networks import load_network
+        from .pipeline import score_network
+        from .presets import get_preset
+
+        for name in ("vgg16", "alexnet"):
+            start = time.perf_counter()
+            scores = score_network(load_network(name, device=device), get_preset(preset), device=device,
+                                   progress=progress)
+            scores.provenance.update(command=command, wall_seconds=round(time.perf_counter() - start, 1))
+            written.append(scores.save(out / "probe" / f"{name}-{preset}"))
+        return written
+    start = time.perf_counter()
+    if step == "iqa":
+        from .imageio import shared_data_dir
+        from .iqa.datasets import load_dataset
+        from .iqa.experiment import run
+
+        scores = _scores(out, preset, device)
+        result = run(load_dataset(shared_data_dir() / "iqa" / "live-r2-subset", "auto"), "vgg16", scores,
+                     preset=preset, device=device, progress=progress)
+    elif step == "reconstruction":
+        from .networks import load_network
+        from .reconstruction.experiment import run as run_reconstruction
+        from .reconstruction.settings import get_settings
+
+        settings = get_settings(preset)
+        scores = _scores(out, settings.probe_preset, device)
+        result = run_reconstruction(load_network("vgg16", device=device), scores.table, settings, preset=preset,
+                                    device=device, progress=progress)
+    else:
+        from .sr.experiment import run_experiment
+
+        result = run_experiment(preset, network="vgg16", device=device, use_stored=False, use_stored_scores=True,
+                                progress=progress)
+    result.provenance.update(command=command, wall_seconds=round(time.perf_counter() - start, 1))
+    written.append(result.save(out / step / f"vgg16-{preset}"))
+    return written
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``pecore reproduce`` to the sub-parsers."""
+    p = sub.add_parser("reproduce", help="every experiment of a preset in one command (the GPU paper run); --plan",
+                       description="Run the probe (VGG-16, AlexNet), IQA, reconstruction and super-resolution of a "
+                       "preset and write each to OUT/<kind>/<network>-<preset> with provenance. --plan prints each "
+                       "step's FLOPs, estimated CPU and GPU time and output size without running it.")
+    p.add_argument("--preset", default="paper", choices=["ci", "quick", "book", "paper"],
+                   help="paper (GPU, default), book (the CPU tiers), quick, ci (a one-minute test of this command)")
+    p.add_argument("--steps", nargs="+", default=list(STEPS), choices=list(STEPS), help="steps to run (default: all)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--out", default="results/reproduce", help="output root, laid out like stored/ (default: "
+                   "results/reproduce; 'stored' to replace the committed results)")
+    p.add_argument("--plan", action="store_true", help="print the plan (FLOPs, time, size) and run nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .device import resolve_device
+    from .errors import ParameterError
+
+    steps = tuple(s for s in STEPS if s in args.steps)
+    if args.preset == "book" and ("probe" in steps or "iqa" in steps):
+        raise ParameterError("the book preset exists for reconstruction and sr only: add --steps reconstruction sr")
+    if args.plan:
+        cpu = _cpu_flops()
+        rows = pd.DataFrame([s.row(cpu) for s in plan(args.preset, steps)])
+        print(rows.to_string(index=False))
+        print(f"total: {rows['TFLOP'].sum():.1f} TFLOP, {rows['GPU seconds (200 TFLOP/s)'].sum() / 60:.1f} GPU minutes, "
+              f"{rows['CPU hours (here)'].sum():.1f} CPU hours at {cpu / 1e9:.0f} GFLOP/s, "
+              f"{rows['output MB'].sum():.1f} MB")
+        return 0
+    resolve_device(args.device)
+    out = Path(args.out)
+    command = (f"pecore reproduce --preset {args.preset} --device {args.device} --out {args.out} "
+               f"--steps {' '.join(steps)}")
+    for step in steps:
+        start = time.perf_counter()
+        for path in run_step(step, args.preset, out, args.device, not args.quiet, command):
+            print(f"[pecore reproduce] {step}: wrote {path} ({time.perf_counter() - start:.0f} s)", flush=True)
+    return 0

@@ -1,0 +1,33 @@
+"""`pecore reproduce`: the prepared paper command, planned without running and run end to end under ci."""
+from __future__ import annotations
+
+import json
+
+from pecore.cli import main
+
+
+def test_plan_counts_every_step_and_fits_the_gpu_budget(capsys):
+    assert main(["reproduce", "--preset", "paper", "--plan"]) == 0
+    out = capsys.readouterr().out
+    for step in ("probe vgg16", "probe alexnet", "iqa", "reconstruction", "sr"):
+        assert step in out
+    total = next(line for line in out.splitlines() if line.startswith("total:"))
+    gpu_minutes = float(total.split(",")[1].split()[0])
+    assert 0.1 < gpu_minutes < 8.0  # the paper preset is sized for one call of an H200-class GPU
+
+
+def test_book_preset_needs_the_steps_it_has(capsys):
+    assert main(["reproduce", "--preset", "book", "--plan"]) == 2
+    assert "reconstruction and sr only" in capsys.readouterr().err
+
+
+def test_ci_run_writes_the_stored_layout_with_provenance(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["reproduce", "--preset", "ci", "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    for folder in ("probe/vgg16-ci", "probe/alexnet-ci", "iqa/vgg16-ci", "reconstruction/vgg16-ci", "sr/vgg16-ci"):
+        prov = json.loads((out / folder / "provenance.json").read_text())
+        assert prov["command"].startswith("pecore reproduce --preset ci"), folder
+        assert prov["wall_seconds"] >= 0 and prov["preset"] == "ci", folder
+    # the later steps used the scores this run probed, not the stored paper ones
+    recon = json.loads((out / "reconstruction/vgg16-ci/provenance.json").read_text())
+    assert recon["parameters"]["probe_preset"] == "ci"
