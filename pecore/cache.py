@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,41 +57,79 @@ def _path(key: str) -> Path:
     return cache_dir() / f"{key}.npz"
 
 
-def load_arrays(key: str) -> dict[str, np.ndarray] | None:
-    """The arrays stored under ``key``, or ``None``. An unreadable entry is removed and missed."""
+def load_arrays(key: str, keys: Iterable[str] | None = None) -> dict[str, np.ndarray] | None:
+    """The arrays stored under ``key``, or ``None``. An unreadable entry is removed and missed.
+
+    ``keys`` names the arrays the caller needs: an entry without one of them (written by another
+    version, or not by pecore) counts as unreadable too.
+
+    Examples
+    --------
+    >>> _ = save_arrays("doc-example", {"a": np.zeros(2)})
+    >>> sorted(load_arrays("doc-example")), load_arrays("doc-example", keys=["b"]) is None
+    (['a'], True)
+    """
     path = _path(key)
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except Exception as exc:  # a corrupt entry: drop it and recompute
+            out = {k: data[k] for k in data.files}
+        missing = sorted(set(keys or ()) - set(out))
+        if missing:
+            raise KeyError(f"no array {', '.join(missing)}")
+        return out
+    except Exception as exc:  # a corrupt or foreign entry: drop it and recompute
         warnings.warn(f"cache entry {path} is unreadable ({exc}); recomputing", stacklevel=2)
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
         return None
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path: Path, write: Any, suffix: str) -> None:
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; name a file to write")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     except OSError as exc:
         raise OutputError(f"cannot write to {path.parent}: {exc.strerror or exc}") from exc
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get the usual permissions
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
 
 
 def save_arrays(key: str, arrays: dict[str, np.ndarray]) -> Path:
-    """Store ``arrays`` under ``key``: written to a temporary file, then renamed into place."""
+    """Store ``arrays`` under ``key``: written to a temporary file, then renamed into place.
+
+    Raises
+    ------
+    OutputError
+        If the cache folder cannot be written (the message names ``PECORE_CACHE``).
+    """
     path = _path(key)
-    _atomic(path, lambda fh: np.savez(fh, **arrays), ".npz")
+    try:
+        _atomic(path, lambda fh: np.savez(fh, **arrays), ".npz")
+    except OutputError as exc:
+        raise OutputError(f"the cache folder {path.parent} cannot be written ({exc}); set PECORE_CACHE to a "
+                          "writable folder") from exc
     return path
 
 

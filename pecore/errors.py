@@ -19,6 +19,7 @@ __all__ = [
     "WeightsNotFoundError",
     "DatasetError",
     "OutputError",
+    "NonFiniteError",
 ]
 
 
@@ -72,3 +73,7 @@ class DatasetError(PecoreError):
 
 class OutputError(PecoreError, OSError):
     """An output folder cannot be created or written."""
+
+
+class NonFiniteError(PecoreError, ValueError):
+    """Activations or channel scores hold NaN or infinite values (e.g. from broken weights or a bad table)."""

@@ -66,13 +66,22 @@ def load_image(path: str | os.PathLike, *, size: int | tuple[int, int] | None = 
     """
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"image file {path} does not exist")
+        raise DatasetError(f"image file {path} is a folder, not an image file" if path.is_dir()
+                           else f"image file {path} does not exist")
     try:
         with Image.open(path) as im:
             arr = _to_unit_rgb(im, path)
-    except OSError as exc:
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"image {path} is too large to read safely ({exc}); resize it first") from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        if isinstance(exc, ImageError):
+            raise
         raise DatasetError(f"cannot read image {path}: {exc}") from exc
+    except MemoryError as exc:
+        raise ImageError(f"image {path} is too large to fit in memory") from exc
     x = torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+    if isinstance(size, (int, np.integer)) and (isinstance(size, bool) or size < 1):
+        raise ImageError(f"image size must be a positive number of pixels, got {size!r}")
     if size is not None:
         h, w = x.shape[1:]
         if isinstance(size, int):

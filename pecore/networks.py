@@ -12,7 +12,7 @@ from torch import nn
 from .device import resolve_device
 from .errors import ImageError, ParameterError, UnknownNameError
 from .validate import check_choice, check_image
-from .weights import WeightsProvenance, load_features_state_dict
+from .weights import WeightsProvenance, check_finite_state, load_features_state_dict
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -178,7 +178,13 @@ class FeatureExtractor(nn.Module):
         try:
             return self._forward(x, wanted)
         except RuntimeError as exc:
-            raise too_small_error(exc, tuple(x.shape[-2:]), wanted[-1]) from None
+            err = too_small_error(exc, tuple(x.shape[-2:]), wanted[-1])
+            if err is exc:
+                if isinstance(exc, torch.cuda.OutOfMemoryError):
+                    raise
+                err = ParameterError(f"the network cannot run on images of shape {tuple(x.shape)} up to layer "
+                                     f"{wanted[-1]} (does it take RGB input of any size?): {str(exc).splitlines()[0]}")
+            raise err from exc
 
     def _forward(self, x: torch.Tensor, wanted: list[str]) -> dict[str, torch.Tensor]:
         if self.mean is not None:
@@ -268,6 +274,10 @@ class Network:
         >>> net.channels
         {'relu': 4}
         """
+        if not isinstance(module, nn.Module):
+            raise ParameterError(f"from_module needs a torch.nn.Module (e.g. torchvision.models.vgg16().features), "
+                                 f"got {type(module).__name__}")
+        check_finite_state(module.state_dict(), f"module {name!r}")
         module.eval()
         for p in module.parameters():
             p.requires_grad_(False)
@@ -300,6 +310,10 @@ def _count_channels(extractor: FeatureExtractor, taps: Sequence[str], size: int)
     dev = p.device if p is not None else torch.device("cpu")
     with torch.inference_mode():
         out = extractor(torch.full((1, 3, size, size), 0.5, device=dev), taps)
+    bad = {k: tuple(v.shape) for k, v in out.items() if v.ndim != 4}
+    if bad:
+        raise ParameterError(f"layers {bad} do not give (N, C, H, W) feature maps: only convolutional layers (before "
+                             "any flatten or Linear layer) have channels that can be probed")
     return {k: int(v.shape[1]) for k, v in out.items()}
 
 
@@ -308,6 +322,7 @@ def load_network(
     *,
     weights: str | os.PathLike | None = "pretrained",
     sha256: str | None = None,
+    trust_weights: bool = False,
     taps: Sequence[str] | None = None,
     device: str | torch.device = "auto",
     seed: int = 0,
@@ -322,9 +337,12 @@ def load_network(
         'pretrained' (search the offline sources, see :mod:`pecore.weights`), a path to a weights
         file, or 'random' — random weights only when asked for, labelled 'random' everywhere.
     sha256
-        Expected sha256 of an explicit weights file.
+        Expected sha256 of an explicit weights file (needed for a file with an unknown name).
+    trust_weights
+        Use an explicit weights file of unknown name without ``sha256``; it is labelled 'file-trusted'.
     taps
-        Layer names to probe by default; VGG-16: relu1_2 … relu5_3, AlexNet: relu1 … relu5.
+        Layer names to probe by default (``None``: VGG-16 relu1_2 … relu5_3, AlexNet relu1 … relu5); an empty list
+        is refused.
     device
         'auto', 'cpu', 'cuda', ...
     seed
@@ -337,6 +355,13 @@ def load_network(
     ('relu2_2', 128, True)
     """
     spec = NETWORKS[check_choice("network", name, NETWORKS)]
+    if taps is not None:
+        if isinstance(taps, str):
+            taps = [taps]
+        if len(taps) == 0:
+            raise ParameterError("taps must name at least one layer (or be None for the network's five taps)")
+    if weights in (None, "pretrained", "random") and (sha256 is not None or trust_weights):
+        raise ParameterError(f"sha256 and trust_weights apply to an explicit weights file, not to weights={weights!r}")
     import torchvision.models as tvm
 
     features = getattr(tvm, spec.builder)(weights=None).features
@@ -348,7 +373,7 @@ def load_network(
         prov = WeightsProvenance(name, "random", None, f"random-seed-{seed}")
     else:
         path = None if weights in (None, "pretrained") else weights
-        state, prov = load_features_state_dict(name, path, sha256)
+        state, prov = load_features_state_dict(name, path, sha256, trust=trust_weights)
         try:
             features.load_state_dict(state, strict=True)
         except RuntimeError as exc:
@@ -357,7 +382,7 @@ def load_network(
     for p in features.parameters():
         p.requires_grad_(False)
     extractor = FeatureExtractor(features, spec.layers)
-    net = Network(name, extractor, extractor.check_layers(list(taps) if taps else list(spec.taps)), prov)
+    net = Network(name, extractor, extractor.check_layers(list(taps) if taps is not None else list(spec.taps)), prov)
     net.to(device)
     net.channels = _count_channels(extractor, extractor.layer_names, 32 if name == "vgg16" else 64)
     return net

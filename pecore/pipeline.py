@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,14 +14,15 @@ import torch
 
 from .cache import atomic_write_bytes, atomic_write_text
 from .device import resolve_device
-from .errors import DatasetError, OutputError
+from .errors import DatasetError, OutputError, ParameterError
 from .networks import Network
 from .presets import Preset
 from .probe import FrequencySweep, OrientationSweep, probe_frequency, probe_orientation
 from .provenance import provenance_record
 from .scores import ScoreConfig, frequency_scores, orientation_scores, perceptual_efficacy, rank_within_layer
 
-__all__ = ["ChannelScores", "score_network", "score_variants", "load_scores", "check_output_dir", "SCORE_COLUMNS"]
+__all__ = ["ChannelScores", "score_network", "score_variants", "load_scores", "check_output_dir", "check_writable",
+           "read_scores_csv", "SCORE_COLUMNS"]
 
 SCORE_COLUMNS = ["network", "weights_source", "layer", "channel", "mu1", "mu2", "pe", "fhat", "theta_hat",
                  "a_hat", "rank", "dead"]
@@ -59,6 +61,34 @@ class ChannelScores:
         return out
 
 
+def check_writable(path: str | os.PathLike, *, kind: str = "output folder") -> Path:
+    """Check, without creating anything, that ``path`` is (or can become) a writable folder.
+
+    Commands call this before their work, so a bad ``--out`` fails early and an error leaves no output;
+    the folder itself is created when the results are saved (:func:`check_output_dir`).
+
+    Examples
+    --------
+    >>> import tempfile; (Path(tempfile.mkdtemp()) / "new" / "out").exists()
+    False
+    >>> check_writable(Path(tempfile.mkdtemp()) / "new" / "out").name
+    'out'
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{kind} {out} is a file, not a folder")
+    parent = out
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{kind} {out} cannot be created: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{kind} {out} cannot be written: no write permission in {parent}")
+    return out
+
+
 def check_output_dir(path: str | os.PathLike) -> Path:
     """Create ``path`` if needed and make sure it can be written; else :class:`OutputError`.
 
@@ -68,6 +98,8 @@ def check_output_dir(path: str | os.PathLike) -> Path:
     True
     """
     out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output folder {out} is a file, not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".pecore-write-test"
@@ -80,8 +112,8 @@ def check_output_dir(path: str | os.PathLike) -> Path:
 
 def score_network(
     network: Network,
-    preset: Preset,
-    config: ScoreConfig = ScoreConfig(),
+    preset: Preset | str,
+    config: ScoreConfig | str | Sequence[str] = ScoreConfig(),
     *,
     layers: list[str] | None = None,
     device: str | torch.device = "auto",
@@ -89,6 +121,9 @@ def score_network(
     progress: bool = True,
 ) -> ChannelScores:
     """Probe ``network`` with the preset's gratings and score every channel of ``layers``.
+
+    ``preset`` is a :class:`pecore.presets.Preset` or its name ('ci', 'quick', 'paper'); ``config`` a
+    :class:`ScoreConfig`, or a variant name or list of them (:func:`pecore.scores.make_config`).
 
     Examples
     --------
@@ -98,6 +133,19 @@ def score_network(
     >>> sorted(s.table.layer.unique())[:2], int(s.layer("relu1")["rank"].min())
     (['relu1', 'relu2'], 1)
     """
+    from .presets import get_preset
+    from .scores import make_config
+
+    if not isinstance(network, Network):
+        raise ParameterError(f"network must be a pecore Network (pecore.load_network(...)), got {type(network).__name__}")
+    if isinstance(preset, str):
+        preset = get_preset(preset)
+    elif not isinstance(preset, Preset):
+        raise ParameterError(f"preset must be a preset name or a pecore Preset, got {type(preset).__name__}")
+    if isinstance(config, (str, list, tuple)):
+        config = make_config(config)
+    elif not isinstance(config, ScoreConfig):
+        raise ParameterError(f"config must be a ScoreConfig, a variant name or a list of them, got {type(config).__name__}")
     dev = resolve_device(device)
     grid = preset.probe
     layers = network.extractor.check_layers(layers or network.taps)
@@ -168,17 +216,62 @@ def load_scores(path: str | os.PathLike) -> ChannelScores:
     1152
     """
     folder = Path(path)
+    if not folder.is_dir():
+        raise DatasetError(f"scores folder {folder} is a file, not a folder (pass the folder `pecore probe --out` "
+                           "wrote)" if folder.exists() else f"scores folder {folder} does not exist")
     need = [folder / n for n in ("scores.csv", "provenance.json", "sweeps.npz")]
     missing = [p.name for p in need if not p.is_file()]
     if missing:
         raise DatasetError(f"{folder} is not a pecore scores folder: missing {', '.join(missing)}")
-    table = pd.read_csv(need[0])
-    prov = json.loads(need[1].read_text())
-    with np.load(need[2], allow_pickle=False) as z:
-        arr = {k: z[k] for k in z.files}
-    layers = [k.split("/", 1)[1] for k in arr if k.startswith("freq/")]
-    fs = FrequencySweep(arr["frequencies"], {k: arr[f"freq/{k}"].astype(float) for k in layers},
-                        prov.get("parameters", {}).get("score_config", {}).get("stimulus", "radial"))
-    os_ = OrientationSweep(arr["orientations"], {k: arr[f"orient_freq/{k}"] for k in layers},
-                           {k: arr[f"orient/{k}"].astype(float) for k in layers})
+    table = read_scores_csv(need[0])
+    try:
+        prov = json.loads(need[1].read_text())
+        with np.load(need[2], allow_pickle=False) as z:
+            arr = {k: z[k] for k in z.files}
+        layers = [k.split("/", 1)[1] for k in arr if k.startswith("freq/")]
+        fs = FrequencySweep(arr["frequencies"], {k: arr[f"freq/{k}"].astype(float) for k in layers},
+                            prov.get("parameters", {}).get("score_config", {}).get("stimulus", "radial"))
+        os_ = OrientationSweep(arr["orientations"], {k: arr[f"orient_freq/{k}"] for k in layers},
+                               {k: arr[f"orient/{k}"].astype(float) for k in layers})
+    except (OSError, ValueError, KeyError, AttributeError, EOFError) as exc:
+        raise DatasetError(f"{folder} holds a damaged provenance.json or sweeps.npz ({type(exc).__name__}: {exc}); "
+                           "rerun `pecore probe`") from exc
     return ChannelScores(table, fs, os_, prov)
+
+
+def read_scores_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a channel-score table (``scores.csv``) with named errors for a missing, empty or damaged file.
+
+    Raises
+    ------
+    DatasetError
+        The file is missing, a folder without a ``scores.csv``, empty, not a CSV, or lacks layer/channel/pe.
+
+    Examples
+    --------
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "scores.csv"; _ = p.write_text("")
+    >>> read_scores_csv(p)
+    Traceback (most recent call last):
+    ...
+    pecore.errors.DatasetError: channel scores ... are empty (write them with `pecore probe --out DIR`)
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "scores.csv").is_file():
+            raise DatasetError(f"channel scores {path} is a folder without a scores.csv (write one with "
+                               "`pecore probe --out DIR`)")
+        path = path / "scores.csv"
+    if not path.is_file():
+        raise DatasetError(f"channel scores {path} do not exist (write them with `pecore probe --out DIR`)")
+    try:
+        table = pd.read_csv(path)
+    except pd.errors.EmptyDataError as exc:
+        raise DatasetError(f"channel scores {path} are empty (write them with `pecore probe --out DIR`)") from exc
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        raise DatasetError(f"channel scores {path} cannot be read as a CSV table: {exc}") from exc
+    missing = {"layer", "channel", "pe"} - set(table.columns)
+    if missing:
+        raise DatasetError(f"{path} is not a pecore scores table: no column {', '.join(sorted(missing))}")
+    if table.empty:
+        raise DatasetError(f"channel scores {path} hold no rows")
+    return table

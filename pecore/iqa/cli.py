@@ -13,9 +13,17 @@ __all__ = ["add_parser"]
 def _scores_table(net: str, scores: str | None, preset: str, device: str):
     """Channel scores: a ``scores.csv`` (or folder holding one), else the stored/probed ones."""
     from ..notebook import scores_table
+    from ..pipeline import read_scores_csv
 
+    if scores is not None:
+        read_scores_csv(scores)  # named errors for a missing, empty or damaged file
     table, label = scores_table(net, scores, preset, device)
     return table, {"scores": label}
+
+
+def _check_size(name: str, value: int | None, minimum: int = 16) -> None:
+    if value is not None and value < minimum:
+        raise ParameterError(f"{name} must be at least {minimum} pixels (the networks' pooling needs it), got {value}")
 
 
 def _add_distance(sub: argparse._SubParsersAction) -> None:
@@ -52,10 +60,17 @@ def _run_distance(args: argparse.Namespace) -> int:
     from ..imageio import load_image
     from ..metric import create_metric
 
+    from ..validate import check_fraction
+
     if args.size is not None:
         check_positive("--size", args.size, integer=True)
+        _check_size("--size", args.size)
     if args.layers and args.metric != "subset":
         raise ParameterError(f"--layers applies to --metric subset only; {args.metric} uses its five fixed layers")
+    check_fraction("--p", args.p)
+    check_positive("--seed", args.seed, integer=True, allow_zero=True)
+    if args.scores is not None and args.metric != "subset":
+        raise ParameterError(f"--scores applies to --metric subset only; {args.metric} uses fixed learned weights")
     x, y = load_image(args.ref, size=args.size), load_image(args.dist, size=args.size)
     scores, note = None, ""
     if args.metric == "subset" and args.subset != "all":
@@ -94,7 +109,9 @@ def _add_iqa(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scores", default=None, help="scores.csv (or its folder) from `pecore probe`; default: the "
                    "stored paper-preset scores, else a probe under --preset")
     p.add_argument("--size", type=int, default=None, help="override the preset's image size (shorter side, pixels)")
-    p.add_argument("--native-size", action="store_true", help="use the images at their native size")
+    p.add_argument("--native-size", action="store_true", help="use the images at their native size (not with --size)")
+    p.add_argument("--resize", action="store_true", help="accept distorted images of another size than their "
+                   "reference, resizing both to the same shorter side (not with --native-size)")
     p.add_argument("--max-pairs", type=int, default=None, help="use at most this many pairs")
     p.add_argument("--seed", type=int, default=0, help="first seed of the random subsets and the bootstrap")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
@@ -107,23 +124,30 @@ def _add_iqa(sub: argparse._SubParsersAction) -> None:
 def _run_iqa(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..errors import ParameterError
-    from ..pipeline import check_output_dir
+    from ..pipeline import check_writable
     from .settings import get_settings as get_iqa_settings
     from .datasets import FRDataset, load_dataset
     from .experiment import run as run_iqa
 
-    out = check_output_dir(args.out)
+    out = check_writable(args.out)
     settings = get_iqa_settings(args.preset)
+    if args.native_size and args.size is not None:
+        raise ParameterError("--native-size and --size exclude each other: use the images at their native size, or "
+                             "resize them to --size")
+    if args.native_size and args.resize:
+        raise ParameterError("--resize and --native-size exclude each other: pairs of different sizes cannot be "
+                             "compared at their native size")
     if args.native_size:
         settings = replace(settings, image_size=None)
     elif args.size is not None:
+        _check_size("--size", args.size)
         settings = replace(settings, image_size=args.size)
     if args.max_pairs is not None:
         if args.max_pairs < 3:
             raise ParameterError(f"--max-pairs must be at least 3, got {args.max_pairs}")
         settings = replace(settings, max_pairs=args.max_pairs)
-    ds = load_dataset(args.data, args.layout)
+    check_positive("--seed", args.seed, integer=True, allow_zero=True)
+    ds = load_dataset(args.data, args.layout, resize=args.resize)
     if not isinstance(ds, FRDataset):
         raise ParameterError(f"{args.data} is a 2AFC dataset; `pecore iqa` needs full-reference pairs with scores")
     table, info = _scores_table(args.net, args.scores, args.preset, args.device)

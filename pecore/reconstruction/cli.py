@@ -57,45 +57,65 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..cache import atomic_write_text
-    from ..errors import OutputError
+    from ..errors import OutputError, ParameterError
     from ..imageio import load_image, save_image
     from ..networks import load_network
-    from ..pipeline import check_output_dir
+    from ..pipeline import check_writable
     from .settings import get_settings as get_reconstruction_settings
     from ..provenance import provenance_record
     from ..selection import select_channels
-    from ..validate import check_choice, check_positive
+    from ..validate import check_choice, check_fraction, check_positive
     from .invert import invert
     from .measures import measure
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise OutputError(f"--out must name a .png file, got {out}")
-    check_output_dir(out.parent if str(out.parent) else ".")
+    if out.is_dir():
+        raise OutputError(f"--out {out} is a folder; name a .png file to write")
+    check_writable(out.parent if str(out.parent) else ".", kind="folder of --out")
+    stem = out.with_suffix("")
+    for extra in (Path(f"{stem}.loss.csv"), Path(f"{stem}.metrics.json")):
+        if extra.is_dir():
+            raise OutputError(f"{extra} (written beside --out) is a folder")
     settings = get_reconstruction_settings(args.preset)
     size = check_positive("--size", args.size if args.size is not None else settings.image_size, integer=True)
+    if size < 16:
+        raise ParameterError(f"--size {size} is too small: reconstructions need at least 16 pixels")
+    for name, value, integer, zero in (("--steps", args.steps, True, False), ("--lr", args.lr, False, False),
+                                       ("--tv-weight", args.tv_weight, False, True),
+                                       ("--jitter", args.jitter, True, True)):
+        if value is not None:
+            check_positive(name, value, integer=integer, allow_zero=zero)
+    check_positive("--seed", args.seed, integer=True, allow_zero=True)
+    if args.subset != "all":
+        check_fraction("--p", args.p)
     net = load_network(args.net, device=args.device)
-    check_choice(f"layer of {args.net}", args.layer, net.extractor.layer_names)
-    image = load_image(args.image, size=size)
     scores_label = None
     if args.subset == "all":
+        check_choice(f"layer of {args.net}", args.layer, net.extractor.layer_names)
         channels = None
     else:
         from ..notebook import scores_table
+        from ..pipeline import read_scores_csv
 
+        if args.scores is not None:
+            read_scores_csv(args.scores)
         table, scores_label = scores_table(args.net, args.scores, args.preset, args.device)
+        scored = [n for n in net.extractor.layer_names if n in set(table.layer)]
+        if args.layer not in scored:
+            check_choice(f"layer with PE scores for --subset {args.subset} (with --subset all, any layer of "
+                         f"{args.net})", args.layer, scored)
         channels = select_channels(table, args.layer, args.subset, args.p, seed=args.seed)
+    image = load_image(args.image, size=size)
     inv = invert(net, image, args.layer, channels, steps=args.steps if args.steps is not None else settings.steps,
                  lr=args.lr if args.lr is not None else settings.lr,
                  tv_weight=args.tv_weight if args.tv_weight is not None else settings.tv_weight,
                  tv_beta=settings.tv_beta, jitter=args.jitter if args.jitter is not None else settings.jitter,
                  parameterisation=args.parameterisation or settings.parameterisation, seed=args.seed,
                  device=args.device, progress=not args.quiet)
-    save_image(inv.image[0], out)
-    stem = out.with_suffix("")
     hist = inv.history().drop(columns="image")
-    atomic_write_text(f"{stem}.loss.csv", hist.to_csv(index=False, float_format="%.6g"))
-    metrics = measure(inv.image[0], image)
+    metrics = measure(inv.image[0], image)  # everything is computed before the first file is written
     chans = inv.channels[args.layer]
     prov = provenance_record(network=net, preset=args.preset, device=net.device,
                              parameters={**{k: v for k, v in inv.settings.items() if k != "weights"},
@@ -104,6 +124,8 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
                              command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None)
     record = {"metrics": metrics, "final_loss": float(inv.loss[-1, 0]), "layer": args.layer, "subset": args.subset,
               "n_channels": int(len(chans)), "channels": np.asarray(chans).tolist(), "provenance": prov}
+    save_image(inv.image[0], out)
+    atomic_write_text(f"{stem}.loss.csv", hist.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(f"{stem}.metrics.json", json.dumps(record, indent=2, default=str) + "\n")
     print(f"wrote {out} ({args.layer}, {args.subset} {len(chans)} channels, {inv.loss.shape[0]} steps: loss "
           f"{inv.loss[0, 0]:.3g} → {inv.loss[-1, 0]:.3g}; PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.3f}, "
@@ -140,7 +162,7 @@ def _run_reconstruction(args: argparse.Namespace) -> int:
 
     from ..notebook import chapter_scores
     from ..networks import load_network
-    from ..pipeline import check_output_dir
+    from ..pipeline import check_writable
     from ..validate import check_fraction, check_positive
     from .experiment import run
     from .settings import get_settings
@@ -148,7 +170,7 @@ def _run_reconstruction(args: argparse.Namespace) -> int:
     settings = get_settings(args.preset)
     check_fraction("--p", args.p)
     check_positive("--seed", args.seed, integer=True, allow_zero=True)
-    out = check_output_dir(args.out)
+    out = check_writable(args.out)
     start = time.perf_counter()
     net = load_network(args.net, device=args.device)
     scores = chapter_scores(args.net, settings.probe_preset, use_stored=True, device=args.device)
