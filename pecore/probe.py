@@ -15,6 +15,7 @@ from tqdm import tqdm
 from ._version import __version__
 from .cache import cache_key, load_arrays, save_arrays
 from .device import resolve_device
+from .errors import NonFiniteError
 from .networks import Network
 from .presets import ProbeGrid
 from .stimuli import check_frequencies, oriented_gratings, radial_gratings
@@ -105,7 +106,13 @@ def mean_activations(
             for k in layers:
                 chunks[k].append(feats[k].float().mean(dim=(2, 3)).double().cpu().numpy())
             bar.update(x.shape[0])
-    return {k: np.concatenate(v, axis=0) for k, v in chunks.items()}
+    out = {k: np.concatenate(v, axis=0) for k, v in chunks.items()}
+    bad = [k for k, v in out.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise NonFiniteError(f"{network.name} gives NaN or infinite activations in {', '.join(bad)} "
+                             f"(weights: {network.weights.source} {network.weights.path or ''}); the weights are broken "
+                             "or overflow at this precision")
+    return out
 
 
 def _batched(
@@ -163,7 +170,7 @@ def probe_frequency(
         **_grid_inputs(grid), "version": __version__,
     }
     key = cache_key("freq", inputs)
-    if cache and (hit := load_arrays(key)) is not None:
+    if cache and (hit := load_arrays(key, keys=layers)) is not None:
         return FrequencySweep(freqs, {k: hit[k] for k in layers}, stimulus, from_cache=True)
     common = dict(size=grid.size, ppd=grid.ppd, n_phases=grid.n_phases, contrast=grid.contrast,
                   mean_luminance=grid.mean_luminance, device=dev)
@@ -256,7 +263,7 @@ def probe_orientation(
         if grid.orientation_phases and grid.orientation_phases != grid.n_phases:
             inputs["n_phases"] = grid.orientation_phases
         key = cache_key("orient", inputs)
-        hit = load_arrays(key) if cache else None
+        hit = load_arrays(key, keys=need) if cache else None
         pending.append((f, need, run_layers, key, hit))
     misses: dict[tuple[str, ...], list[int]] = {}
     for i, (_f, _need, run_layers, _key, hit) in enumerate(pending):

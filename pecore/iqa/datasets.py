@@ -53,6 +53,7 @@ __all__ = [
     "load_csiq",
     "load_kadid10k",
     "load_bapps",
+    "check_pair_sizes",
 ]
 
 LAYOUTS = ("auto", "generic", "tid2013", "live", "csiq", "kadid10k", "bapps")
@@ -182,7 +183,8 @@ class TwoAFCDataset:
 def _check_root(root: str | os.PathLike) -> Path:
     path = Path(root)
     if not path.is_dir():
-        raise DatasetError(f"dataset folder {path} does not exist")
+        raise DatasetError(f"dataset folder {path} is a file, not a folder" if path.exists()
+                           else f"dataset folder {path} does not exist")
     return path
 
 
@@ -209,6 +211,39 @@ def _finish(name: str, layout: str, root: Path, table: pd.DataFrame, hib: bool) 
     return FRDataset(name, layout, root, pairs, hib, n_listed, [os.path.relpath(m, root) for m in missing])
 
 
+def check_pair_sizes(dataset: FRDataset) -> FRDataset:
+    """Refuse pairs whose distorted image differs in size from its reference (read from the file headers).
+
+    Such a pair would otherwise be resized and scored silently; load the dataset with ``resize=True``
+    (``pecore iqa --resize``) to accept it, and the images are then resized to the same shorter side.
+
+    Examples
+    --------
+    >>> from pecore.imageio import shared_data_dir
+    >>> len(check_pair_sizes(load_tid2013(shared_data_dir() / "iqa/tid2013-subset")))
+    6
+    """
+    from PIL import Image
+
+    sizes: dict[str, tuple[int, int]] = {}
+
+    def size(path: str) -> tuple[int, int]:
+        if path not in sizes:
+            try:
+                with Image.open(path) as im:
+                    sizes[path] = im.size
+            except (OSError, ValueError, SyntaxError) as exc:
+                raise DatasetError(f"{dataset.name}: cannot read image {path}: {exc}") from exc
+        return sizes[path]
+
+    for ref, dist in zip(dataset.pairs.ref, dataset.pairs.dist):
+        if size(ref) != size(dist):
+            (w1, h1), (w2, h2) = size(ref), size(dist)
+            raise DatasetError(f"{dataset.name}: distorted image {dist} is {w2}x{h2} but its reference {ref} is "
+                               f"{w1}x{h1}; pass --resize (resize=True) to resize both to the same size")
+    return dataset
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path)
@@ -217,8 +252,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def load_generic(root: str | os.PathLike, table: str = "scores.csv", *, higher_is_better: bool | None = None,
-                 name: str | None = None) -> FRDataset:
+                 name: str | None = None, resize: bool = False) -> FRDataset:
     """A folder of images and a CSV with ``ref, dist, score`` (+ ``higher_is_better``), paths relative to it.
+
+    A distorted image of another size than its reference is refused unless ``resize`` (see :func:`check_pair_sizes`).
 
     Examples
     --------
@@ -247,7 +284,8 @@ def load_generic(root: str | os.PathLike, table: str = "scores.csv", *, higher_i
     df["dist"] = [str(root / d) for d in df.dist.astype(str)]
     df["score"] = pd.to_numeric(df.score, errors="coerce")
     df = df.drop(columns=[c for c in ("higher_is_better",) if c in df])
-    return _finish(name or root.name, "generic", root, df, bool(higher_is_better))
+    ds = _finish(name or root.name, "generic", root, df, bool(higher_is_better))
+    return ds if resize else check_pair_sizes(ds)
 
 
 def _index_folder(folder: Path) -> dict[str, Path]:
@@ -319,7 +357,7 @@ def load_live(root: str | os.PathLike, *, name: str | None = None) -> FRDataset:
     root = _check_root(root)
     for csv in (root / "scores.csv", root.parent / "scores.csv" if root.name == "databaserelease2" else None):
         if csv is not None and csv.is_file():
-            ds = load_generic(csv.parent, csv.name, name=name or csv.parent.name)
+            ds = load_generic(csv.parent, csv.name, name=name or csv.parent.name, resize=True)  # load_dataset checks
             ds.layout = "live"
             return ds
     base = _live_base(root)
@@ -477,13 +515,18 @@ def detect_layout(root: str | os.PathLike) -> str:
                        "databaserelease2/ or refimgs/ (LIVE), csiq.DMOS.* (CSIQ), dmos.csv (KADID-10k) or judge/ (BAPPS)")
 
 
-def load_dataset(root: str | os.PathLike, layout: str = "auto", **kwargs: Any) -> FRDataset | TwoAFCDataset:
+def load_dataset(root: str | os.PathLike, layout: str = "auto", *, resize: bool = False,
+                 **kwargs: Any) -> FRDataset | TwoAFCDataset:
     """Load a dataset folder in any supported layout ('auto' detects it).
+
+    A full-reference pair whose distorted image differs in size from its reference is refused unless
+    ``resize`` (see :func:`check_pair_sizes`).
 
     Raises
     ------
     DatasetError
-        The folder or its score table is missing or unreadable, or no listed image is on disk.
+        The folder or its score table is missing or unreadable, no listed image is on disk, or a pair's
+        images differ in size (without ``resize``).
     UnknownNameError
         An unknown layout name.
 
@@ -497,7 +540,12 @@ def load_dataset(root: str | os.PathLike, layout: str = "auto", **kwargs: Any) -
     layout = detect_layout(root) if layout == "auto" else layout
     loader = {"generic": load_generic, "tid2013": load_tid2013, "live": load_live, "csiq": load_csiq,
               "kadid10k": load_kadid10k, "bapps": load_bapps}[layout]
+    if layout == "generic":
+        kwargs["resize"] = resize
     try:
-        return loader(root, **kwargs)
+        ds = loader(root, **kwargs)
     except TypeError as exc:
         raise ParameterError(f"loader for {layout}: {exc}") from exc
+    if isinstance(ds, FRDataset) and layout != "generic" and not resize:
+        check_pair_sizes(ds)
+    return ds
