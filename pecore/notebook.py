@@ -29,6 +29,7 @@ __all__ = [
     "scores_table",
     "figure_label",
     "page_summary",
+    "grid_text",
     "provenance_details",
 ]
 
@@ -174,8 +175,9 @@ def figure_label(provenance: Mapping[str, Any]) -> str:
     if device == "cpu" and provenance.get("cpu"):
         device = f"cpu ({provenance['cpu']})"
     wall = _duration(provenance.get("wall_seconds"))
+    grid = f" · {grid_text(provenance)}" if "probe_grid" in provenance.get("parameters", {}) else ""
     return (f"preset {provenance.get('preset')}{stored} · {provenance.get('network')} "
-            f"(weights: {provenance.get('weights', {}).get('source')}) · {device}" + (f" · {wall}" if wall else ""))
+            f"(weights: {provenance.get('weights', {}).get('source')}){grid} · {device}" + (f" · {wall}" if wall else ""))
 
 
 def page_summary(what: str, provenance: Mapping[str, Any], *, grid: str | None = None) -> str:
@@ -247,11 +249,37 @@ def chapter_scores(network: str, preset: str, *, use_stored: bool = True, device
         scores = load_scores(folder)
         scores.provenance["stored"] = True
         return scores
+    if not use_stored:
+        reason = "stored results not requested (use_stored=False)"
+    elif not default:
+        changed = [name for name, on in (("variants", bool(variants)), ("CSF", csf not in (None, "mannos-sakrison")),
+                                         ("ppd", ppd not in (None, 60, 60.0))) if on]
+        reason = (f"the stored paper-grid probe has the default scoring, this page asks for other {', '.join(changed)}; "
+                  f"re-probed on the {preset} grid")
+    else:
+        reason = f"no stored paper-grid probe of {network}; probed on the {preset} grid"
     overrides = {"ppd": ppd} if ppd is not None else {}
     net = load_network(network, device=device)
     scores = score_network(net, get_preset(preset, **overrides), config, device=device, progress=progress)
     scores.provenance["stored"] = False
+    scores.provenance["stored_reason"] = reason
     return scores
+
+
+def grid_text(provenance: Mapping[str, Any]) -> str:
+    """The probe grid of a scores provenance in words, for captions and the page box.
+
+    Examples
+    --------
+    >>> grid_text({"parameters": {"probe_grid": {"size": 224, "n_frequencies": 64, "n_phases": 4,
+    ...                                          "n_orientations": 36, "ppd": 60.0},
+    ...                           "score_config": {"csf": "mannos-sakrison"}}})
+    'grid 224 px, 64 frequencies, 4 phases, 36 orientations, 60 ppd; CSF mannos-sakrison'
+    """
+    par = provenance.get("parameters", {})
+    g, c = par.get("probe_grid", {}), par.get("score_config", {})
+    return (f"grid {g.get('size')} px, {g.get('n_frequencies')} frequencies, {g.get('n_phases')} phases, "
+            f"{g.get('n_orientations')} orientations, {g.get('ppd'):g} ppd; CSF {c.get('csf')}")
 
 
 def scores_table(network: str, scores: str | os.PathLike | None = None, preset: str = "quick",

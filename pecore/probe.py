@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from .progress import progress_bar as tqdm
 
 from ._version import __version__
 from .cache import cache_key, load_arrays, save_arrays

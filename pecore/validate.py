@@ -9,7 +9,8 @@ import torch
 
 from .errors import ImageError, ParameterError, UnknownNameError
 
-__all__ = ["check_choice", "check_positive", "check_grid", "check_image", "check_fraction", "replace_fields"]
+__all__ = ["check_choice", "check_positive", "check_grid", "check_image", "check_fraction", "replace_fields",
+           "preset_settings"]
 
 
 def check_choice(kind: str, value: Any, allowed: Iterable[str]) -> str:
@@ -115,6 +116,22 @@ def check_image(x: Any, name: str = "image", *, batched: bool | None = None) -> 
     return x
 
 
+def preset_settings(presets: dict[str, Any], name: str, overrides: dict[str, Any] | None, kind: str) -> Any:
+    """The settings of preset ``name`` in ``presets`` with ``overrides`` (named errors for unknown names).
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class S:
+    ...     steps: int = 1
+    >>> preset_settings({"ci": S()}, "ci", {"steps": 2}, "toy").steps
+    2
+    """
+    settings = presets[check_choice(f"{kind} preset", name, presets)]
+    return replace_fields(settings, overrides, f"{kind} settings field")
+
+
 def replace_fields(settings: Any, overrides: dict[str, Any] | None, kind: str) -> Any:
     """A copy of the dataclass ``settings`` with ``overrides``; unknown fields raise :class:`UnknownNameError`.
 
@@ -138,4 +155,7 @@ def replace_fields(settings: Any, overrides: dict[str, Any] | None, kind: str) -
     names = [f.name for f in fields(settings)]
     for key in overrides:
         check_choice(kind, key, names)
-    return replace(settings, **overrides)
+    # a list given for a tuple field (e.g. from a notebook parameter) becomes a tuple, so settings stay hashable
+    fixed = {k: tuple(v) if isinstance(v, list) and isinstance(getattr(settings, k), tuple) else v
+             for k, v in overrides.items()}
+    return replace(settings, **fixed)

@@ -261,3 +261,57 @@ def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, args, msg):
                "--quiet", *args])
     assert rc == 2
     assert msg in capsys.readouterr().err
+
+
+def test_book_preset_is_the_stored_tier():
+    from pecore.reconstruction.settings import get_settings
+
+    s = get_settings("book")
+    assert s.image_size >= 128 and len(s.images) >= 8 and "lenna" not in s.images
+    assert {"relu1_2", "relu2_2", "relu3_3"} <= set(s.layers) and s.n_random_draws >= 2
+    assert s.lr_schedule == "cosine" and s.probe_preset == "paper"
+    with pytest.raises(UnknownNameError, match="reconstruction preset"):
+        get_settings("fast")
+    with pytest.raises(UnknownNameError, match="reconstruction settings field"):
+        get_settings("book", stepz=3)
+
+
+def test_stored_book_results_load_with_their_provenance():
+    from pecore.experiment import VERDICTS
+    from pecore.reconstruction.experiment import conclusions, stored_dir
+
+    r = ReconstructionResult.load(stored_dir("vgg16", "book"))
+    prov = r.provenance
+    assert prov["preset"] == "book" and prov["command"].startswith("pecore reconstruction --preset book")
+    assert not str(prov["git_commit"]).endswith("-dirty") and prov["wall_seconds"] > 0 and prov["cpu"]
+    t = r.table
+    assert len(t) == 3 * 5 * 8  # layers × (top, bottom, 2 random draws, all) × photographs
+    assert "lenna" not in set(t.image_name) and t.rel_change_last10.notna().all()
+    assert r.images["relu2_2/top/0"].shape[-2:] == (128, 128)
+    verdicts = conclusions(r)
+    assert len(verdicts) == 3 * 4 and {v.verdict for v in verdicts} <= set(VERDICTS)
+
+
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(vgg16, tmp_path, monkeypatch):
+    import pecore.reconstruction.experiment as ex
+
+    scores = pd.DataFrame({"layer": "relu1_2", "channel": range(64), "pe": np.linspace(0, 1, 64), "dead": False})
+    settings = ReconstructionSettings(image_size=24, steps=6, images=("baboon", "pepper"), n_random_draws=1)
+    monkeypatch.setenv("PECORE_CACHE", str(tmp_path / "whole"))
+    whole = run_experiment(vgg16, scores, settings, layers=["relu1_2"], device="cpu")
+    monkeypatch.setenv("PECORE_CACHE", str(tmp_path / "resumed"))
+    real, calls = ex.invert, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ex, "invert", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(vgg16, scores, settings, layers=["relu1_2"], device="cpu")
+    monkeypatch.setattr(ex, "invert", real)
+    resumed = run_experiment(vgg16, scores, settings, layers=["relu1_2"], device="cpu")
+    assert resumed.provenance["cache_hits"] == 2  # the two batches finished before the interruption
+    pd.testing.assert_frame_equal(resumed.table, whole.table)

@@ -21,6 +21,9 @@ Supported layouts (``layout=`` of :func:`load_dataset`; 'auto' detects them):
   (``dist_img, ref_img, dmos, var``); KADID's "DMOS" is a 1–5 opinion score, higher is better.
 - ``bapps``: a 2AFC folder ``ref/ p0/ p1/ judge/`` (``judge/*.npy``: the fraction of people who
   preferred p1), as in LPIPS's BAPPS.
+
+Length: one loader per database layout (six of them) beside the pair-table checks they all share;
+each loader is short, and keeping them together keeps the layout detection beside what it detects.
 """
 from __future__ import annotations
 

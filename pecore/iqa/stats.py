@@ -8,6 +8,9 @@ resamples are a few matrix products rather than thousands of calls.
 Sign convention: a prediction and a human score agree when both say the same image is better. A
 distance (lower is better) against MOS (higher is better) is negated first; against DMOS (lower is
 better) it is used as is. A positive correlation always means agreement.
+
+Length: every statistic here shares the weighted (multiplicity) form of the bootstrap and the sign
+convention; split across modules, those private helpers would have to be imported back and forth.
 """
 from __future__ import annotations
 

@@ -203,7 +203,7 @@ def pair_terms(network: Network, dataset: FRDataset, *, size: int | None = None,
 
 def _progress(total: int, desc: str):
     try:
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar as tqdm
     except ImportError:  # pragma: no cover
         return None
     return tqdm(total=total, desc=desc, leave=False)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
+from ..progress import progress_bar as tqdm
 
 from ..cache import atomic_write_bytes, atomic_write_text, cache_key, load_arrays, save_arrays
 from ..device import resolve_device
@@ -179,6 +179,22 @@ def _digest(x: torch.Tensor) -> str:
     return hashlib.sha256(x.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()[:24]
 
 
+def _batch_rows(common: dict[str, Any], arrays: dict[str, np.ndarray], imgs: np.ndarray, targets: torch.Tensor,
+                names: list[str], noise_seeds: list[int]) -> list[dict[str, Any]]:
+    """One table row per image × noise seed of a batch: its losses, convergence and measures."""
+    converged = relative_change(arrays["loss"])
+    rows = []
+    for i in range(imgs.shape[0]):
+        for s, noise_seed in enumerate(noise_seeds):
+            b = i * len(noise_seeds) + s
+            rows.append({**common, "image": i, "image_name": names[i], "seed": noise_seed,
+                         "final_loss": float(arrays["loss"][-1, b]),
+                         "final_feature_loss": float(arrays["feature_loss"][-1, b]),
+                         "rel_change_last10": float(converged[b]),
+                         **measure(torch.from_numpy(imgs[i, s]), targets[i])})
+    return rows
+
+
 def run(
     network: Network,
     scores: pd.DataFrame,
@@ -266,11 +282,8 @@ def run(
     recon_args = dict(steps=settings.steps, lr=settings.lr, lr_schedule=settings.lr_schedule, tv_weight=settings.tv_weight, tv_beta=settings.tv_beta,
                       jitter=settings.jitter, parameterisation=settings.parameterisation)
 
-    jobs = []
-    for layer in layers:
-        for subset in subsets:
-            for draw in range(settings.n_random_draws if subset == "random" else 1):
-                jobs.append((layer, subset, draw))
+    jobs = [(layer, subset, draw) for layer in layers for subset in subsets
+            for draw in range(settings.n_random_draws if subset == "random" else 1)]
     rows, images_out, losses_out, channels_out = [], {}, {}, {}
     cache_hits = 0
     for layer, subset, draw in tqdm(jobs, desc="reconstruct", disable=not progress, unit="batch"):
@@ -295,18 +308,10 @@ def run(
         images_out[jk] = imgs
         losses_out[jk] = arrays["loss"].reshape(-1, n_img, n_seeds)
         channels_out[jk] = chans
-        converged = relative_change(arrays["loss"])
-        for i in range(n_img):
-            for s in range(n_seeds):
-                b = i * n_seeds + s
-                m = measure(torch.from_numpy(imgs[i, s]), targets[i])
-                rows.append({"network": network.name, "weights_source": network.weights.source, "layer": layer,
-                             "subset": subset, "p": 100.0 if subset == "all" else float(p), "draw": draw,
-                             "subset_seed": subset_seed if subset == "random" else -1, "n_channels": len(chans),
-                             "image": i, "image_name": names[i], "seed": noise_seeds[s],
-                             "final_loss": float(arrays["loss"][-1, b]),
-                             "final_feature_loss": float(arrays["feature_loss"][-1, b]),
-                             "rel_change_last10": float(converged[b]), **m})
+        common = {"network": network.name, "weights_source": network.weights.source, "layer": layer,
+                  "subset": subset, "p": 100.0 if subset == "all" else float(p), "draw": draw,
+                  "subset_seed": subset_seed if subset == "random" else -1, "n_channels": len(chans)}
+        rows += _batch_rows(common, arrays, imgs, targets, names, noise_seeds)
     table = pd.DataFrame(rows)
     params = {"layers": list(layers), "subsets": list(subsets), "p": float(p), "seed": seed, "images": names,
               "subset_sizes": {layer: subset_size(int(network.channels[layer]), p) for layer in layers},

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from ..progress import progress_bar as tqdm
 
 from ..device import resolve_device
 from ..errors import ImageError, ParameterError
@@ -173,6 +173,32 @@ class Inversion:
             "loss": self.loss.ravel(), "feature_loss": self.feature_loss.ravel(), "tv": self.tv.ravel()})
 
 
+def _target_features(network: Network, sub: SubsetFeatures, x0: torch.Tensor, chans: Mapping[str, np.ndarray]
+                     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The chosen channels' features of the targets and their squared norms; named errors for unusable targets."""
+    with torch.no_grad():
+        try:
+            targets = sub(x0)
+        except RuntimeError as exc:
+            raise too_small_error(exc, tuple(x0.shape[-2:]), max(chans, key=network.extractor.layer_names.index)) from None
+        norms = {k: v.flatten(1).pow(2).sum(1) for k, v in targets.items()}
+    for k, v in norms.items():
+        if bool((v <= 0).any()):
+            bad = torch.nonzero(v <= 0).flatten().tolist()
+            raise ParameterError(f"the chosen channels of {k} are all zero on target image(s) {bad}: "
+                                 "nothing to reconstruct from; choose other channels or another layer")
+    return targets, norms
+
+
+def _optimiser(param: torch.Tensor, lr: float, lr_schedule: str, steps: int):
+    """Adam on ``param`` and, for 'cosine', a schedule from ``lr`` down to ``lr / 100`` over ``steps``."""
+    opt = torch.optim.Adam([param], lr=lr)
+    if lr_schedule != "cosine":
+        return opt, None
+    return opt, torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda t: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, steps - 1) / max(steps - 1, 1))))
+
+
 def invert(
     network: Network,
     target: torch.Tensor,
@@ -274,28 +300,14 @@ def invert(
     chans = normalise_channels(network, layers, channels)
     sub = SubsetFeatures(network, chans).to(dev)
     x0 = x0.to(dev, torch.float32)
-    with torch.no_grad():
-        try:
-            targets = sub(x0)
-        except RuntimeError as exc:
-            raise too_small_error(exc, tuple(x0.shape[-2:]), max(chans, key=network.extractor.layer_names.index)) from None
-        norms = {k: v.flatten(1).pow(2).sum(1) for k, v in targets.items()}
-    for k, v in norms.items():
-        if bool((v <= 0).any()):
-            bad = torch.nonzero(v <= 0).flatten().tolist()
-            raise ParameterError(f"the chosen channels of {k} are all zero on target image(s) {bad}: "
-                                 "nothing to reconstruct from; choose other channels or another layer")
+    targets, norms = _target_features(network, sub, x0, chans)
 
     start = noise_start(seeds, tuple(x0.shape[-2:]), device=dev)
     if parameterisation == "sigmoid":
         param = torch.logit(start.clamp(1e-3, 1 - 1e-3)).requires_grad_(True)
     else:
         param = start.clone().requires_grad_(True)
-    opt = torch.optim.Adam([param], lr=lr)
-    sched = None
-    if lr_schedule == "cosine":
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda t: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, steps - 1) / max(steps - 1, 1))))
+    opt, sched = _optimiser(param, lr, lr_schedule, steps)
     gen = torch.Generator().manual_seed(int(seeds[0]) + 7919)
     hist = np.zeros((3, steps, n), dtype=np.float64)
     for step in tqdm(range(steps), desc="invert", disable=not progress, leave=False, unit="step"):

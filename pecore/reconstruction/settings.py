@@ -108,7 +108,6 @@ def get_settings(name: str, **overrides: Any) -> ReconstructionSettings:
     >>> get_settings("ci").as_dict() == PRESETS["ci"].as_dict()
     True
     """
-    from ..validate import check_choice, replace_fields
+    from ..validate import preset_settings
 
-    settings = PRESETS[check_choice("reconstruction preset", name, PRESETS)]
-    return replace_fields(settings, overrides, "reconstruction settings field")
+    return preset_settings(PRESETS, name, overrides, "reconstruction")
