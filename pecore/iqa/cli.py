@@ -43,8 +43,9 @@ def _add_distance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--net", default="vgg16", choices=("vgg16", "alexnet"), help="network of the subset metric")
     p.add_argument("--layers", nargs="+", default=None, help="layers of the subset metric (default: the five taps)")
     p.add_argument("--subset", default="top", choices=SUBSETS, help="channels by PE: top, bottom, random or all")
-    p.add_argument("--p", type=float, default=25.0, help="subset size, percent of each layer's channels (default 25)")
-    p.add_argument("--seed", type=int, default=0, help="seed of a random subset")
+    p.add_argument("--p", type=float, default=None, help="subset size, percent of each layer's channels (default 25; "
+                   "not with --subset all)")
+    p.add_argument("--seed", type=int, default=None, help="seed of a random subset (default 0; --subset random only)")
     p.add_argument("--scores", default=None, help="scores.csv (or its folder) from `pecore probe`; default: the "
                    "stored paper-preset scores, else a probe under --preset")
     p.add_argument("--preset", default="quick", help="preset of a probe when no scores are given (default quick)")
@@ -67,10 +68,29 @@ def _run_distance(args: argparse.Namespace) -> int:
         _check_size("--size", args.size)
     if args.layers and args.metric != "subset":
         raise ParameterError(f"--layers applies to --metric subset only; {args.metric} uses its five fixed layers")
-    check_fraction("--p", args.p)
-    check_positive("--seed", args.seed, integer=True, allow_zero=True)
-    if args.scores is not None and args.metric != "subset":
-        raise ParameterError(f"--scores applies to --metric subset only; {args.metric} uses fixed learned weights")
+    from ..presets import PRESETS
+    from ..validate import check_choice
+
+    check_choice("probe preset (--preset)", args.preset, PRESETS)
+    subset_options = {"--net": args.net != "vgg16", "--subset": args.subset != "top", "--p": args.p is not None,
+                      "--seed": args.seed is not None, "--scores": args.scores is not None}
+    if args.metric != "subset":
+        given = [k for k, v in subset_options.items() if v]
+        if given:
+            raise ParameterError(f"{', '.join(given)} apply to --metric subset only; {args.metric} uses its own "
+                                 "network, layers and learned weights")
+    if args.p is not None:
+        if args.subset == "all":
+            raise ParameterError("--p does not apply to --subset all (every channel is used)")
+        check_fraction("--p", args.p)
+    if args.seed is not None:
+        if args.subset != "random":
+            raise ParameterError(f"--seed applies to --subset random only, not to --subset {args.subset}")
+        check_positive("--seed", args.seed, integer=True, allow_zero=True)
+    if args.scores is not None and args.subset == "all":
+        raise ParameterError("--scores does not apply to --subset all (every channel is used, no PE ranking)")
+    args.p = 25.0 if args.p is None else args.p
+    args.seed = 0 if args.seed is None else args.seed
     x, y = load_image(args.ref, size=args.size), load_image(args.dist, size=args.size)
     scores, note = None, ""
     if args.metric == "subset" and args.subset != "all":
@@ -85,7 +105,8 @@ def _run_distance(args: argparse.Namespace) -> int:
     if args.per_layer:
         for k, v in per.items():
             print(f"  {k}: {float(v[0]):.6f}")
-    label = args.metric if args.metric != "subset" else f"subset {args.subset} {args.p:g} % of {args.net} {','.join(d.layers)}"
+    what = "all channels" if args.subset == "all" else f"{args.subset} {args.p:g} %"
+    label = args.metric if args.metric != "subset" else f"subset metric, {what} of {args.net} {','.join(d.layers)}"
     print(f"({label}; lower = more similar; images {tuple(x.shape[1:])}{note})", file=sys.stderr)
     return 0
 

@@ -57,7 +57,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..cache import atomic_write_text
-    from ..errors import OutputError, ParameterError
+    from ..errors import OutputError, ParameterError, UnknownNameError
     from ..imageio import load_image, save_image
     from ..networks import load_network
     from ..pipeline import check_writable
@@ -104,8 +104,8 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         table, scores_label = scores_table(args.net, args.scores, args.preset, args.device)
         scored = [n for n in net.extractor.layer_names if n in set(table.layer)]
         if args.layer not in scored:
-            check_choice(f"layer with PE scores for --subset {args.subset} (with --subset all, any layer of "
-                         f"{args.net})", args.layer, scored)
+            raise UnknownNameError(f"--layer {args.layer!r} has no PE scores; with --subset {args.subset} the layer "
+                                   f"must be one of {', '.join(scored)} (--subset all takes any layer of {args.net})")
         channels = select_channels(table, args.layer, args.subset, args.p, seed=args.seed)
     image = load_image(args.image, size=size)
     inv = invert(net, image, args.layer, channels, steps=args.steps if args.steps is not None else settings.steps,
