@@ -544,6 +544,8 @@ def test_reconstruct_option_types(capsys, inputs, tmp_path, extra, words):
     (["--jitter", "-2"], ["--jitter"]), (["--p", "0"], ["--p"]), (["--p", "150"], ["--p", "150"]),
     (["--seed", "-1"], ["--seed"]), (["--layer", "relu9"], ["relu9"]), (["--device", "tpu"], ["tpu"]),
     (["--subset", "all", "--size", "16", "--layer", "relu5"], ["too small", "relu5"]),
+    (["--subset", "all", "--p", "10"], ["--p", "--subset all"]),
+    (["--subset", "all", "--scores", "scores.csv"], ["--scores", "--subset all"]),
 ])
 def test_reconstruct_option_values(capsys, inputs, tmp_path, extra, words):
     fails(capsys, RECON + [png(inputs / "a.png"), *extra, "--out", tmp_path / "r.png"], *words)

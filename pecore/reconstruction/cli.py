@@ -34,7 +34,8 @@ def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--net", default="vgg16", choices=sorted(NETWORKS), help="network (default: vgg16)")
     p.add_argument("--layer", default="relu2_2", help="layer to invert (default: relu2_2)")
     p.add_argument("--subset", default="top", choices=list(SUBSETS), help="channel subset (default: top)")
-    p.add_argument("--p", type=float, default=25.0, help="subset size in percent of the layer (default: 25)")
+    p.add_argument("--p", type=float, default=None,
+                   help="subset size in percent of the layer (default: 25; not with --subset all)")
     p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
                    help="defaults of size/steps/lr/TV, and the probe grid of the PE scores if none are stored")
     p.add_argument("--scores", default=None,
@@ -88,8 +89,11 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         if value is not None:
             check_positive(name, value, integer=integer, allow_zero=zero)
     check_positive("--seed", args.seed, integer=True, allow_zero=True)
-    if args.subset != "all":
-        check_fraction("--p", args.p)
+    if args.subset == "all" and (args.p is not None or args.scores is not None):
+        raise ParameterError(f"{'--p' if args.p is not None else '--scores'} does not apply to --subset all (every "
+                             "channel of the layer is used)")
+    args.p = 25.0 if args.p is None else args.p
+    check_fraction("--p", args.p)
     net = load_network(args.net, device=args.device)
     scores_label = None
     if args.subset == "all":
