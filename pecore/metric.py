@@ -116,7 +116,7 @@ def channel_terms(
     (torch.Size([1, 64]), 0.0)
     """
     x, y = check_pair(x, y)
-    layers = network.extractor.check_layers(layers or network.taps)
+    layers = network.extractor.check_layers(network.taps if layers is None else layers)
     feats, n = _features(network, x, y, layers)
     out = {}
     for k in layers:
@@ -327,7 +327,7 @@ def subset_weights(network: Network, scores: Any, *, layers: Sequence[str] | Non
     from .selection import channel_mask, select_channels
 
     table = getattr(scores, "table", scores)
-    layers = network.extractor.check_layers(layers or network.taps)
+    layers = network.extractor.check_layers(network.taps if layers is None else layers)
     out = {}
     for k in layers:
         idx = select_channels(table, k, subset, p, seed=seed)
@@ -377,7 +377,7 @@ def create_metric(name: str, *, network: Network | str | None = None, scores: An
         if subset != "all":
             raise ParameterError(f"the 'subset' metric with subset={subset!r} needs channel scores (PE); "
                                  "pass scores=... (e.g. pecore.notebook.chapter_scores(...).table)")
-        layers = net.extractor.check_layers(layers or net.taps)
+        layers = net.extractor.check_layers(net.taps if layers is None else layers)
         return FeatureDistance(net, {k: torch.ones(net.channels[k]) for k in layers}, reduction=reduction)
     return FeatureDistance(net, subset_weights(net, scores, layers=layers, subset=subset, p=p, seed=seed),
                            reduction=reduction)

@@ -121,6 +121,11 @@ class FeatureExtractor(nn.Module):
         normalize: tuple[Sequence[float], Sequence[float]] | None = (IMAGENET_MEAN, IMAGENET_STD),
     ) -> None:
         super().__init__()
+        if not isinstance(module, nn.Module):
+            raise ParameterError(f"a FeatureExtractor needs a torch.nn.Module, got {type(module).__name__}")
+        if not isinstance(layers, Mapping):
+            raise ParameterError(f"layers must map layer names to child indices or submodule paths (e.g. "
+                                 f"{{'relu1': 1}}), got {type(layers).__name__}")
         if not layers:
             raise ParameterError("a FeatureExtractor needs at least one layer")
         self.module = module
@@ -161,6 +166,10 @@ class FeatureExtractor(nn.Module):
             return self.layer_names
         if isinstance(layers, str):
             layers = [layers]
+        if not isinstance(layers, (list, tuple)):
+            layers = list(layers) if hasattr(layers, "__iter__") and not isinstance(layers, Mapping) else layers
+            if not isinstance(layers, list):
+                raise ParameterError(f"layers must be a layer name or a list of them, got {type(layers).__name__}")
         if len(layers) == 0:
             raise ParameterError("layers must name at least one layer")
         for name in layers:
@@ -278,6 +287,8 @@ class Network:
             raise ParameterError(f"from_module needs a torch.nn.Module (e.g. torchvision.models.vgg16().features), "
                                  f"got {type(module).__name__}")
         check_finite_state(module.state_dict(), f"module {name!r}")
+        if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
+            raise ParameterError(f"input_size must be a positive integer (pixels), got {input_size!r}")
         module.eval()
         for p in module.parameters():
             p.requires_grad_(False)

@@ -148,7 +148,7 @@ def score_network(
         raise ParameterError(f"config must be a ScoreConfig, a variant name or a list of them, got {type(config).__name__}")
     dev = resolve_device(device)
     grid = preset.probe
-    layers = network.extractor.check_layers(layers or network.taps)
+    layers = network.extractor.check_layers(network.taps if layers is None else layers)
     fsweep = probe_frequency(network, grid, layers=layers, stimulus=config.stimulus, device=dev, cache=cache,
                              progress=progress)
     fscores = {k: frequency_scores(fsweep.responses[k], fsweep.frequencies, config) for k in layers}

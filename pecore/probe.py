@@ -160,7 +160,7 @@ def probe_frequency(
     """
     check_choice("frequency stimulus", stimulus, STIMULI)
     check_positive("batch_size", grid.batch_size, integer=True)
-    layers = network.extractor.check_layers(layers or network.taps)
+    layers = network.extractor.check_layers(network.taps if layers is None else layers)
     freqs = check_frequencies(grid.frequencies, grid.ppd)
     dev = resolve_device(device)
     network.to(dev)

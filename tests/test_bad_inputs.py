@@ -594,3 +594,39 @@ def test_reconstruction_option_values(capsys, tmp_path, extra, words):
 ])
 def test_reproduce_plan_option_types(capsys, extra, words):
     parse_fails(capsys, ["reproduce", "--plan", *extra], *words)
+
+
+def test_empty_layer_lists_are_refused_not_replaced_by_the_taps(alexnet):
+    from pecore.metric import channel_terms, create_metric
+    from pecore.pipeline import score_network
+    from pecore.probe import probe_frequency
+    from pecore.presets import get_preset
+
+    x = torch.rand(1, 3, 32, 32)
+    for call in (lambda: score_network(alexnet, "ci", layers=[], device="cpu", progress=False),
+                 lambda: probe_frequency(alexnet, get_preset("ci").probe, layers=[], progress=False),
+                 lambda: channel_terms(alexnet, x, x, layers=[]),
+                 lambda: create_metric("subset", network=alexnet, subset="all", layers=[])):
+        with pytest.raises(ParameterError, match="at least one layer"):
+            call()
+    with pytest.raises(ParameterError, match="layer name or a list"):
+        alexnet.extractor.check_layers(5)
+
+
+def test_feature_extractor_and_from_module_argument_types():
+    from pecore.networks import FeatureExtractor, Network
+
+    seq = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    with pytest.raises(ParameterError, match="map layer names"):
+        FeatureExtractor(seq, ["relu"])
+    with pytest.raises(ParameterError, match="torch.nn.Module"):
+        FeatureExtractor("vgg16", {"relu": 1})
+    with pytest.raises(ParameterError, match="input_size"):
+        Network.from_module(seq, {"relu": 1}, normalize=None, input_size=0)
+    with pytest.raises(UnknownNameError, match="out of range"):
+        Network.from_module(seq, {"relu": 5}, normalize=None)
+    bad = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    with torch.no_grad():
+        bad[0].bias[0] = float("inf")
+    with pytest.raises(WeightsError, match="NaN or infinite"):
+        Network.from_module(bad, {"relu": 1}, normalize=None)
