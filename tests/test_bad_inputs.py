@@ -78,6 +78,13 @@ def test_unknown_weights_file_is_refused_without_checksum_or_trust(capsys, input
     fails(capsys, base + ["--weights-sha256", "0" * 64, "--trust-weights"], "exclude")
     fails(capsys, ["probe", "--trust-weights", "--out", tmp_path / "out"], "apply to a weights file")
     nothing_written(tmp_path)
+    from pecore.networks import load_network
+
+    with pytest.raises(ChecksumError, match="trust"):
+        load_network("alexnet", weights=other, device="cpu")
+    with pytest.raises(ChecksumError, match="hexadecimal"):
+        load_network("alexnet", weights=other, sha256="not hex", device="cpu")
+    assert load_network("alexnet", weights=other, trust_weights=True, device="cpu").weights.source == "file-trusted"
 
 
 def test_trusted_weights_are_labelled_on_every_output(capsys, inputs, tmp_path):
@@ -274,6 +281,10 @@ def test_reconstruct_out_naming_a_folder(capsys, inputs, tmp_path):
     fails(capsys, ["reconstruct", a, "--preset", "ci", "--device", "cpu", "--out", tmp_path / "x.png"],
           "x.png", "folder")
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"] and not any((tmp_path / "x.png").iterdir())
+    from pecore.imageio import save_image
+
+    with pytest.raises(OutputError, match="is a folder"):
+        save_image(torch.zeros(3, 4, 4), tmp_path / "x.png")
 
 
 def test_cache_entry_with_other_keys_is_recomputed(tmp_path_factory, monkeypatch):
@@ -630,3 +641,26 @@ def test_feature_extractor_and_from_module_argument_types():
         bad[0].bias[0] = float("inf")
     with pytest.raises(WeightsError, match="NaN or infinite"):
         Network.from_module(bad, {"relu": 1}, normalize=None)
+
+
+@pytest.mark.parametrize("which,words", [("empty", ["d1.png", "cannot read"]), ("text", ["d1.png", "cannot read"]),
+                                         ("bomb", ["d1.png", "too large"]), ("folder", ["none of", "d1.png is a folder"])])
+def test_iqa_dataset_with_a_bad_image(capsys, inputs, tmp_path, which, words):
+    root = _generic_dataset(inputs, (64, 48))
+    bad = root / "d1.png"
+    bad.unlink()
+    if which == "empty":
+        bad.write_bytes(b"")
+    elif which == "text":
+        bad.write_text("not an image")
+    elif which == "bomb":
+        _bomb(bad)
+    else:  # every pair's distorted image is a folder: nothing left to score
+        bad.mkdir()
+        for name in ("d2.png", "d3.png"):
+            (root / name).unlink()
+            (root / name).mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fails(capsys, ["iqa", "--data", root, "--preset", "ci", "--out", tmp_path / "o"], *words)
+    nothing_written(tmp_path)

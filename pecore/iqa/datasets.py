@@ -200,7 +200,7 @@ def _finish(name: str, layout: str, root: Path, table: pd.DataFrame, hib: bool) 
     pairs = table[ok].reset_index(drop=True)
     if pairs.empty:
         raise DatasetError(f"{name}: none of the {n_listed} pairs listed in its score table is on disk under {root} "
-                           f"(first missing: {missing[0]})")
+                           f"(first missing: {missing[0]}{' is a folder, not an image' if os.path.isdir(missing[0]) else ''})")
     if not np.all(np.isfinite(pairs.score.to_numpy(dtype=float))):
         raise DatasetError(f"{name}: the score table has missing or non-numeric scores")
     if len(pairs) > 1 and np.ptp(pairs.score.to_numpy(dtype=float)) == 0:
@@ -235,6 +235,8 @@ def check_pair_sizes(dataset: FRDataset) -> FRDataset:
             try:
                 with Image.open(path) as im:
                     sizes[path] = im.size
+            except Image.DecompressionBombError as exc:
+                raise DatasetError(f"{dataset.name}: image {path} is too large to read safely ({exc})") from exc
             except (OSError, ValueError, SyntaxError) as exc:
                 raise DatasetError(f"{dataset.name}: cannot read image {path}: {exc}") from exc
         return sizes[path]
