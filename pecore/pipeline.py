@@ -83,7 +83,7 @@ def check_writable(path: str | os.PathLike, *, kind: str = "output folder") -> P
             break
         parent = parent.parent
     if not parent.is_dir():
-        raise OutputError(f"{kind} {out} cannot be created: {parent} is a file, not a folder")
+        raise OutputError(f"{kind} {out} cannot be written: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{kind} {out} cannot be written: no write permission in {parent}")
     return out
