@@ -64,6 +64,11 @@ def load_image(path: str | os.PathLike, *, size: int | tuple[int, int] | None = 
     >>> img.shape[0], min(img.shape[1:]), float(img.max()) <= 1.0
     (3, 64, True)
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ImageError(f"an image path must be a str or path, got {type(path).__name__}")
+    ok = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1  # noqa: E731
+    if size is not None and not (ok(size) or (isinstance(size, (tuple, list)) and len(size) == 2 and all(map(ok, size)))):
+        raise ImageError(f"image size must be a positive integer (shorter side) or a pair (H, W) of them, got {size!r}")
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"image file {path} is a folder, not an image file" if path.is_dir()
@@ -80,8 +85,6 @@ def load_image(path: str | os.PathLike, *, size: int | tuple[int, int] | None = 
     except MemoryError as exc:
         raise ImageError(f"image {path} is too large to fit in memory") from exc
     x = torch.from_numpy(arr).permute(2, 0, 1).contiguous()
-    if isinstance(size, (int, np.integer)) and (isinstance(size, bool) or size < 1):
-        raise ImageError(f"image size must be a positive number of pixels, got {size!r}")
     if size is not None:
         h, w = x.shape[1:]
         if isinstance(size, int):
@@ -116,6 +119,12 @@ def save_image(x: torch.Tensor, path: str | os.PathLike) -> Path:
     img = Image.fromarray(to_uint8(x))
     import io
 
+    from .errors import OutputError
+
+    fmt = (path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF")
+    Image.init()
+    if fmt not in Image.SAVE:
+        raise OutputError(f"cannot write {path}: no image format for the suffix {path.suffix!r} (use .png)")
     buf = io.BytesIO()
-    img.save(buf, format=(path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG"))
+    img.save(buf, format=fmt)
     return atomic_write_bytes(path, buf.getvalue())

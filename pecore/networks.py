@@ -371,6 +371,8 @@ def load_network(
             taps = [taps]
         if len(taps) == 0:
             raise ParameterError("taps must name at least one layer (or be None for the network's five taps)")
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        raise ParameterError(f"weights must be 'pretrained', 'random' or a file path, got {type(weights).__name__}")
     if weights in (None, "pretrained", "random") and (sha256 is not None or trust_weights):
         raise ParameterError(f"sha256 and trust_weights apply to an explicit weights file, not to weights={weights!r}")
     import torchvision.models as tvm

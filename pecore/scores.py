@@ -118,6 +118,8 @@ def make_config(variants: Sequence[str] | str = (), **overrides: Any) -> ScoreCo
     """
     if isinstance(variants, str):
         variants = [variants]
+    if not isinstance(variants, (list, tuple)):
+        raise ParameterError(f"variants must be a variant name or a list of them, got {type(variants).__name__}")
     settings: dict[str, Any] = {}
     chosen_by: dict[str, str] = {}
     for name in variants:

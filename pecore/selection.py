@@ -87,6 +87,7 @@ def channel_mask(n_channels: int, channels: np.ndarray, device: str | torch.devi
     >>> channel_mask(4, np.array([1, 3])).tolist()
     [0.0, 1.0, 0.0, 1.0]
     """
+    check_positive("n_channels", n_channels, integer=True)
     channels = np.asarray(channels, dtype=int)
     if channels.size == 0:
         raise ParameterError("a channel mask needs at least one channel")

@@ -664,3 +664,27 @@ def test_iqa_dataset_with_a_bad_image(capsys, inputs, tmp_path, which, words):
         warnings.simplefilter("ignore")
         fails(capsys, ["iqa", "--data", root, "--preset", "ci", "--out", tmp_path / "o"], *words)
     nothing_written(tmp_path)
+
+
+def test_api_argument_types_are_named_errors(inputs, tmp_path):
+    from pecore.imageio import load_image, save_image
+    from pecore.networks import load_network
+    from pecore.scores import make_config
+    from pecore.selection import channel_mask
+
+    a = png(inputs / "a.png")
+    for size in ((0, 5), "64", 64.5, 0, True):
+        with pytest.raises(ImageError, match="size"):
+            load_image(a, size=size)
+    assert tuple(load_image(a, size=(8, 6)).shape) == (3, 8, 6)
+    with pytest.raises(ImageError, match="path"):
+        load_image(None)
+    with pytest.raises(OutputError, match="suffix"):
+        save_image(torch.zeros(3, 4, 4), tmp_path / "o.xyz")
+    with pytest.raises(ParameterError, match="variant"):
+        make_config(3)
+    with pytest.raises(ParameterError, match="weights"):
+        load_network("alexnet", weights=3, device="cpu")
+    with pytest.raises(ParameterError, match="n_channels"):
+        channel_mask(-1, np.array([0]))
+    nothing_written(tmp_path)
