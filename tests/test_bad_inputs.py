@@ -688,3 +688,14 @@ def test_api_argument_types_are_named_errors(inputs, tmp_path):
     with pytest.raises(ParameterError, match="n_channels"):
         channel_mask(-1, np.array([0]))
     nothing_written(tmp_path)
+
+
+def test_iqa_resize_accepts_pairs_of_other_sizes(capsys, inputs, tmp_path):
+    from conftest import ROOT
+
+    root = _generic_dataset(inputs, (32, 24))
+    assert main(["iqa", "--data", str(root), "--resize", "--net", "alexnet", "--preset", "ci", "--scores",
+                 str(ROOT / "stored" / "probe" / "alexnet-paper"), "--device", "cpu", "--quiet",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert "3 of 3 listed pairs present" in capsys.readouterr().out
+    assert len(pd.read_csv(tmp_path / "o" / "pairs.csv")) == 3
