@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .cache import atomic_write_bytes, atomic_write_text
+from .cache import atomic_write_bytes
 from .device import resolve_device
 from .errors import DatasetError, OutputError, ParameterError
 from .networks import Network
@@ -44,7 +44,6 @@ class ChannelScores:
     def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``scores.csv``, ``sweeps.npz`` and ``provenance.json`` into ``out_dir`` (atomically)."""
         out = check_output_dir(out_dir)
-        atomic_write_text(out / "scores.csv", self.table.to_csv(index=False, float_format="%.8g"))
         arrays: dict[str, np.ndarray] = {
             "frequencies": self.frequency.frequencies, "orientations": self.orientation.orientations}
         for k, v in self.frequency.responses.items():
@@ -56,8 +55,17 @@ class ChannelScores:
 
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
-        atomic_write_bytes(out / "sweeps.npz", buf.getvalue())
-        atomic_write_text(out / "provenance.json", json.dumps(self.provenance, indent=2, default=str) + "\n")
+        files = {"scores.csv": self.table.to_csv(index=False, float_format="%.8g").encode(),
+                 "sweeps.npz": buf.getvalue(),
+                 "provenance.json": (json.dumps(self.provenance, indent=2, default=str) + "\n").encode()}
+        written: list[Path] = []
+        try:  # all three or none of this call's files: no half-made scores folder
+            for name, data in files.items():
+                written.append(atomic_write_bytes(out / name, data))
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         return out
 
 

@@ -699,3 +699,21 @@ def test_iqa_resize_accepts_pairs_of_other_sizes(capsys, inputs, tmp_path):
                  "--out", str(tmp_path / "o")]) == 0
     assert "3 of 3 listed pairs present" in capsys.readouterr().out
     assert len(pd.read_csv(tmp_path / "o" / "pairs.csv")) == 3
+
+
+def test_a_failed_save_leaves_no_half_made_scores_folder(alexnet, monkeypatch, tmp_path):
+    import pecore.pipeline
+    from pecore.pipeline import score_network
+
+    scores = score_network(alexnet, "ci", layers=["relu1"], device="cpu", progress=False)
+    real = pecore.pipeline.atomic_write_bytes
+
+    def disk_full_at_provenance(path, data):
+        if path.name == "provenance.json":
+            raise OutputError(f"cannot write {path}: No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(pecore.pipeline, "atomic_write_bytes", disk_full_at_provenance)
+    with pytest.raises(OutputError, match="No space"):
+        scores.save(tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
