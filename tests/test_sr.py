@@ -377,3 +377,4 @@ def test_two_process_data_parallel_training_equals_one_process(tmp_path):
     assert not all(torch.equal(p, q) for p, q in zip(straight.model.parameters(), build_model(s, 0).parameters()))
     a, b = straight.log.drop(columns="seconds"), parallel.log.drop(columns="seconds")
     assert np.allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-5, atol=1e-7)
+

@@ -13,9 +13,9 @@ from conftest import ROOT
 NOTEBOOK = ROOT / "notebooks" / "06_sr.ipynb"
 
 
-def _run(out: Path, *params: str) -> subprocess.CompletedProcess:
+def _run(out: Path, *params: str, preset: str | None = "ci") -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "papermill", str(NOTEBOOK), str(out), "-k", "python3", "--cwd", str(out.parent),
-           "-p", "preset", "ci", "-p", "device", "cpu", *params]
+           *(["-p", "preset", preset] if preset else []), "-p", "device", "cpu", *params]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
@@ -54,7 +54,7 @@ def test_bad_parameter_stops_the_chapter(tmp_path, param, value, msg):
 
 def test_cli_run_writes_results_in_the_stored_form(tmp_path, capsys):
     from pecore.cli import main
-    from pecore.sr.experiment import SRResults
+    from pecore.sr.results import SRResults
 
     out = tmp_path / "vgg16-ci"
     assert main(["sr", "run", "--preset", "ci", "--device", "cpu", "--out", str(out), "--quiet"]) == 0

@@ -22,13 +22,22 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from .settings import PRESETS
-    from .losses import ARMS
-
-    p = sub.add_parser("sr", help="super-resolution with a PE-selected feature loss: train an arm, evaluate runs",
+    """Add ``pecore sr`` with its sub-commands train, eval, run and apply."""
+    p = sub.add_parser("sr", help="super-resolution with a PE-selected feature loss: train, evaluate, run, apply",
                        description="Train a small SRResNet-style x4 network with L = L_pix + lambda * L_feat(M) for one "
-                       "arm (pixel, all, top, bottom, random channels of VGG-16), and evaluate runs on Set5/Set14.")
+                       "arm (pixel, all, top, bottom, random channels of VGG-16), evaluate runs on Set5/Set14, run a "
+                       "preset's whole experiment, or upscale your own images with a trained generator.")
     sr_sub = p.add_subparsers(dest="sr_command", metavar="SR_COMMAND")
+    _add_train(sr_sub)
+    _add_eval(sr_sub)
+    _add_run(sr_sub)
+    _add_apply(sr_sub)
+    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+
+def _add_train(sr_sub: argparse._SubParsersAction) -> None:
+    from .losses import ARMS
+    from .settings import PRESETS
 
     t = sr_sub.add_parser("train", help="train one arm; resumes from DIR/checkpoint.pt",
                           description="Train one arm with the preset's budget. Every arm of a preset uses the same seed "
@@ -50,6 +59,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=_run_train)
 
+
+def _add_eval(sr_sub: argparse._SubParsersAction) -> None:
     e = sr_sub.add_parser("eval", help="evaluate runs and bicubic: per-image and mean metrics CSV",
                           description="PSNR-Y and SSIM-Y (border of `scale` pixels cropped) and LPIPS-vgg of the run(s) "
                           "in DIR and of bicubic upscaling; means with 95 % bootstrap intervals over images.")
@@ -61,11 +72,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     e.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
     e.set_defaults(run=_run_eval)
+
+
+def _add_run(sr_sub: argparse._SubParsersAction) -> None:
+    from .settings import PRESETS
+
     r = sr_sub.add_parser("run", help="train every arm, evaluate, compare; write the chapter's results",
                           description="The whole experiment of a preset (what the chapter shows): every arm with the same "
                           "seed and budget, evaluation on the preset's test sets, paired comparisons. Writes per_image.csv, "
-                          "summary.csv, differences.csv, logs/, samples/ and provenance.json to --out (the form of "
-                          "stored/sr/vgg16-paper); the trained runs stay in --work.")
+                          "summary.csv, differences.csv, plateau.csv, lambda_sweep.csv, logs/, samples/, runs/ (float16 "
+                          "generators) and provenance.json to --out (the form of stored/sr/vgg16-book); the full runs "
+                          "and checkpoints stay in --work, so an interrupted run resumes.")
     r.add_argument("--preset", default="quick", choices=sorted(PRESETS),
                    help="quick (CPU minutes), book (the stored results, about 40 CPU minutes), paper (GPU), ci (tests)")
     r.add_argument("--out", required=True, help="results folder (e.g. stored/sr/vgg16-book for the book preset)")
@@ -77,6 +94,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0, help="seed shared by every arm (default 0)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(run=_run_experiment)
+
+
+def _add_apply(sr_sub: argparse._SubParsersAction) -> None:
     a = sr_sub.add_parser("apply", help="upscale your own images with a trained generator",
                           description="Upscale images x4 with the generator of a run folder (`pecore sr train --out`, "
                           "or runs/<arm> of `pecore sr run` results such as stored/sr/vgg16-book/runs/top). Writes "
@@ -86,7 +106,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--out", required=True, help="folder for the upscaled PNGs")
     a.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     a.set_defaults(run=_run_apply)
-    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
 try:  # pecore 04fea2b and before: commands register themselves with pecore.cli.register_command
@@ -114,7 +133,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
 
     from ..pipeline import check_output_dir
     from ..validate import check_positive
-    from .experiment import conclusion_text, machine_record, run_experiment
+    from .conclusions import conclusion_text
+    from .experiment import machine_record, run_experiment
 
     out = check_output_dir(args.out)
     if args.threads is not None:
@@ -153,7 +173,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from .train import train_arm
 
     chapter_scores = _chapter_scores()
-    from .experiment import arm_settings
+    from .sweep import arm_settings
 
     settings = arm_settings(get_sr_settings(args.preset), args.arm)  # λ = 0 for the pixel arm, no sweep fields
     if args.steps is not None:

@@ -14,6 +14,9 @@ out as a validation split.
 
 No image list of pecore uses the ``lenna`` photograph (Set14 ``img_009``): :func:`hr_image_paths` leaves
 it out of the shared Set14 (:data:`EXCLUDED_IMAGES`), so "Set14" means its 13 other images.
+
+Length: the image conventions of the chapter — resizing, the sets' folder layout, the exclusion, the
+validation split and the training crops — are kept in one module so that they are read together.
 """
 from __future__ import annotations
 

@@ -35,12 +35,14 @@ __all__ = [
     "summarise",
     "paired_differences",
     "pooled",
+    "POOLED_NAME",
     "verdict",
     "VERDICTS",
 ]
 
 METRICS = {"psnr_y": True, "ssim_y": True, "lpips_alex": False, "lpips_vgg": False}  # name -> higher is better
 VERDICTS = ("supported", "contradicted", "undecided")
+POOLED_NAME = "Set5+Set14"  # the test sets pooled (see :func:`pooled`)
 
 
 def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
@@ -306,10 +308,10 @@ def verdict(metric: str, ci_low: float, ci_high: float) -> str:
     >>> verdict("psnr_y", 0.1, 0.4), verdict("lpips_alex", 0.002, 0.01), verdict("lpips_alex", -0.01, 0.003)
     ('supported', 'contradicted', 'undecided')
     """
+    from ..experiment import judge
     from ..validate import check_choice
 
     check_choice("metric", metric, METRICS)
-    if not (np.isfinite(ci_low) and np.isfinite(ci_high)) or ci_low <= 0 <= ci_high:
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
         return "undecided"
-    a_better = (ci_low > 0) if METRICS[metric] else (ci_high < 0)
-    return "supported" if a_better else "contradicted"
+    return judge(ci_low, ci_high, predicted=1 if METRICS[metric] else -1)

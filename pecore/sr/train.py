@@ -25,9 +25,7 @@ one-process run with the same global batch (to float rounding). Only rank 0 writ
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
-import io
 import json
 import math
 import os
@@ -37,11 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import torch
-from tqdm import tqdm
+from ..progress import progress_bar as tqdm
 
-from ..cache import atomic_write_bytes, atomic_write_text, cache_key
+from ..cache import atomic_write_text, cache_key
 from ..device import resolve_device
 from ..errors import OutputError, ParameterError
 from ..networks import Network
@@ -50,53 +47,14 @@ from ..validate import check_choice, check_positive
 from .data import CropSampler, bsd100_split, load_hr_images
 from .losses import ARMS, SRLoss, arm_weights, feature_layers, selected_channels
 from .model import SRResNet, build_model
+from .runs import TrainedRun, _log_frame, _save_torch, _write_log, is_run_dir, load_run, run_name, save_generator
 from .settings import SRSettings
 
+# the run-folder functions live in .runs; they are named here too, where callers have always found them
 __all__ = ["TrainedRun", "run_name", "train_arm", "load_run", "is_run_dir", "save_generator", "distributed_context"]
 
-LOG_COLUMNS = ["step", "loss", "pixel", "feature", "lr", "seconds", "val_psnr_y"]
-VAL_CROP, VAL_BATCH, VAL_SEED = 96, 16, 12345
+VAL_CROP, VAL_BATCH, VAL_SEED = 96, 16, 12345  # the fixed validation batch of the val_psnr_y curve
 
-
-@dataclass
-class TrainedRun:
-    """A trained network, its loss log and its description (``train.json``).
-
-    ``resumed_from`` is the step a checkpoint let training start at; ``steps_run`` the steps trained by
-    the call that returned it (0 for a finished run loaded from its folder).
-    """
-
-    name: str
-    model: SRResNet
-    log: pd.DataFrame
-    info: dict[str, Any] = field(default_factory=dict)
-    out_dir: Path | None = None
-    resumed_from: int = 0
-    steps_run: int = 0
-
-
-def run_name(arm: str, selection_seed: int = 0) -> str:
-    """The folder and method name of an arm: the arm, or ``random-s<seed>`` for the random arm.
-
-    Examples
-    --------
-    >>> run_name("top"), run_name("random", 2)
-    ('top', 'random-s2')
-    """
-    check_choice("SR arm", arm, ARMS)
-    return f"random-s{int(selection_seed)}" if arm == "random" else arm
-
-
-def is_run_dir(path: str | os.PathLike) -> bool:
-    """Whether ``path`` holds a finished run (``model.pt`` and ``train.json``)."""
-    p = Path(path)
-    return (p / "model.pt").is_file() and (p / "train.json").is_file()
-
-
-def _save_torch(obj: Any, path: Path) -> None:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
 
 
 def _lr_factor(steps: int):
@@ -206,44 +164,12 @@ def train_arm(
     world, rank, dev = distributed_context(resolve_device(device))
     if settings.batch_size % world:
         raise ParameterError(f"batch_size {settings.batch_size} cannot be split evenly over {world} processes")
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the run folder {out}: {exc.strerror or exc}") from exc
-    if arm != "pixel" and network is None:
-        from ..networks import load_network
-
-        network = load_network("vgg16", device=dev)
-    if network is not None and network.device != dev:
-        network = network.to(dev)
-    layers = (network.extractor.check_layers(layers) if layers else feature_layers(network, settings.feature_depth)) \
-        if network is not None and arm != "pixel" else []
-    weights = arm_weights(arm, network, scores, layers, p=settings.p, selection_seed=selection_seed,
-                          normalise=settings.feature_normalise) if arm != "pixel" else None
-    identity = {
-        "arm": arm,
-        "name": run_name(arm, selection_seed),
-        "seed": int(seed),
-        "selection_seed": int(selection_seed),
-        "settings": settings.as_dict(),
-        "data": str(data),
-        "loss_network": network.identity if (network is not None and arm != "pixel") else None,
-        "layers": layers,
-        "channels": selected_channels(weights),
-    }
+    out, network = _prepare(out_dir, arm, network, dev)
+    identity, weights = _identity(arm, settings, network, scores, layers, seed=seed, selection_seed=selection_seed,
+                                  data=data)
     key = cache_key("sr-train", identity)
-    ckpt_path, model_path = out / "checkpoint.pt", out / "model.pt"
-    info_path = out / "train.json"
-    if info_path.is_file():
-        old = json.loads(info_path.read_text())
-        if old.get("key") != key:
-            if not resume:
-                for p in (ckpt_path, model_path, out / "loss_log.csv"):
-                    p.unlink(missing_ok=True)
-            else:
-                raise OutputError(f"{out} holds another SR run ({old.get('name')}, key {old.get('key')}); "
-                                  "use another output folder, or --restart to replace it")
+    ckpt_path, model_path, info_path = out / "checkpoint.pt", out / "model.pt", out / "train.json"
+    _check_folder(out, key, resume)
     if resume and model_path.is_file() and info_path.is_file():
         return load_run(out, device=dev)
 
@@ -256,88 +182,169 @@ def train_arm(
     _barrier(world)  # every process has read the folder's state before rank 0 writes
     if rank == 0:
         atomic_write_text(info_path, json.dumps(info, indent=2, default=str) + "\n")
-
-    sampler = CropSampler([im.image for im in hr], settings.crop, settings.batch_size, settings.scale,
-                          augment=settings.augment, seed=seed, names=[im.name for im in hr], device=dev)
-    model = build_model(settings, seed).to(dev)
-    loss_fn = SRLoss(network if weights is not None else None, weights, feature_weight=settings.feature_weight,
-                     pixel_loss=settings.pixel_loss, precision=getattr(settings, "loss_precision", "float32"))
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(settings.steps))
-    rows: list[dict[str, float]] = []
-    acc = {"loss": 0.0, "pixel": 0.0, "feature": 0.0, "n": 0}
-    start = 0
+    st = _State.new(settings, hr, seed, dev)
     if resume and ckpt_path.is_file():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)  # load_state_dict moves tensors
-        if state.get("key") != key:
-            raise OutputError(f"checkpoint {ckpt_path} belongs to another run; use another output folder")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        sampler.load_state_dict(state["sampler"])
-        rows, acc, start = list(state["log"]), dict(state["acc"]), int(state["step"])
+        st.restore(ckpt_path, key)
     elif ckpt_path.is_file():
         ckpt_path.unlink()
-
+    start = st.step
+    loss_fn = SRLoss(network if weights is not None else None, weights, feature_weight=settings.feature_weight,
+                     pixel_loss=settings.pixel_loss, precision=getattr(settings, "loss_precision", "float32"))
     val_batch = _validation_batch(settings, str(data), dev)
-    use_amp = bool(settings.amp) and dev.type == "cuda"
-    per = settings.batch_size // world
-    net = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-    t0 = time.perf_counter() - (rows[-1]["seconds"] if rows else 0.0)
-    model.train()
+    net = st.wrapped(world, dev)
+    t0 = time.perf_counter() - (st.rows[-1]["seconds"] if st.rows else 0.0)
+    st.model.train()
     tty = sys.stderr.isatty()  # in a log file: one progress line every 30 s, kept
     with tqdm(total=settings.steps, initial=start, desc=f"sr {identity['name']}", disable=not progress,
               leave=not tty, unit="step", mininterval=0.1 if tty else 30.0, ascii=not tty) as bar:
-        for step in range(start, settings.steps):
-            lr_b, hr_b = sampler.sample()  # the global batch; each process trains on its share
-            if world > 1:
-                lr_b, hr_b = lr_b[rank * per:(rank + 1) * per], hr_b[rank * per:(rank + 1) * per]
-            lr_b, hr_b = lr_b.to(dev, non_blocking=True), hr_b.to(dev, non_blocking=True)
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
-                sr = net(lr_b)
-                losses = loss_fn(sr, hr_b)
-            opt.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            opt.step()
-            sched.step()
-            values = torch.stack([losses[k].detach().float() for k in ("loss", "pixel", "feature")])
-            if world > 1:
-                import torch.distributed as dist
-
-                dist.all_reduce(values)
-                values /= world
-            for k, v in zip(("loss", "pixel", "feature"), values.tolist()):
-                acc[k] += v
-            acc["n"] += 1
-            done = step + 1
+        while st.step < settings.steps:
+            st.train_step(net, loss_fn, settings, world, rank, dev)
+            done = st.step
             if done % settings.log_every == 0 or done == settings.steps:
-                n = acc["n"]
-                rows.append({"step": done, "loss": acc["loss"] / n, "pixel": acc["pixel"] / n,
-                             "feature": acc["feature"] / n, "lr": opt.param_groups[0]["lr"],
-                             "seconds": time.perf_counter() - t0, "val_psnr_y": float("nan")})
-                if val_batch is not None and (done % settings.val_every == 0 or done == settings.steps):
-                    rows[-1]["val_psnr_y"] = _val_psnr(model, val_batch, settings.scale)
-                acc = {"loss": 0.0, "pixel": 0.0, "feature": 0.0, "n": 0}
-                bar.set_postfix(loss=f"{rows[-1]['loss']:.4f}", refresh=tty)
+                st.log_row(time.perf_counter() - t0, val_batch, settings)
+                bar.set_postfix(loss=f"{st.rows[-1]['loss']:.4f}", refresh=tty)
             if done % settings.checkpoint_every == 0 and done < settings.steps and rank == 0:
-                _save_torch({"key": key, "step": done, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                             "scheduler": sched.state_dict(), "sampler": sampler.state_dict(), "log": rows,
-                             "acc": acc}, ckpt_path)
-                _write_log(out, rows)
+                _save_torch(st.checkpoint(key), ckpt_path)
+                _write_log(out, st.rows)
             bar.update(1)
-    model.eval()
-    info["train_seconds"] = rows[-1]["seconds"] if rows else 0.0
+    st.model.eval()
+    info["train_seconds"] = st.rows[-1]["seconds"] if st.rows else 0.0
     if rank == 0:
-        _write_log(out, rows)
-        _save_torch({"key": key, "model": model.state_dict()}, model_path)
+        _write_log(out, st.rows)
+        _save_torch({"key": key, "model": st.model.state_dict()}, model_path)
         ckpt_path.unlink(missing_ok=True)
         atomic_write_text(info_path, json.dumps(info, indent=2, default=str) + "\n")
     _barrier(world)  # the finished run is on disk for every process
-    return TrainedRun(identity["name"], model, _log_frame(rows), info, out, start, settings.steps - start)
+    return TrainedRun(identity["name"], st.model, _log_frame(st.rows), info, out, start, settings.steps - start)
+
+
+def _prepare(out_dir: str | os.PathLike, arm: str, network: Network | None, dev: torch.device
+             ) -> tuple[Path, Network | None]:
+    """Create the run folder; load (or move) the loss network the arm needs."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the run folder {out}: {exc.strerror or exc}") from exc
+    if arm != "pixel" and network is None:
+        from ..networks import load_network
+
+        network = load_network("vgg16", device=dev)
+    if network is not None and network.device != dev:
+        network = network.to(dev)
+    return out, network
+
+
+def _identity(arm: str, settings: SRSettings, network: Network | None, scores: Any, layers: list[str] | None, *,
+              seed: int, selection_seed: int, data: Any) -> tuple[dict[str, Any], dict | None]:
+    """What a run is (its cache key is made from this) and the channel weights of its feature loss."""
+    feature = network is not None and arm != "pixel"
+    layers = (network.extractor.check_layers(layers) if layers else feature_layers(network, settings.feature_depth)) \
+        if feature else []
+    weights = arm_weights(arm, network, scores, layers, p=settings.p, selection_seed=selection_seed,
+                          normalise=settings.feature_normalise) if arm != "pixel" else None
+    identity = {"arm": arm, "name": run_name(arm, selection_seed), "seed": int(seed),
+                "selection_seed": int(selection_seed), "settings": settings.as_dict(), "data": str(data),
+                "loss_network": network.identity if feature else None, "layers": layers,
+                "channels": selected_channels(weights)}
+    return identity, weights
+
+
+def _check_folder(out: Path, key: str, resume: bool) -> None:
+    """Refuse a folder holding another run (or, with ``resume=False``, clear it)."""
+    info_path = out / "train.json"
+    if not info_path.is_file():
+        return
+    old = json.loads(info_path.read_text())
+    if old.get("key") == key:
+        return
+    if resume:
+        raise OutputError(f"{out} holds another SR run ({old.get('name')}, key {old.get('key')}); "
+                          "use another output folder, or --restart to replace it")
+    for p in (out / "checkpoint.pt", out / "model.pt", out / "loss_log.csv"):
+        p.unlink(missing_ok=True)
+
+
+_TERMS = ("loss", "pixel", "feature")
+
+
+@dataclass
+class _State:
+    """Everything a checkpoint holds: network, optimiser, schedule, crop sampler, loss log, running sums, step."""
+
+    model: SRResNet
+    opt: torch.optim.Optimizer
+    sched: Any
+    sampler: CropSampler
+    rows: list = field(default_factory=list)
+    acc: dict = field(default_factory=lambda: {"loss": 0.0, "pixel": 0.0, "feature": 0.0, "n": 0})
+    step: int = 0
+
+    @classmethod
+    def new(cls, settings: SRSettings, hr: tuple, seed: int, dev: torch.device) -> _State:
+        sampler = CropSampler([im.image for im in hr], settings.crop, settings.batch_size, settings.scale,
+                              augment=settings.augment, seed=seed, names=[im.name for im in hr], device=dev)
+        model = build_model(settings, seed).to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
+        return cls(model, opt, torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(settings.steps)), sampler)
+
+    def restore(self, path: Path, key: str) -> None:
+        state = torch.load(path, map_location="cpu", weights_only=True)  # load_state_dict moves tensors
+        if state.get("key") != key:
+            raise OutputError(f"checkpoint {path} belongs to another run; use another output folder")
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.sched.load_state_dict(state["scheduler"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.rows, self.acc, self.step = list(state["log"]), dict(state["acc"]), int(state["step"])
+
+    def wrapped(self, world: int, dev: torch.device) -> torch.nn.Module:
+        """The network to train: itself, or under ``torchrun`` wrapped in DistributedDataParallel."""
+        if world == 1:
+            return self.model
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(self.model, device_ids=[dev.index] if dev.type == "cuda" else None)
+
+    def checkpoint(self, key: str) -> dict[str, Any]:
+        return {"key": key, "step": self.step, "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                "scheduler": self.sched.state_dict(), "sampler": self.sampler.state_dict(), "log": self.rows,
+                "acc": self.acc}
+
+    def train_step(self, net: torch.nn.Module, loss_fn: SRLoss, settings: SRSettings, world: int, rank: int,
+                   dev: torch.device) -> None:
+        """One optimiser step on this process's share of the global batch; adds the batch's losses to the sums."""
+        lr_b, hr_b = self.sampler.sample()  # the global batch; each process trains on its share
+        if world > 1:
+            per = settings.batch_size // world
+            lr_b, hr_b = lr_b[rank * per:(rank + 1) * per], hr_b[rank * per:(rank + 1) * per]
+        lr_b, hr_b = lr_b.to(dev, non_blocking=True), hr_b.to(dev, non_blocking=True)
+        use_amp = bool(settings.amp) and dev.type == "cuda"
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
+            losses = loss_fn(net(lr_b), hr_b)
+        self.opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        self.opt.step()
+        self.sched.step()
+        values = torch.stack([losses[k].detach().float() for k in _TERMS])
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.all_reduce(values)
+            values /= world
+        for k, v in zip(_TERMS, values.tolist()):
+            self.acc[k] += v
+        self.acc["n"] += 1
+        self.step += 1
+
+    def log_row(self, seconds: float, val_batch: tuple | None, settings: SRSettings) -> None:
+        n = self.acc["n"]
+        row = {"step": self.step, **{k: self.acc[k] / n for k in _TERMS}, "lr": self.opt.param_groups[0]["lr"],
+               "seconds": seconds, "val_psnr_y": float("nan")}
+        if val_batch is not None and (self.step % settings.val_every == 0 or self.step == settings.steps):
+            row["val_psnr_y"] = _val_psnr(self.model, val_batch, settings.scale)
+        self.rows.append(row)
+        self.acc = {"loss": 0.0, "pixel": 0.0, "feature": 0.0, "n": 0}
 
 
 def _validation_batch(settings: SRSettings, data: str, dev: torch.device) -> tuple | None:
@@ -372,72 +379,3 @@ def _training_images(data: str, scale: int, val_images: int = 0) -> tuple:
     return tuple(load_hr_images(data, scale, uint8=True, names=names))
 
 
-def _log_frame(rows: list[dict[str, float]]) -> pd.DataFrame:
-    t = pd.DataFrame(rows, columns=LOG_COLUMNS)
-    if t["val_psnr_y"].isna().all():
-        t = t.drop(columns="val_psnr_y")
-    t["step"] = t["step"].astype(int)
-    return t
-
-
-def _write_log(out: Path, rows: list[dict[str, float]]) -> None:
-    atomic_write_text(out / "loss_log.csv", _log_frame(rows).to_csv(index=False, float_format="%.8g"))
-
-
-def load_run(path: str | os.PathLike, *, device: str | torch.device = "auto") -> TrainedRun:
-    """Load a finished run from its folder (weights, loss log, ``train.json``).
-
-    Raises
-    ------
-    ParameterError
-        The folder holds no finished run.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pecore.sr.settings import PRESETS
-    >>> d = tempfile.mkdtemp()
-    >>> _ = train_arm("pixel", PRESETS["ci"], d, device="cpu", progress=False)
-    >>> load_run(d, device="cpu").name
-    'pixel'
-    """
-    p = Path(path)
-    if not is_run_dir(p):
-        raise ParameterError(f"{p} holds no finished SR run (model.pt and train.json); train one with `pecore sr train`")
-    info = json.loads((p / "train.json").read_text())
-    known = {f.name for f in dataclasses.fields(SRSettings)}
-    s = SRSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in info["settings"].items() if k in known})
-    dev = resolve_device(device)
-    model = build_model(s, info.get("seed", 0))
-    state = torch.load(p / "model.pt", map_location="cpu", weights_only=True)
-    if state.get("key") != info.get("key"):
-        raise ParameterError(f"{p}: model.pt and train.json belong to different runs")
-    # float16 copies (the committed generators) are widened back to float32
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
-    model.to(dev).eval()
-    log = pd.read_csv(p / "loss_log.csv") if (p / "loss_log.csv").is_file() else _log_frame([])
-    return TrainedRun(info["name"], model, log, info, p)
-
-
-def save_generator(run: TrainedRun, out_dir: str | os.PathLike, *, dtype: torch.dtype = torch.float16) -> Path:
-    """Write a compact copy of a finished run into ``out_dir``: ``model.pt`` (weights as ``dtype``) and ``train.json``.
-
-    The copy is a run folder like any other (:func:`load_run`, ``pecore sr apply``); float16 halves
-    the size (the 8 × 32 book generators take about 0.5 MB) and changes outputs by less than one
-    8-bit level.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pecore.sr.settings import PRESETS
-    >>> run = train_arm("pixel", PRESETS["ci"], tempfile.mkdtemp(), device="cpu", progress=False)
-    >>> copy = save_generator(run, tempfile.mkdtemp())
-    >>> load_run(copy, device="cpu").name
-    'pixel'
-    """
-    out = Path(out_dir)
-    state = {k: v.detach().cpu().to(dtype) if v.is_floating_point() else v.detach().cpu()
-             for k, v in run.model.state_dict().items()}
-    _save_torch({"key": run.info.get("key"), "model": state, "dtype": str(dtype)}, out / "model.pt")
-    atomic_write_text(out / "train.json", json.dumps(run.info, indent=2, default=str) + "\n")
-    return out

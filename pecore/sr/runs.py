@@ -1,0 +1,146 @@
+"""A trained SR run on disk: its folder layout, reading it back, and compact copies of its generator.
+
+A run folder holds ``train.json`` (what the run is, its provenance), ``model.pt`` (the weights) and
+``loss_log.csv``; :func:`pecore.sr.train.train_arm` writes it, :func:`load_run` reads it and
+:func:`save_generator` writes a float16 copy (what ``stored/sr/<network>-<preset>/runs/`` holds).
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from ..cache import atomic_write_bytes, atomic_write_text
+from ..device import resolve_device
+from ..errors import ParameterError
+from ..validate import check_choice
+from .losses import ARMS
+from .model import SRResNet, build_model
+from .settings import SRSettings
+
+__all__ = ["LOG_COLUMNS", "TrainedRun", "run_name", "is_run_dir", "load_run", "save_generator"]
+
+LOG_COLUMNS = ["step", "loss", "pixel", "feature", "lr", "seconds", "val_psnr_y"]
+
+
+@dataclass
+class TrainedRun:
+    """A trained network, its loss log and its description (``train.json``).
+
+    ``resumed_from`` is the step a checkpoint let training start at; ``steps_run`` the steps trained by
+    the call that returned it (0 for a finished run loaded from its folder).
+    """
+
+    name: str
+    model: SRResNet
+    log: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+    out_dir: Path | None = None
+    resumed_from: int = 0
+    steps_run: int = 0
+
+
+def run_name(arm: str, selection_seed: int = 0) -> str:
+    """The folder and method name of an arm: the arm, or ``random-s<seed>`` for the random arm.
+
+    Examples
+    --------
+    >>> run_name("top"), run_name("random", 2)
+    ('top', 'random-s2')
+    """
+    check_choice("SR arm", arm, ARMS)
+    return f"random-s{int(selection_seed)}" if arm == "random" else arm
+
+
+def is_run_dir(path: str | os.PathLike) -> bool:
+    """Whether ``path`` holds a finished run (``model.pt`` and ``train.json``)."""
+    p = Path(path)
+    return (p / "model.pt").is_file() and (p / "train.json").is_file()
+
+
+def _save_torch(obj: Any, path: Path) -> None:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+
+def _log_frame(rows: list[dict[str, float]]) -> pd.DataFrame:
+    t = pd.DataFrame(rows, columns=LOG_COLUMNS)
+    if t["val_psnr_y"].isna().all():
+        t = t.drop(columns="val_psnr_y")
+    t["step"] = t["step"].astype(int)
+    return t
+
+
+def _write_log(out: Path, rows: list[dict[str, float]]) -> None:
+    atomic_write_text(out / "loss_log.csv", _log_frame(rows).to_csv(index=False, float_format="%.8g"))
+
+
+
+def load_run(path: str | os.PathLike, *, device: str | torch.device = "auto") -> TrainedRun:
+    """Load a finished run from its folder (weights, loss log, ``train.json``).
+
+    Raises
+    ------
+    ParameterError
+        The folder holds no finished run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pecore.sr.settings import PRESETS
+    >>> from pecore.sr.train import train_arm
+    >>> d = tempfile.mkdtemp()
+    >>> _ = train_arm("pixel", PRESETS["ci"], d, device="cpu", progress=False)
+    >>> load_run(d, device="cpu").name
+    'pixel'
+    """
+    p = Path(path)
+    if not is_run_dir(p):
+        raise ParameterError(f"{p} holds no finished SR run (model.pt and train.json); train one with `pecore sr train`")
+    info = json.loads((p / "train.json").read_text())
+    known = {f.name for f in dataclasses.fields(SRSettings)}
+    s = SRSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in info["settings"].items() if k in known})
+    dev = resolve_device(device)
+    model = build_model(s, info.get("seed", 0))
+    state = torch.load(p / "model.pt", map_location="cpu", weights_only=True)
+    if state.get("key") != info.get("key"):
+        raise ParameterError(f"{p}: model.pt and train.json belong to different runs")
+    # float16 copies (the committed generators) are widened back to float32
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
+    model.to(dev).eval()
+    log = pd.read_csv(p / "loss_log.csv") if (p / "loss_log.csv").is_file() else _log_frame([])
+    return TrainedRun(info["name"], model, log, info, p)
+
+
+def save_generator(run: TrainedRun, out_dir: str | os.PathLike, *, dtype: torch.dtype = torch.float16) -> Path:
+    """Write a compact copy of a finished run into ``out_dir``: ``model.pt`` (weights as ``dtype``) and ``train.json``.
+
+    The copy is a run folder like any other (:func:`load_run`, ``pecore sr apply``); float16 halves
+    the size (the 8 × 32 book generators take about 0.5 MB) and changes outputs by less than one
+    8-bit level.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pecore.sr.settings import PRESETS
+    >>> from pecore.sr.train import train_arm
+    >>> run = train_arm("pixel", PRESETS["ci"], tempfile.mkdtemp(), device="cpu", progress=False)
+    >>> copy = save_generator(run, tempfile.mkdtemp())
+    >>> load_run(copy, device="cpu").name
+    'pixel'
+    """
+    out = Path(out_dir)
+    state = {k: v.detach().cpu().to(dtype) if v.is_floating_point() else v.detach().cpu()
+             for k, v in run.model.state_dict().items()}
+    _save_torch({"key": run.info.get("key"), "model": state, "dtype": str(dtype)}, out / "model.pt")
+    atomic_write_text(out / "train.json", json.dumps(run.info, indent=2, default=str) + "\n")
+    return out
