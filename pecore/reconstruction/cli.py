@@ -128,9 +128,15 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
                              command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None)
     record = {"metrics": metrics, "final_loss": float(inv.loss[-1, 0]), "layer": args.layer, "subset": args.subset,
               "n_channels": int(len(chans)), "channels": np.asarray(chans).tolist(), "provenance": prov}
-    save_image(inv.image[0], out)
-    atomic_write_text(f"{stem}.loss.csv", hist.to_csv(index=False, float_format="%.6g"))
-    atomic_write_text(f"{stem}.metrics.json", json.dumps(record, indent=2, default=str) + "\n")
+    written: list[Path] = []
+    try:  # the three files together or none of them
+        written.append(save_image(inv.image[0], out))
+        written.append(atomic_write_text(f"{stem}.loss.csv", hist.to_csv(index=False, float_format="%.6g")))
+        written.append(atomic_write_text(f"{stem}.metrics.json", json.dumps(record, indent=2, default=str) + "\n"))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     print(f"wrote {out} ({args.layer}, {args.subset} {len(chans)} channels, {inv.loss.shape[0]} steps: loss "
           f"{inv.loss[0, 0]:.3g} → {inv.loss[-1, 0]:.3g}; PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.3f}, "
           f"structure {metrics['structure']:.3f}, colour ΔE00 {metrics['colour_de2000']:.2f}), "
