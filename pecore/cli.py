@@ -24,6 +24,13 @@ COMMANDS = (probe_command.add_parser, book.add_parser, iqa_cli.add_parser, recon
             sr_cli.add_parser, reproduce.add_parser)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command of :data:`COMMANDS`.
 
@@ -32,14 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:3]
     ['book', 'distance', 'iqa']
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pecore",
         description="pecore: perceptual efficacy of CNN channels (Tariq et al., ECCV 2020), reproduced.",
     )
     parser.add_argument("--version", action="version", version=f"pecore {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="print the Python traceback of an error (also: PECORE_DEBUG=1)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in COMMANDS:
         add(sub)
     return parser
@@ -58,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PecoreError as exc:
         if debug:
             raise
-        print(f"pecore {args.command}: error: {exc}", file=sys.stderr)
+        print(f"pecore {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"pecore {args.command}: interrupted; finished steps are kept (cache entries, checkpoints) and the "

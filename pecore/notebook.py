@@ -304,7 +304,9 @@ def scores_table(network: str, scores: str | os.PathLike | None = None, preset: 
     path = path / "scores.csv" if path.is_dir() else path
     if not path.is_file():
         raise DatasetError(f"channel scores {path} do not exist (write them with `pecore probe --out DIR`)")
-    table = pd.read_csv(path)
+    from .pipeline import read_scores_csv
+
+    table = read_scores_csv(path)
     missing = {"layer", "channel", "pe"} - set(table.columns)
     if missing:
         raise DatasetError(f"{path} is not a pecore scores table: no column {', '.join(sorted(missing))}")

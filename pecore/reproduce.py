@@ -238,9 +238,14 @@ def _run(args: argparse.Namespace) -> int:
     from .device import resolve_device
     from .errors import ParameterError
 
+    from .errors import OutputError
+
     steps = tuple(s for s in STEPS if s in args.steps)
     if args.preset == "book" and ("probe" in steps or "iqa" in steps):
         raise ParameterError("the book preset exists for reconstruction and sr only: add --steps reconstruction sr")
+    resolve_device(args.device)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise OutputError(f"--out {args.out} is a file: name a folder (it is laid out like stored/)")
     if args.plan:
         cpu = _cpu_flops()
         rows = pd.DataFrame([s.row(cpu) for s in plan(args.preset, steps)])
@@ -249,7 +254,6 @@ def _run(args: argparse.Namespace) -> int:
               f"{rows['CPU hours (here)'].sum():.1f} CPU hours at {cpu / 1e9:.0f} GFLOP/s, "
               f"{rows['output MB'].sum():.1f} MB")
         return 0
-    resolve_device(args.device)
     out = Path(args.out)
     command = (f"pecore reproduce --preset {args.preset} --device {args.device} --out {args.out} "
                f"--steps {' '.join(steps)}")

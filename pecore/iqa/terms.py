@@ -119,7 +119,7 @@ def dataset_terms(networks: Sequence[Network], dataset: FRDataset, *, size: int 
         layers = list(net.taps)
         key = _terms_key(net, layers, size, identity)
         prov = {"network": net.name, "layers": layers, "image_size": size, "cache_key": key, "cache_hit": False}
-        hit = load_arrays(key) if cache else None
+        hit = load_arrays(key, keys=layers) if cache else None
         if hit is not None:
             out[net.name] = PairTerms(net.name, layers, {k: hit[k] for k in layers}, {**prov, "cache_hit": True})
         else:
@@ -129,7 +129,7 @@ def dataset_terms(networks: Sequence[Network], dataset: FRDataset, *, size: int 
     bkey = cache_key("iqa-baselines", {"size": size, "data": identity, "version": 2})
     base = None
     if baselines:
-        hit = load_arrays(bkey) if cache else None
+        hit = load_arrays(bkey, keys=("psnr", "ssim")) if cache else None
         base = pd.DataFrame({k: hit[k] for k in ("psnr", "ssim")}) if hit is not None else None
     need_base = baselines and base is None
     if todo or need_base:

@@ -294,7 +294,7 @@ def run(
             chans = select_channels(scores, layer, subset, p, seed=subset_seed)
         key = cache_key("recon", {**network.identity, "layer": layer, "channels": chans, **recon_args,
                                   "images": digest, "seeds": batch_seeds})
-        arrays = load_arrays(key) if cache else None
+        arrays = load_arrays(key, keys=("image", "loss", "feature_loss")) if cache else None
         if arrays is None:
             inv = invert(network, batch, layer, {layer: chans}, seed=batch_seeds, device=dev, **recon_args)
             arrays = {"image": inv.image.numpy().astype(np.float32), "loss": inv.loss.astype(np.float32),
