@@ -4,10 +4,11 @@ Each chapter package (``pecore.iqa``, ``pecore.reconstruction``, ``pecore.sr``) 
 
 - ``settings.py`` — ``PRESETS`` (``ci``, ``quick``, a CPU ``book`` tier where the chapter needs one,
   ``paper``) and ``get_settings(name, **overrides)``;
-- ``experiment.py`` — ``run(...) -> Result``, a ``Result`` (an :class:`ExperimentResult`) with
-  ``save(dir)`` and ``Result.load(dir)`` (tables as CSV, arrays, ``provenance.json``),
-  ``chapter_result(...)`` (the stored results when they match, else a run, through
-  :func:`stored_or_compute`) and ``conclusions(result) -> list[Verdict]``;
+- ``experiment.py`` (or, for SR, ``runs.py`` / ``results.py``) — ``run(...) -> Result``, a ``Result``
+  (an :class:`ExperimentResult`) with ``save(dir)`` and ``Result.load(dir)`` (tables as CSV, arrays,
+  ``provenance.json``) and ``chapter_result(...)`` (the stored results when they match, else a run,
+  through :func:`stored_or_compute`);
+- ``conclusions.py`` — ``conclusions(result) -> list[Verdict]``, with doctests;
 - ``plots.py`` (figures) and ``cli.py`` (``add_parser``).
 
 A :class:`Verdict` states one claim of the paper against one measure from an interval: 'supported' when

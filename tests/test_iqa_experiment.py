@@ -12,7 +12,8 @@ from conftest import ROOT, data_path
 from pecore.cli import main
 from pecore.errors import ParameterError
 from pecore.iqa.datasets import load_live, load_tid2013
-from pecore.iqa.experiment import IQAResult, channel_level, conclusions, subset_grid
+from pecore.iqa.conclusions import conclusions
+from pecore.iqa.experiment import IQAResult, channel_level, subset_grid
 from pecore.iqa.experiment import run as run_iqa
 from pecore.iqa.terms import dataset_terms, limit_pairs, pair_terms
 from pecore.iqa.stats import srocc

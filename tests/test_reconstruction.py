@@ -278,7 +278,8 @@ def test_book_preset_is_the_stored_tier():
 
 def test_stored_book_results_load_with_their_provenance():
     from pecore.experiment import VERDICTS
-    from pecore.reconstruction.experiment import conclusions, stored_dir
+    from pecore.reconstruction.conclusions import conclusions
+    from pecore.reconstruction.experiment import stored_dir
 
     r = ReconstructionResult.load(stored_dir("vgg16", "book"))
     prov = r.provenance

@@ -30,7 +30,8 @@ def test_chapter_executes_under_ci_and_states_the_computed_verdicts(tmp_path):
     assert markdown.count("preset ci") >= 4  # every caption names the preset
     assert "What this page shows" in html and "computed for this page" in html  # ci has no stored results
     # the verdicts on the page are the ones the package computes from the same (cached) result
-    from pecore.reconstruction.experiment import chapter_result, conclusions
+    from pecore.reconstruction.conclusions import conclusions
+    from pecore.reconstruction.experiment import chapter_result
 
     result = chapter_result("vgg16", "ci", device="cpu")
     verdicts = conclusions(result)

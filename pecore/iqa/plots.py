@@ -131,7 +131,7 @@ def conclusions(result: IQAResult, stat: str = "srocc") -> list[str]:
     ``stat`` is kept for the caller's figures; the verdicts use the paired SROCC differences.
     """
     from ..experiment import overall_reading
-    from .experiment import conclusions as verdicts_of
+    from .conclusions import conclusions as verdicts_of
 
     verdicts = verdicts_of(result)
     shown = [v for v in verdicts if v.scope.startswith("all layers") or v.claim.startswith("a channel's")]

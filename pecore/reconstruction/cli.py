@@ -54,20 +54,12 @@ def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_reconstruct)
 
 
-def _run_reconstruct(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from ..cache import atomic_write_text
-    from ..errors import OutputError, ParameterError, UnknownNameError
-    from ..imageio import load_image, save_image
-    from ..networks import load_network
+def _check_reconstruct_args(args: argparse.Namespace):
+    """Check every option of ``pecore reconstruct`` before anything is loaded or written."""
+    from ..errors import OutputError, ParameterError
     from ..pipeline import check_writable
-    from .settings import get_settings as get_reconstruction_settings
-    from ..provenance import provenance_record
-    from ..selection import select_channels
-    from ..validate import check_choice, check_fraction, check_positive
-    from .invert import invert
-    from .measures import measure
+    from ..validate import check_fraction, check_positive
+    from .settings import get_settings
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
@@ -79,7 +71,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     for extra in (Path(f"{stem}.loss.csv"), Path(f"{stem}.metrics.json")):
         if extra.is_dir():
             raise OutputError(f"{extra} (written beside --out) is a folder")
-    settings = get_reconstruction_settings(args.preset)
+    settings = get_settings(args.preset)
     size = check_positive("--size", args.size if args.size is not None else settings.image_size, integer=True)
     if size < 16:
         raise ParameterError(f"--size {size} is too small: reconstructions need at least 16 pixels")
@@ -94,6 +86,23 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
                              "channel of the layer is used)")
     args.p = 25.0 if args.p is None else args.p
     check_fraction("--p", args.p)
+    return out, stem, settings, size
+
+
+def _run_reconstruct(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..cache import atomic_write_text
+    from ..errors import UnknownNameError
+    from ..imageio import load_image, save_image
+    from ..networks import load_network
+    from ..provenance import provenance_record
+    from ..selection import select_channels
+    from ..validate import check_choice
+    from .invert import invert
+    from .measures import measure
+
+    out, stem, settings, size = _check_reconstruct_args(args)
     net = load_network(args.net, device=args.device)
     scores_label = None
     if args.subset == "all":
@@ -138,9 +147,8 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
             path.unlink(missing_ok=True)
         raise
     print(f"wrote {out} ({args.layer}, {args.subset} {len(chans)} channels, {inv.loss.shape[0]} steps: loss "
-          f"{inv.loss[0, 0]:.3g} → {inv.loss[-1, 0]:.3g}; PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.3f}, "
-          f"structure {metrics['structure']:.3f}, colour ΔE00 {metrics['colour_de2000']:.2f}), "
-          f"{stem.name}.loss.csv and {stem.name}.metrics.json")
+          f"{inv.loss[0, 0]:.3g} → {inv.loss[-1, 0]:.3g}; " + ", ".join(f"{k} {v:.3g}" for k, v in metrics.items())
+          + f"), {stem.name}.loss.csv and {stem.name}.metrics.json")
     return 0
 
 
