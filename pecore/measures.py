@@ -4,7 +4,8 @@ Every chapter takes its PSNR, SSIM, structure and colour numbers from here, thro
 presets of :data:`MEASURES` (``psnr-rgb``, ``psnr-y-sr``, ``ssim-iqa``, ``ssim-y-sr``, ...), each of
 which records its conventions and whether higher is better — stated once, here.
 
-Conventions (images are RGB tensors ``(N, 3, H, W)`` or ``(3, H, W)`` in [0, 1]):
+Conventions (images are RGB tensors ``(N, 3, H, W)`` or ``(3, H, W)`` in [0, 1]; values are float64 per image,
+LPIPS float32):
 
 - **Colour space** (``colour``): ``'rgb'`` (the three channels, SSIM averaged over them),
   ``'luma-bt601'`` (``0.299 R + 0.587 G + 0.114 B``, in [0, 1]), ``'luma-bt709'``
@@ -116,7 +117,7 @@ def psnr(x: Any, y: Any, *, colour: str = "rgb", border: int = 0, max_db: float 
     peak = COLOUR_SPACES[check_choice("colour space", colour, COLOUR_SPACES)][3]
     d = _crop(to_colour(a, colour) - to_colour(b, colour), border)
     mse = d.pow(2).mean(dim=(1, 2, 3)).clamp_min(peak ** 2 * 10 ** (-max_db / 10))
-    return (10 * torch.log10(peak ** 2 / mse)).float()
+    return 10 * torch.log10(peak ** 2 / mse)
 
 
 def _window(size: int, sigma: float | None) -> torch.Tensor:
@@ -193,7 +194,7 @@ def ssim(x: Any, y: Any, *, colour: str = "luma-bt601", border: int = 0, window:
     ma, mb = filt(a), filt(b)
     saa, sbb, sab = ((filt(a * a) - ma ** 2) * cov, (filt(b * b) - mb ** 2) * cov, (filt(a * b) - ma * mb) * cov)
     m = ((2 * ma * mb + c1) * (2 * sab + c2)) / ((ma ** 2 + mb ** 2 + c1) * (saa + sbb + c2))
-    return m.mean(dim=(1, 2, 3)).float()
+    return m.mean(dim=(1, 2, 3))
 
 
 _SOBEL = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]], dtype=torch.float64) / 4
@@ -221,7 +222,7 @@ def structure(x: Any, y: Any) -> torch.Tensor:
     na, nb = ea.norm(dim=1), eb.norm(dim=1)
     ok = (na > 1e-12) & (nb > 1e-12)
     r = (ea * eb).sum(1) / (na * nb).clamp_min(1e-30)
-    return torch.where(ok, r.clamp(-1, 1), torch.zeros_like(r)).float()
+    return torch.where(ok, r.clamp(-1, 1), torch.zeros_like(r))
 
 
 def ciede2000(x: Any, y: Any, *, blur: float | None = None) -> torch.Tensor:
@@ -250,7 +251,7 @@ def ciede2000(x: Any, y: Any, *, blur: float | None = None) -> torch.Tensor:
         la = rgb2lab(a[i].permute(1, 2, 0).cpu().numpy())
         lb = rgb2lab(b[i].permute(1, 2, 0).cpu().numpy())
         out.append(float(np.mean(deltaE_ciede2000(lb, la))))
-    return torch.tensor(out, dtype=torch.float32)
+    return torch.tensor(out, dtype=torch.float64)
 
 
 def lpips(x: Any, y: Any, *, net: str = "vgg16", device: str = "cpu") -> torch.Tensor:

@@ -1,6 +1,8 @@
 """Evaluation of super-resolved images: PSNR-Y, SSIM-Y, LPIPS-alex, LPIPS-vgg; per image, means and bootstrap intervals.
 
-The SR literature's convention, followed here: the images are converted to the luma Y of ITU-R BT.601
+Every number comes from the named measures of :mod:`pecore.measures` (``psnr-y-sr``, ``ssim-y-sr``,
+``lpips-alex``, ``lpips-vgg``) and the statistics of :mod:`pecore.statistics`. The SR literature's
+convention, followed here: the images are converted to the luma Y of ITU-R BT.601
 as MATLAB's ``rgb2ycbcr`` does (``Y = 16 + 65.481 R + 128.553 G + 24.966 B`` for RGB in [0, 1], so Y is
 in [16, 235]), a border of ``scale`` pixels is cropped, and PSNR uses a peak of 255. SSIM is Wang et
 al. (2004) on Y with an 11 × 11 Gaussian window (σ = 1.5), ``K1 = 0.01``, ``K2 = 0.03``, ``L = 255``,
@@ -19,14 +21,19 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
-from ..errors import ImageError, ParameterError
-from ..validate import check_image, check_positive
+
+from .. import statistics
+from ..errors import ParameterError
+from ..measures import MEASURES as _NAMED
+from ..measures import compute, to_colour
+from ..statistics import bootstrap_mean
+from ..validate import check_image
 from .data import HRImage, check_scale_pair, downscale, quantize
 
 __all__ = [
     "METRICS",
+    "MEASURE_OF",
     "rgb_to_y",
     "psnr_y",
     "ssim_y",
@@ -40,7 +47,9 @@ __all__ = [
     "VERDICTS",
 ]
 
-METRICS = {"psnr_y": True, "ssim_y": True, "lpips_alex": False, "lpips_vgg": False}  # name -> higher is better
+#: result column → named measure of :mod:`pecore.measures` (which states the conventions and directions)
+MEASURE_OF = {"psnr_y": "psnr-y-sr", "ssim_y": "ssim-y-sr", "lpips_alex": "lpips-alex", "lpips_vgg": "lpips-vgg"}
+METRICS = {col: _NAMED[name].higher_is_better for col, name in MEASURE_OF.items()}  # column -> higher is better
 VERDICTS = ("supported", "contradicted", "undecided")
 POOLED_NAME = "Set5+Set14"  # the test sets pooled (see :func:`pooled`)
 
@@ -53,32 +62,11 @@ def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
     >>> rgb_to_y(torch.ones(1, 3, 1, 1)).item(), rgb_to_y(torch.zeros(1, 3, 1, 1)).item()
     (235.0, 16.0)
     """
-    x = check_image(x, "image (RGB in [0, 1])")
-    w = torch.tensor([65.481, 128.553, 24.966], dtype=torch.float64, device=x.device).view(1, 3, 1, 1)
-    return (16.0 + (x.double() * w).sum(dim=1, keepdim=True)).to(torch.float64)
-
-
-def _crop_border(y: torch.Tensor, border: int) -> torch.Tensor:
-    check_positive("border", border, integer=True, allow_zero=True)
-    if border == 0:
-        return y
-    h, w = y.shape[-2:]
-    if h <= 2 * border or w <= 2 * border:
-        raise ImageError(f"image of {h}×{w} pixels has nothing left after cropping a border of {border}")
-    return y[..., border:-border, border:-border]
-
-
-def _check_same(sr: torch.Tensor, hr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    sr, hr = check_image(sr, "sr (RGB in [0, 1])"), check_image(hr, "hr (RGB in [0, 1])")
-    if sr.shape != hr.shape:
-        raise ImageError(f"sr and hr must have the same shape, got {tuple(sr.shape)} and {tuple(hr.shape)}")
-    return sr, hr
+    return to_colour(check_image(x, "image (RGB in [0, 1])").double(), "y-ycbcr")
 
 
 def psnr_y(sr: torch.Tensor, hr: torch.Tensor, border: int = 4) -> torch.Tensor:
-    """PSNR in dB of the Y channel (peak 255) with ``border`` pixels cropped, one value per image ``(N,)``.
-
-    Identical images give ``inf``.
+    """PSNR-Y (``psnr-y-sr`` of :mod:`pecore.measures`) with ``border`` pixels cropped, per image ``(N,)``.
 
     Examples
     --------
@@ -87,54 +75,24 @@ def psnr_y(sr: torch.Tensor, hr: torch.Tensor, border: int = 4) -> torch.Tensor:
     >>> round(float(psnr_y(sr, hr)), 4)  # 10 log10(255² / 100)
     28.1308
     """
-    sr, hr = _check_same(sr, hr)
-    d = _crop_border(rgb_to_y(sr) - rgb_to_y(hr), border)
-    mse = d.pow(2).mean(dim=(1, 2, 3))
-    return 10.0 * torch.log10(255.0 ** 2 / mse)
-
-
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    r = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(r ** 2) / (2 * sigma ** 2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).view(1, 1, size, size)
+    return compute("psnr-y-sr", sr, hr, border=border)
 
 
 def ssim_y(sr: torch.Tensor, hr: torch.Tensor, border: int = 4, *, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """SSIM of the Y channel with ``border`` pixels cropped, one value per image ``(N,)``.
-
-    Gaussian ``window × window`` (σ = ``sigma``), ``C1 = (0.01 · 255)²``, ``C2 = (0.03 · 255)²``, the
-    mean of the SSIM map over the positions where the window fits.
+    """SSIM-Y (``ssim-y-sr`` of :mod:`pecore.measures`) with ``border`` pixels cropped, per image ``(N,)``.
 
     Examples
     --------
     >>> hr = torch.full((1, 3, 24, 24), 0.5)
     >>> float(ssim_y(hr, hr))
     1.0
-    >>> sr = hr + 10 / 219  # constant images: SSIM = (2 μx μy + C1) / (μx² + μy² + C1)
-    >>> mx, my, c1 = 125.5 + 10, 125.5, (0.01 * 255) ** 2
-    >>> round(float(ssim_y(sr, hr)), 6) == round((2 * mx * my + c1) / (mx ** 2 + my ** 2 + c1), 6)
-    True
     """
-    sr, hr = _check_same(sr, hr)
-    x, y = _crop_border(rgb_to_y(sr), border), _crop_border(rgb_to_y(hr), border)
-    if min(x.shape[-2:]) < window:
-        raise ImageError(f"image of {tuple(x.shape[-2:])} pixels (after the border) is smaller than the SSIM window {window}")
-    g = _gaussian_window(window, sigma).to(x.device)
-
-    def filt(z: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(z, g)
-
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mx, my = filt(x), filt(y)
-    sxx, syy, sxy = filt(x * x) - mx ** 2, filt(y * y) - my ** 2, filt(x * y) - mx * my
-    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (sxx + syy + c2))
-    return s.mean(dim=(1, 2, 3))
+    return compute("ssim-y-sr", sr, hr, border=border, window=window, sigma=sigma)
 
 
 def bootstrap_ci(values: Sequence[float] | np.ndarray, *, n_boot: int = 2000, level: float = 0.95,
                  seed: int = 0) -> tuple[float, float, float]:
-    """Mean of ``values`` and its percentile bootstrap interval (resampling the values, i.e. images).
+    """Mean of ``values`` and its percentile bootstrap interval (:func:`pecore.statistics.bootstrap_mean`).
 
     Examples
     --------
@@ -142,14 +100,9 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, *, n_boot: int = 2000, le
     >>> m, lo <= m <= hi
     (2.5, True)
     """
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)):
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0 or not np.isfinite(v).all():
         raise ParameterError(f"bootstrap_ci needs a non-empty 1-D array of finite values, got {v!r}")
-    try:
-        from ..statistics import bootstrap_mean
-    except ImportError:  # before pecore.statistics existed
-        from ..compare import bootstrap_mean
-
     return bootstrap_mean(v, n_boot=n_boot, level=level, seed=seed)
 
 
@@ -221,7 +174,8 @@ def evaluate_methods(methods: Mapping[str, Callable[[torch.Tensor], torch.Tensor
 
 
 def summarise(per_image: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Mean of each metric per dataset and method with a 95 % bootstrap interval over images.
+    """Mean of each metric per dataset and method with a 95 % bootstrap interval over images
+    (:func:`pecore.statistics.summarise`).
 
     Returns a tidy table: dataset, method, metric, mean, ci_low, ci_high, n_images.
 
@@ -232,18 +186,14 @@ def summarise(per_image: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> 
     [['m', 'psnr_y', 31.0, 3]]
     """
     metrics = [m for m in METRICS if m in per_image.columns]
-    rows = []
-    for (ds, method), g in per_image.groupby(["dataset", "method"], sort=False):
-        for m in metrics:
-            mean, lo, hi = bootstrap_ci(g[m].to_numpy(), n_boot=n_boot, seed=seed)
-            rows.append({"dataset": ds, "method": method, "metric": m, "mean": mean, "ci_low": lo, "ci_high": hi,
-                         "n_images": len(g)})
-    return pd.DataFrame(rows)
+    out = statistics.summarise(per_image, ["dataset", "method"], metrics, n_boot=n_boot, seed=seed)
+    return out.rename(columns={"measure": "metric", "n": "n_images"})
 
 
 def paired_differences(per_image: pd.DataFrame, pairs: Sequence[tuple[str, str]], *, n_boot: int = 2000,
                        seed: int = 0) -> pd.DataFrame:
-    """Per-image differences ``a − b`` of each metric for method pairs, with 95 % bootstrap intervals.
+    """Per-image differences ``a − b`` of each metric for method pairs, with 95 % bootstrap intervals
+    (:func:`pecore.statistics.paired_differences`, paired on the image).
 
     The images are paired (the same image under both methods), so the interval of the mean difference
     is much narrower than the two methods' separate intervals suggest. ``better`` says which method
@@ -259,22 +209,19 @@ def paired_differences(per_image: pd.DataFrame, pairs: Sequence[tuple[str, str]]
     (0.833, 'a', True)
     """
     metrics = [m for m in METRICS if m in per_image.columns]
-    rows = []
     for ds, g in per_image.groupby("dataset", sort=False):
         for a, b in pairs:
-            ga = g[g.method == a].set_index("image")
-            gb = g[g.method == b].set_index("image")
-            common = ga.index.intersection(gb.index)
-            if len(common) == 0:
+            if not set(g[g.method == a].image) & set(g[g.method == b].image):
                 raise ParameterError(f"no image of {ds} was scored by both {a!r} and {b!r}")
-            for m in metrics:
-                diff = ga.loc[common, m].to_numpy() - gb.loc[common, m].to_numpy()
-                mean, lo, hi = bootstrap_ci(diff, n_boot=n_boot, seed=seed)
-                favours_a = mean > 0 if METRICS[m] else mean < 0
-                rows.append({"dataset": ds, "a": a, "b": b, "metric": m, "mean": mean, "ci_low": lo, "ci_high": hi,
-                             "better": a if favours_a else b, "clear": bool(lo > 0 or hi < 0),
-                             "verdict": verdict(m, lo, hi), "n_images": len(common)})
-    return pd.DataFrame(rows)
+    d = statistics.paired_differences(per_image, pairs, arm="method", measures=metrics, pair_on=["image"],
+                                      by=["dataset"], higher_is_better=METRICS, n_boot=n_boot, seed=seed)
+    up = d.measure.map(METRICS)
+    favours_a = np.where(up, d["mean"] > 0, d["mean"] < 0)
+    return pd.DataFrame({
+        "dataset": d.dataset, "a": d.a, "b": d.b, "metric": d.measure, "mean": d["mean"], "ci_low": d.ci_low,
+        "ci_high": d.ci_high, "better": np.where(favours_a, d.a, d.b), "clear": d.better != "neither",
+        "verdict": [verdict(m, lo, hi) for m, lo, hi in zip(d.measure, d.ci_low, d.ci_high)],
+        "n_images": d.n_pairs})
 
 
 def pooled(per_image: pd.DataFrame, name: str | None = None) -> pd.DataFrame:
