@@ -121,11 +121,8 @@ def preset_settings(presets: dict[str, Any], name: str, overrides: dict[str, Any
 
     Examples
     --------
-    >>> from dataclasses import dataclass
-    >>> @dataclass(frozen=True)
-    ... class S:
-    ...     steps: int = 1
-    >>> preset_settings({"ci": S()}, "ci", {"steps": 2}, "toy").steps
+    >>> from pecore.reconstruction.settings import PRESETS
+    >>> preset_settings(PRESETS, "ci", {"steps": 2}, "reconstruction").steps
     2
     """
     settings = presets[check_choice(f"{kind} preset", name, presets)]

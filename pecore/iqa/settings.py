@@ -69,17 +69,14 @@ PRESETS: dict[str, IQASettings] = {
 
 
 def get_settings(name: str, **overrides: Any) -> IQASettings:
-    """The iqa settings of preset ``name``, optionally with fields overridden.
+    """The IQA budgets of preset ``name`` (``ci``, ``quick``, ``paper``), with fields overridden if asked.
 
-    Raises
-    ------
-    UnknownNameError
-        An unknown preset or field.
+    Unknown presets and fields raise :class:`pecore.errors.UnknownNameError`.
 
     Examples
     --------
-    >>> get_settings("ci").as_dict() == PRESETS["ci"].as_dict()
-    True
+    >>> get_settings("quick").image_size, get_settings("quick", image_size=None).image_size
+    (160, None)
     """
     from ..validate import preset_settings
 

@@ -96,17 +96,15 @@ PRESETS: dict[str, ReconstructionSettings] = {
 
 
 def get_settings(name: str, **overrides: Any) -> ReconstructionSettings:
-    """The reconstruction settings of preset ``name``, optionally with fields overridden.
+    """The inversion budgets of preset ``name`` (``ci``, ``quick``, ``book``, ``paper``), fields overridden if asked.
 
-    Raises
-    ------
-    UnknownNameError
-        An unknown preset or field.
+    Unknown presets and fields raise :class:`pecore.errors.UnknownNameError`.
 
     Examples
     --------
-    >>> get_settings("ci").as_dict() == PRESETS["ci"].as_dict()
-    True
+    >>> s = get_settings("book", steps=50)
+    >>> s.image_size, s.steps, len(s.images)
+    (128, 50, 8)
     """
     from ..validate import preset_settings
 
