@@ -161,17 +161,23 @@ class FeatureExtractor(nn.Module):
     def _run_with_hooks(self, x: torch.Tensor, wanted: list[str]) -> dict[str, torch.Tensor]:
         named = dict(self.module.named_modules())
         out: dict[str, torch.Tensor] = {}
+        calls: dict[str, int] = {}
         handles = []
+        # the first pass runs the whole module and counts the calls of every tapped module: one that runs
+        # more than once (a module object reused, as torchvision's ResNet blocks reuse one ReLU) is refused
+        checking = not getattr(self, "_taps_checked", False)
+        taps = list(self.layers) if checking else wanted
 
         def make_hook(name: str):
             def hook(_m: nn.Module, _inp: Any, output: torch.Tensor) -> None:
-                out[name] = output
-                if len(out) == len(wanted):
+                calls[name] = calls.get(name, 0) + 1
+                out.setdefault(name, output)
+                if not checking and len(out) == len(wanted):
                     raise _Stop
 
             return hook
 
-        for name in wanted:
+        for name in taps:
             handles.append(named[str(self.layers[name])].register_forward_hook(make_hook(name)))
         try:
             self.module(x)
@@ -180,6 +186,14 @@ class FeatureExtractor(nn.Module):
         finally:
             for h in handles:
                 h.remove()
+        reused = {n: k for n, k in calls.items() if k > 1}
+        if reused:
+            name, k = next(iter(reused.items()))
+            raise ParameterError(f"tap {name!r} (module {self.layers[name]!r}) runs {k} times in one forward pass — the "
+                                 "model reuses that module object, so which call a tap sees would be arbitrary; tap a "
+                                 "module that runs once (for example the output of a block)")
+        self._taps_checked = True
+        out = {n: out[n] for n in wanted if n in out}
         missing = [n for n in wanted if n not in out]
         if missing:
             raise ParameterError(f"layers {missing} were never run by the module's forward pass")

@@ -104,13 +104,43 @@ class Network:
         weights_label: str = "user-module",
         input_size: int = 64,
     ) -> Network:
-        """Wrap any torchvision-style CNN.
+        """Wrap any CNN that takes RGB images, so that it can be probed and scored like VGG-16.
+
+        Parameters
+        ----------
+        module
+            The network (e.g. ``torchvision.models.resnet18(weights=...)``); it is put in eval mode and
+            its parameters frozen.
+        layers
+            Your name for each layer → the submodule's path (``"layer1.0.relu"``) or its index in an
+            ``nn.Sequential``. A tap returns that submodule's output; a submodule that runs more than once in
+            a forward pass (a reused module object) is refused with a named error, because which call it
+            returned would be arbitrary — tap a block's output instead.
+        name
+            The network's name in tables and provenance.
+        taps
+            The layers probed by default (default: all of ``layers``).
+        normalize
+            ``(mean, std)`` applied to images in [0, 1] before the module (ImageNet's by default); ``None``
+            for none.
+        weights_label
+            How provenance names the weights (their sha256 digest is recorded too).
+        input_size
+            Side of the blank image used once to count each tap's channels.
 
         Examples
         --------
         >>> net = Network.from_module(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), {"relu": 1}, normalize=None)
         >>> net.channels
         {'relu': 4}
+        >>> import torchvision
+        >>> resnet = torchvision.models.resnet18(weights=None)
+        >>> Network.from_module(resnet, {"block1": "layer1", "block2": "layer2"}, name="resnet18").channels
+        {'block1': 64, 'block2': 128}
+        >>> Network.from_module(resnet, {"relu1": "layer1.0.relu"})
+        Traceback (most recent call last):
+        ...
+        pecore.errors.ParameterError: tap 'relu1' (module 'layer1.0.relu') runs 2 times in one forward pass — ...
         """
         if not isinstance(module, nn.Module):
             raise ParameterError(f"from_module needs a torch.nn.Module (e.g. torchvision.models.vgg16().features), "

@@ -85,3 +85,19 @@ def test_too_small_images_and_other_dtypes(alexnet):
     out = alexnet.extractor(x, ["relu1"])["relu1"]
     assert out.dtype == torch.float32
     assert torch.allclose(out, alexnet.extractor(x.float(), ["relu1"])["relu1"])
+
+
+def test_from_module_refuses_a_tap_on_a_module_that_runs_twice():
+    import torchvision
+
+    from pecore import Network
+    from pecore.errors import ParameterError
+
+    resnet = torchvision.models.resnet18(weights=None)
+    # torchvision's BasicBlock calls its one ReLU module twice: a tap there would see either call
+    with pytest.raises(ParameterError, match="runs 2 times in one forward pass"):
+        Network.from_module(resnet, {"relu": "layer1.0.relu", "out": "layer2"})
+    net = Network.from_module(resnet, {"block1": "layer1", "block2": "layer2"})
+    a = net.extractor(torch.rand(1, 3, 64, 64), ["block1"])["block1"]
+    b = net.extractor(torch.rand(1, 3, 64, 64), ["block1", "block2"])["block1"]
+    assert a.shape == b.shape == (1, 64, 16, 16)
