@@ -11,7 +11,7 @@ from .experiment import ReconstructionResult
 from .measures import HIGHER_IS_BETTER
 
 __all__ = ["SUBSET_COLORS", "SUBSET_LABELS", "MEASURE_LABELS", "reconstruction_grid", "measure_panels", "loss_curves",
-           "summary_table", "convergence_table", "verdicts_table", "caveats"]
+           "summary_table", "convergence_table", "verdicts_table", "layer_readings", "caveats"]
 
 SUBSET_COLORS = {"top": "#1f77b4", "bottom": "#d62728", "random": "#7f7f7f", "all": "#2ca02c"}
 SUBSET_LABELS = {"top": "top-PE", "bottom": "bottom-PE", "random": "random", "all": "all"}
@@ -200,6 +200,32 @@ def verdicts_table(verdicts: pd.DataFrame) -> pd.DataFrame:
         "top − bottom [95 % interval]": [_interval(m, lo, hi) for m, lo, hi in
                                          zip(verdicts.estimate, verdicts.ci_low, verdicts.ci_high)],
         "pairs": verdicts.n, "verdict": verdicts.verdict})
+
+
+def layer_readings(verdicts: Sequence) -> list[str]:
+    """Per layer, whether one subset keeps more of *everything* (then the subsets differ in how much they keep,
+    not in what kind — the claim's split between structure and colour is not what separates them).
+
+    Examples
+    --------
+    >>> from pecore.experiment import Verdict
+    >>> vs = [Verdict("top-PE keeps edges in place better", "l", "structure", -1, -2, -0.5, 8, "contradicted"),
+    ...       Verdict("bottom-PE keeps colour better", "l", "colour_de2000", 3, 1, 5, 8, "supported")]
+    >>> layer_readings(vs)[0].startswith("In l the bottom-PE reconstructions are closer to the photograph on every")
+    True
+    """
+    out = []
+    for layer in dict.fromkeys(v.scope for v in verdicts):
+        vs = [v for v in verdicts if v.scope == layer]
+        structure = [v.verdict for v in vs if v.claim.startswith("top-PE")]
+        colour = [v.verdict for v in vs if v.claim.startswith("bottom-PE")]
+        if structure and colour and set(structure) == {"contradicted"} and set(colour) == {"supported"}:
+            out.append(f"In {layer} the bottom-PE reconstructions are closer to the photograph on every measure, "
+                       "structure and colour alike: the bottom-PE channels keep more of the image, not a different part.")
+        elif structure and colour and set(structure) == {"supported"} and set(colour) == {"contradicted"}:
+            out.append(f"In {layer} the top-PE reconstructions are closer to the photograph on every measure, "
+                       "structure and colour alike: the top-PE channels keep more of the image, not a different part.")
+    return out
 
 
 def caveats(result: ReconstructionResult) -> str:
