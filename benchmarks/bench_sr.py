@@ -34,7 +34,9 @@ def sr_record(folder: Path) -> dict:
         steps = prov["lambda_sweep"]["steps"]
         sweep[name] = {"steps": steps, "seconds": round(float(seconds), 1),
                        "steps_per_second": round(steps / float(seconds), 3) if seconds else None}
-    train_total = sum(a["seconds"] for a in arms.values()) + sum(a["seconds"] for a in sweep.values())
+    train_total = prov.get("training_seconds_total")  # every run once (the all arm may be a sweep run)
+    if train_total is None:
+        train_total = sum(a["seconds"] for a in arms.values()) + sum(a["seconds"] for a in sweep.values())
     return {
         "benchmark": "sr stored run",
         "results": str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else str(folder),
@@ -48,7 +50,8 @@ def sr_record(folder: Path) -> dict:
         "torch": prov.get("torch"),
         "wall_seconds": prov.get("wall_seconds"),
         "training_seconds": round(train_total, 1),
-        "other_seconds": round(prov["wall_seconds"] - train_total, 1) if prov.get("wall_seconds") else None,
+        # a run resumed by a second call of the command trains longer in all than its final call's wall time
+        "wall_seconds_covers_all_training": bool(prov.get("wall_seconds") and prov["wall_seconds"] >= train_total),
         "network": {k: settings[k] for k in ("n_blocks", "n_feats", "crop", "batch_size", "steps", "loss_precision")
                     if k in settings},
         "arms": arms,

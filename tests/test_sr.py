@@ -378,3 +378,49 @@ def test_two_process_data_parallel_training_equals_one_process(tmp_path):
     a, b = straight.log.drop(columns="seconds"), parallel.log.drop(columns="seconds")
     assert np.allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-5, atol=1e-7)
 
+
+# --- the stored book results ----------------------------------------------------------------------
+
+def test_stored_book_results_load_and_carry_their_provenance():
+    from pecore.sr.conclusions import training_check
+    from pecore.sr.results import SRResults, stored_results_dir
+
+    folder = stored_results_dir("vgg16", "book")
+    res = SRResults.load(folder)
+    prov = res.provenance
+    assert prov["preset"] == "book" and prov["git_commit"] and not prov["git_commit"].endswith("-dirty")
+    assert prov["wall_seconds"] > 60 and prov["command"].startswith("pecore sr run --preset book")
+    assert prov["machine"]["cpu_model"] and prov["machine"]["torch_threads"] >= 1
+    # 18 test images: Set5 and Set14 without lenna
+    n = res.per_image[res.per_image.dataset != "Set5+Set14"].groupby("dataset").image.nunique().to_dict()
+    assert n == {"Set5": 5, "Set14": 13} and "img_009" not in set(res.per_image.image)
+    assert {"lpips_alex", "lpips_vgg", "psnr_y", "ssim_y"} <= set(res.per_image.columns)
+    # training worked: the pixel arm beats bicubic on PSNR-Y on both sets, intervals above 0
+    check = training_check(res.differences)
+    assert set(check.dataset) == {"Set5", "Set14"} and check.passed.all()
+    # the λ sweep is recorded, and the arms used the λ it chose
+    sweep = res.lambda_sweep
+    assert sweep is not None and int(sweep.chosen.sum()) == 1 and len(sweep) == 4
+    assert float(sweep.loc[sweep.chosen, "lambda"].iloc[0]) == prov["parameters"]["feature_weight"]
+    # every arm's generator is stored, small, and loads
+    for name in ("pixel", "all", "top", "bottom", "random-s0"):
+        assert (folder / "runs" / name / "model.pt").stat().st_size < 1_000_000
+        assert name in res.logs and "val_psnr_y" in res.logs[name]
+    total = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    assert total < 7_000_000
+
+
+def test_stored_generator_reproduces_its_stored_score():
+    """The float16 pixel generator upscales Set5 img_003 to the PSNR-Y stored for it (to 0.02 dB)."""
+    from pecore.sr.apply import load_generator
+    from pecore.sr.data import quantize
+    from pecore.sr.results import stored_results_dir
+
+    folder = stored_results_dir("vgg16", "book")
+    per = pd.read_csv(folder / "per_image.csv")
+    stored = per[(per.dataset == "Set5") & (per.image == "img_003") & (per.method == "pixel")].psnr_y.iloc[0]
+    model = load_generator(folder / "runs" / "pixel", device="cpu").model
+    hr = load_image(data_path(*SET5, "img_003_SRF_4_HR.png"))[None]
+    with torch.no_grad():
+        sr = quantize(model(downscale(hr, 4)).float())
+    assert float(psnr_y(sr, hr, 4)[0]) == pytest.approx(stored, abs=0.02)

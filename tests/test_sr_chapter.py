@@ -45,6 +45,20 @@ def test_chapter_runs_under_ci(tmp_path):
     assert "computed for this page" in text and "preset ci has no stored results" in text
 
 
+def test_chapter_renders_the_stored_book_results_by_default(tmp_path):
+    out = tmp_path / "06_sr.ipynb"
+    proc = _run(out, preset=None)  # the chapter's defaults: preset book, stored results
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    nb = json.loads(out.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    md = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs if "text/markdown" in o.get("data", {}))
+    assert md.count("preset book (stored results)") >= 6  # every caption: preset, machine, wall time
+    assert " min" in md and "cpu (" in md
+    assert "every interval lies above 0" in md and "LPIPS-alex is read first" in md
+    assert "Table 4." in md and "18 images" in md
+
+
 @pytest.mark.parametrize("param,value,msg", [("preset", "fast", "notebook parameter preset"),
                                               ("threads", "two", "notebook parameter threads")])
 def test_bad_parameter_stops_the_chapter(tmp_path, param, value, msg):

@@ -16,7 +16,7 @@ from .evaluate import POOLED_NAME
 from .results import SRResults, plateau_table
 
 __all__ = ["METRIC_ORDER", "conclusion_text", "top_verdicts", "claim_verdict", "training_check",
-           "conclusion_markdown", "chapter_tables", "conclusions"]
+           "conclusion_markdown", "chapter_tables", "conclusions", "plateau_sentence", "time_note"]
 
 _LABELS = {"lpips_alex": ("LPIPS-alex", "", 4), "psnr_y": ("PSNR-Y", "dB", 2), "ssim_y": ("SSIM-Y", "", 4),
            "lpips_vgg": ("LPIPS-vgg", "", 4)}
@@ -176,6 +176,13 @@ def conclusion_markdown(results: SRResults) -> str:
         if first is not None:
             lines.append(f"\nRead by LPIPS-alex, the claim that a loss on the high-PE channels trains better "
                          f"super-resolution than the low-PE, random or all channels is **{first}** here.")
+            fidelity = claim_verdict(tv[tv.metric == "psnr_y"].verdict) if (tv.metric == "psnr_y").any() else None
+            if {first, fidelity} == {"supported", "contradicted"}:
+                lines[-1] += (" The measures point in opposite directions: against the other losses the top-PE loss "
+                             + ("keeps more fidelity (PSNR-Y) and less perceptual similarity (LPIPS-alex), as a "
+                                "feature term that pulls less away from the pixel loss would."
+                                if fidelity == "supported" else
+                                "gains perceptual similarity (LPIPS-alex) and loses fidelity (PSNR-Y)."))
     s = prov.get("parameters", {}).get("sr_settings", {})
     if s:
         lines.append(f"\nThese are results of the **{prov.get('preset')}** preset"
@@ -217,13 +224,14 @@ def chapter_tables(results: SRResults) -> dict[str, Any]:
         k = v[v.step <= 0.8 * log.step.iloc[-1]]
         val_before.append(float(k.val_psnr_y.iloc[-1]) if len(k) else np.nan)
     plateau = plateau.assign(val_psnr_y_end=val_end, val_psnr_y_at_80pct=val_before).set_index("run")
-    sweep, note = None, ""
+    sweep, sweep_note = None, ""
     if results.lambda_sweep is not None:
         t = results.lambda_sweep
         cols = [c for c in ("method", "lambda", "steps", "lpips_alex", "psnr_y", "psnr_minus_bicubic", "ssim_y",
                             "lpips_vgg", "eligible", "chosen") if c in t]
         sweep = t[cols].set_index("method")
-        note = (f"{int(t.n_images.iloc[0])} photographs; criterion: {t.criterion.iloc[0]}" if "criterion" in t else "")
+        sweep_note = (f"{int(t.n_images.iloc[0])} photographs; criterion: {t.criterion.iloc[0]}" if "criterion" in t
+                      else "")
     summ = results.summary.assign(value=[f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in
                                          zip(results.summary["mean"], results.summary.ci_low, results.summary.ci_high)])
     order = [m for m in METRIC_ORDER if m in set(summ.metric)]
@@ -233,10 +241,13 @@ def chapter_tables(results: SRResults) -> dict[str, Any]:
     crop = f"centre {s['eval_crop']}-pixel crops of " if s.get("eval_crop") else ""
     test_sets = crop + ", ".join(f"{ds} ({k} images)" for ds, k in n.items()) + \
         (" — Set14 without lenna" if "Set14" in n else "")
+    note = time_note(prov)
     grid = (f"{s.get('n_blocks')} blocks × {s.get('n_feats')} channels, {s.get('steps')} steps per arm, batch "
-            f"{s.get('batch_size')} of {s.get('crop')}-px crops, λ = {lam:g}, test: {test_sets}")
+            f"{s.get('batch_size')} of {s.get('crop')}-px crops, λ = {lam:g}, test: {test_sets}"
+            + (f"; {note}" if note else ""))
     return {"settings": settings, "channels": sel, "scores": scores, "plateau": plateau, "sweep": sweep,
-            "sweep_note": note, "summary": summary, "lambda": lam, "test_sets": test_sets, "grid": grid}
+            "sweep_note": sweep_note, "summary": summary, "plateau_sentence": plateau_sentence(plateau), "lambda": lam,
+            "test_sets": test_sets, "grid": grid}
 
 
 CLAIM = "a feature loss on the top-PE channels trains better super-resolution than one on the {b} channels"
@@ -266,3 +277,45 @@ def conclusions(results: SRResults) -> list:
         out.append(Verdict.from_interval(CLAIM.format(b=r.b), r.dataset, r.metric, r["mean"], r.ci_low, r.ci_high,
                                          n=n_images, predicted=1 if METRICS[r.metric] else -1))
     return out
+
+
+def plateau_sentence(plateau: pd.DataFrame) -> str:
+    """How far training had levelled off, from :func:`chapter_tables`'s plateau table, in one or two sentences.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"relative_change": [0.001, -0.003], "val_psnr_y_end": [27.0, 26.6],
+    ...                   "val_psnr_y_at_80pct": [26.95, 26.45]}, index=pd.Index(["pixel", "top"], name="run"))
+    >>> print(plateau_sentence(t))
+    Over the last tenth of the steps the mean training loss of every arm changed by less than 0.3 %. Over the last fifth, PSNR-Y on the validation crops rose by at most 0.15 dB (top): the arms are close to, not at, their plateau.
+    """
+    if plateau.empty:
+        return ""
+    worst = float(plateau.relative_change.abs().max())
+    text = (f"Over the last tenth of the steps the mean training loss of every arm changed by less than "
+            f"{np.ceil(worst * 1000) / 10:.1f} %.")
+    if "val_psnr_y_end" in plateau and plateau.val_psnr_y_end.notna().any():
+        gain = plateau.val_psnr_y_end - plateau.val_psnr_y_at_80pct
+        run, g = gain.idxmax(), float(gain.max())
+        text += (f" Over the last fifth, PSNR-Y on the validation crops rose by at most {g:.2f} dB ({run})"
+                 + (": the arms are close to, not at, their plateau." if g >= 0.1 else ": the arms have levelled off."))
+    return text
+
+
+def time_note(provenance: dict) -> str:
+    """What the results cost: training time of every run in all and, when the command was resumed, its last call.
+
+    Examples
+    --------
+    >>> time_note({"training_seconds_total": 3069.2, "wall_seconds": 2516.0})
+    'training 51 min in all, over more than one call of the command (the last one 42 min)'
+    >>> time_note({"training_seconds_total": 60.0, "wall_seconds": 90.0})
+    'training 1 min, 2 min in all'
+    """
+    total, wall = provenance.get("training_seconds_total"), provenance.get("wall_seconds")
+    if total is None or wall is None:
+        return ""
+    if total > wall:
+        return (f"training {total / 60:.0f} min in all, over more than one call of the command "
+                f"(the last one {wall / 60:.0f} min)")
+    return f"training {total / 60:.0f} min, {wall / 60:.0f} min in all"
