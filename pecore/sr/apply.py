@@ -41,8 +41,8 @@ def load_generator(run: str | os.PathLike, *, device: str | torch.device = "auto
     if not p.is_dir():
         raise DatasetError(f"SR run folder {p} does not exist")
     if not is_run_dir(p):
-        inner = sorted(q.name for q in (p / "runs" if (p / "runs").is_dir() else p).iterdir()
-                       if q.is_dir() and is_run_dir(q))
+        base = p / "runs" if (p / "runs").is_dir() else p
+        inner = sorted(str(q.relative_to(p)) for q in base.iterdir() if q.is_dir() and is_run_dir(q))
         hint = f"; it holds the runs {', '.join(inner)} (give one of those folders)" if inner else \
             "; train one with `pecore sr train` or give a runs/<arm> folder of `pecore sr run` results"
         raise DatasetError(f"{p} holds no trained SR generator (model.pt and train.json){hint}")

@@ -108,14 +108,6 @@ def _add_apply(sr_sub: argparse._SubParsersAction) -> None:
     a.set_defaults(run=_run_apply)
 
 
-try:  # pecore 04fea2b and before: commands register themselves with pecore.cli.register_command
-    from ..cli import register_command as _register
-except ImportError:  # pecore.cli lists add_parser in its COMMANDS (and is being imported now)
-    _register = None
-if _register is not None:
-    _register(add_parser)
-
-
 def _run_apply(args: argparse.Namespace) -> int:
     from .apply import apply_run
 
@@ -169,10 +161,9 @@ def _run_train(args: argparse.Namespace) -> int:
     from ..pipeline import load_scores
     from .settings import get_settings as get_sr_settings
     from ..validate import check_positive
-    from .experiment import _chapter_scores
+    from ..notebook import chapter_scores
     from .train import train_arm
 
-    chapter_scores = _chapter_scores()
     from .sweep import arm_settings
 
     settings = arm_settings(get_sr_settings(args.preset), args.arm)  # λ = 0 for the pixel arm, no sweep fields
@@ -183,8 +174,8 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.arm != "pixel":
         network = load_network(args.net, device=args.device)
         if args.arm in ("top", "bottom", "random"):
-            scores = load_scores(args.scores) if args.scores else chapter_scores(args.net, settings.probe_preset, use_stored=True,
-                                                                                  device=args.device)
+            scores = load_scores(args.scores) if args.scores else \
+                chapter_scores(args.net, settings.probe_preset, use_stored=True, device=args.device)
     run = train_arm(args.arm, settings, args.out, network=network, scores=scores, seed=args.seed,
                     selection_seed=args.selection_seed, data=args.data, device=args.device, preset=args.preset,
                     progress=not args.quiet, resume=not args.restart)

@@ -156,14 +156,6 @@ def evaluate_dir(path: str | os.PathLike, data: Sequence[str | os.PathLike] = ("
 
 
 
-def _chapter_scores():
-    try:
-        from ..notebook import chapter_scores
-    except ImportError:  # pecore before its notebook module (04fea2b)
-        from ..book import chapter_scores
-    return chapter_scores
-
-
 
 def _sample_crops(kept: dict, methods: Sequence[str]) -> dict[str, torch.Tensor]:
     if SAMPLE_IMAGE not in kept:
@@ -249,6 +241,7 @@ def run_experiment(preset: str = "book", *, network: str = "vgg16", seed: int = 
         Its ``provenance['stored']`` says whether stored results were used.
     """
     from ..networks import load_network
+    from ..notebook import chapter_scores
     from .settings import check_settings, get_settings
     from .train import distributed_context
 
@@ -265,7 +258,7 @@ def run_experiment(preset: str = "book", *, network: str = "vgg16", seed: int = 
     net = load_network(network, device=dev)
     if scores is None:
         stored_scores = use_stored if use_stored_scores is None else use_stored_scores
-        scores = _chapter_scores()(network, settings.probe_preset, use_stored=stored_scores, device=dev)
+        scores = chapter_scores(network, settings.probe_preset, use_stored=stored_scores, device=dev)
     table = getattr(scores, "table", scores)
     pe_digest = cache_key("pe", {"pe": table.sort_values(["layer", "channel"]).pe.to_numpy()})
     key = cache_key("sr-chapter", {"preset": preset, "settings": settings.as_dict(), "network": net.identity,

@@ -158,11 +158,7 @@ class SRResults:
 
 def stored_results_dir(network: str = "vgg16", preset: str = "book") -> Path:
     """Folder of the committed SR results (``stored/sr/<network>-<preset>``)."""
-    try:
-        from ..stored import stored_results
-    except ImportError:  # pecore before its stored module (04fea2b)
-        from ..book import STORED_DIR
+    from ..stored import stored_results
 
-        return STORED_DIR / "sr" / f"{network}-{preset}"
     return stored_results("sr", network, preset)
 

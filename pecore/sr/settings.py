@@ -156,8 +156,6 @@ PRESETS: dict[str, SRSettings] = {
                        val_every=100),
     "paper": SRSettings(val_images=16, lambda_grid=(0.01, 0.03, 0.1), sweep_steps=3000, val_every=100),
 }
-# the previous name, kept so that code written against it keeps working
-PRESET_VALUES = PRESETS
 
 
 def get_settings(name: str, **overrides: Any) -> SRSettings:
