@@ -121,7 +121,9 @@ def _sr_step(preset: str) -> Step:
     layers = list(net.taps[: s.feature_depth])
     per_sample_feat = per_sample_pix + _forward_flops(net, (s.crop, s.crop), layers, backward=True) * 4 / 3
     arms = arm_runs(s)
-    feat_arms = sum(1 for a, _ in arms if a != "pixel") + len(s.lambda_grid) * s.sweep_steps / max(s.steps, 1)
+    sweep = len(s.lambda_grid) * s.sweep_steps / max(s.steps, 1)
+    reused = 1 if s.lambda_grid and s.sweep_steps == s.steps else 0  # the chosen sweep run is the 'all' arm
+    feat_arms = sum(1 for a, _ in arms if a != "pixel") + sweep - reused
     flops = s.batch_size * s.steps * (per_sample_pix + feat_arms * per_sample_feat)
     n_params = sum(p.numel() for p in model.parameters())
     return Step("sr", f"{len(arms)} arms × {s.steps} steps, batch {s.batch_size} of {s.crop} px, λ sweep "
