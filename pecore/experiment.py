@@ -195,5 +195,5 @@ def stored_or_compute(folder: Path, load: Callable[[Path], R], mismatch: Callabl
             return stored
     result = compute()
     result.provenance["stored"] = False
-    result.provenance["stored_reason"] = reason
+    result.provenance.setdefault("stored_reason", reason)
     return result

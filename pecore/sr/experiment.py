@@ -19,6 +19,7 @@ import torch
 from ..cache import atomic_write_text, cache_dir, cache_key
 from ..device import resolve_device
 from ..errors import ParameterError
+from ..experiment import stored_or_compute
 from ..provenance import provenance_record
 from ..validate import check_positive
 from .data import SR_SETS, bsd100_split, centre_crop, load_hr_images, upscale_bicubic
@@ -240,20 +241,31 @@ def run_experiment(preset: str = "book", *, network: str = "vgg16", seed: int = 
     SRResults
         Its ``provenance['stored']`` says whether stored results were used.
     """
-    from ..networks import load_network
-    from ..notebook import chapter_scores
     from .settings import check_settings, get_settings
-    from .train import distributed_context
 
     settings = check_settings(get_settings(preset, **(overrides or {})))
     check_positive("seed", seed, integer=True, allow_zero=True)
-    t_start = time.perf_counter()
     stored = stored_results_dir(network, preset)
-    if use_stored and not overrides and seed == 0 and (stored / "per_image.csv").is_file():
-        res = SRResults.load(stored)
-        res.provenance["stored"] = True
-        return res
-    reason = _stored_reason(preset, stored, use_stored, overrides, seed)
+
+    def mismatch(res: SRResults) -> str | None:
+        return None if not overrides and seed == 0 else _stored_reason(preset, stored, True, overrides, seed)
+
+    def compute() -> SRResults:
+        return _compute(settings, preset, network, seed, device, out_dir, progress, scores, use_stored,
+                        use_stored_scores, _stored_reason(preset, stored, use_stored, overrides, seed))
+
+    return stored_or_compute(stored, SRResults.load, mismatch, compute, use_stored=use_stored)
+
+
+def _compute(settings: SRSettings, preset: str, network: str, seed: int, device: str | torch.device,
+             out_dir: str | os.PathLike | None, progress: bool, scores: Any, use_stored: bool,
+             use_stored_scores: bool | None, reason: str) -> SRResults:
+    """Train (or read back from the cache) every arm of ``settings``, evaluate and compare them."""
+    from ..networks import load_network
+    from ..notebook import chapter_scores
+    from .train import distributed_context
+
+    t_start = time.perf_counter()
     dev = resolve_device(device)
     net = load_network(network, device=dev)
     if scores is None:
