@@ -173,17 +173,9 @@ def get_settings(name: str, **overrides: Any) -> SRSettings:
     >>> get_settings("book", steps=10).steps
     10
     """
-    from dataclasses import fields, replace
+    from ..validate import preset_settings
 
-    from ..validate import check_choice
-
-    settings = PRESETS[check_choice("sr preset", name, PRESETS)]
-    if overrides:
-        names = [f.name for f in fields(SRSettings)]
-        for key in overrides:
-            check_choice("sr settings field", key, names)
-        settings = replace(settings, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
-    return settings
+    return preset_settings(PRESETS, name, overrides, "sr")
 
 
 LOSS_PRECISIONS = ("float32", "bfloat16")
