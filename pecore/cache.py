@@ -14,7 +14,8 @@ import numpy as np
 
 from .errors import OutputError
 
-__all__ = ["cache_dir", "cache_key", "load_arrays", "save_arrays", "atomic_write_text", "atomic_write_bytes"]
+__all__ = ["cache_dir", "cache_key", "load_arrays", "save_arrays", "atomic_write_text", "atomic_write_bytes",
+           "read_torch_file"]
 
 
 def cache_dir() -> Path:
@@ -149,3 +150,32 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (temporary file + rename)."""
     return atomic_write_bytes(path, text.encode())
+
+
+def read_torch_file(path: str | os.PathLike, hint: str) -> Any:
+    """``torch.load`` of a pecore-written file (tensors only), with a named error for a truncated or foreign one.
+
+    Raises
+    ------
+    DatasetError
+        The file cannot be read; the message names it and ends with ``hint`` (what to do).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> bad = Path(tempfile.mkdtemp()) / "model.pt"; _ = bad.write_bytes(b"PK\\x03\\x04 truncated")
+    >>> read_torch_file(bad, "retrain it")
+    Traceback (most recent call last):
+    ...
+    pecore.errors.DatasetError: ... is unreadable (truncated or not a pecore file): retrain it
+    """
+    import pickle
+
+    import torch
+
+    from .errors import DatasetError
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        raise DatasetError(f"{path} is unreadable (truncated or not a pecore file): {hint}") from exc

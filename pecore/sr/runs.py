@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from ..cache import atomic_write_bytes, atomic_write_text
+from ..cache import atomic_write_bytes, atomic_write_text, read_torch_file
 from ..device import resolve_device
 from ..errors import ParameterError
 from ..validate import check_choice
@@ -111,7 +111,7 @@ def load_run(path: str | os.PathLike, *, device: str | torch.device = "auto") ->
     s = SRSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in info["settings"].items() if k in known})
     dev = resolve_device(device)
     model = build_model(s, info.get("seed", 0))
-    state = torch.load(p / "model.pt", map_location="cpu", weights_only=True)
+    state = read_torch_file(p / "model.pt", f"retrain the run (`pecore sr train --restart --out {p}`)")
     if state.get("key") != info.get("key"):
         raise ParameterError(f"{p}: model.pt and train.json belong to different runs")
     # float16 copies (the committed generators) are widened back to float32

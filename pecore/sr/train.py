@@ -38,7 +38,7 @@ from typing import Any
 import torch
 from ..progress import progress_bar as tqdm
 
-from ..cache import atomic_write_text, cache_key
+from ..cache import atomic_write_text, cache_key, read_torch_file
 from ..device import resolve_device
 from ..errors import OutputError, ParameterError
 from ..networks import Network
@@ -289,7 +289,7 @@ class _State:
         return cls(model, opt, torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(settings.steps)), sampler)
 
     def restore(self, path: Path, key: str) -> None:
-        state = torch.load(path, map_location="cpu", weights_only=True)  # load_state_dict moves tensors
+        state = read_torch_file(path, "start afresh with --restart")  # load_state_dict moves tensors
         if state.get("key") != key:
             raise OutputError(f"checkpoint {path} belongs to another run; use another output folder")
         self.model.load_state_dict(state["model"])
