@@ -33,6 +33,7 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -268,16 +269,11 @@ def lpips(x: Any, y: Any, *, net: str = "vgg16", device: str = "cpu") -> torch.T
         return metric(a.float(), b.float()).float().cpu()
 
 
-_LPIPS_CACHE: dict[tuple[str, str], Any] = {}
-
-
+@functools.lru_cache(maxsize=4)  # as pecore.metric caches its networks: one LPIPS per network and device
 def _lpips_metric(net: str, device: str) -> Any:
     from .metric import LPIPS
 
-    key = (net, device)
-    if key not in _LPIPS_CACHE:
-        _LPIPS_CACHE[key] = LPIPS(net, device=device)
-    return _LPIPS_CACHE[key]
+    return LPIPS(net, device=device)
 
 
 @dataclass(frozen=True)
