@@ -56,15 +56,15 @@ def main() -> None:
 
     from pecore.metric import LPIPS, create_metric
     from pecore.networks import load_network
-    from pecore.pipeline import load_scores
+    from pecore.probe_result import load_probe_result
     from pecore.stored import stored_results
 
     dev = torch.device(args.device)
     net = load_network("vgg16", device=dev)
     ours = LPIPS(net)
     stored = stored_results("probe", "vgg16", "paper")
-    if (stored / "scores.csv").is_file():
-        table, scores_source = load_scores(stored).table, "stored vgg16-paper"
+    if (stored / "pe_table.csv").is_file():
+        table, scores_source = load_probe_result(stored).table, "stored vgg16-paper"
     else:
         import numpy as np
         import pandas as pd
@@ -73,7 +73,7 @@ def main() -> None:
         table = pd.DataFrame([{"layer": k, "channel": c, "pe": rng.random(), "dead": False}
                               for k in net.taps for c in range(net.channels[k])])
         scores_source = "random PE (no stored vgg16 scores; timing only)"
-    subset = create_metric("subset", network=net, scores=table, subset="top", p=25)
+    subset = create_metric("subset", network=net, pe_table=table, subset="top", p=25)
     ref = lpips_package_model("vgg16").to(dev)
     results = []
     g = torch.Generator().manual_seed(0)

@@ -24,7 +24,7 @@ import torch
 import pecore
 from pecore.compare import spearman
 from pecore.probe import FrequencySweep, OrientationSweep
-from pecore.scores import frequency_scores, orientation_scores, perceptual_efficacy
+from pecore.efficacy import frequency_scores, orientation_scores, perceptual_efficacy
 from pecore.stimuli import oriented_gratings, radial_gratings
 
 OUT = Path(__file__).resolve().parent / "results"

@@ -69,7 +69,7 @@ def ranking_agreement(reference: pd.DataFrame, others: Mapping[str, pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def pe_vs_weights(scores: pd.DataFrame, weights: Mapping[str, np.ndarray], *, n_boot: int = 1000,
+def pe_vs_weights(pe_table: pd.DataFrame, weights: Mapping[str, np.ndarray], *, n_boot: int = 1000,
                   seed: int = 0) -> pd.DataFrame:
     """Spearman ρ between PE and a per-channel weight (e.g. LPIPS's learned weights), per layer.
 
@@ -83,7 +83,7 @@ def pe_vs_weights(scores: pd.DataFrame, weights: Mapping[str, np.ndarray], *, n_
     """
     rows = []
     for layer, w in weights.items():
-        t = scores[scores.layer == layer].sort_values("channel")
+        t = pe_table[pe_table.layer == layer].sort_values("channel")
         w = np.asarray(w, float).ravel()
         if len(t) != w.size:
             raise ParameterError(f"layer {layer}: {len(t)} channels scored but {w.size} weights given")

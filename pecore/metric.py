@@ -299,7 +299,7 @@ def _cached_network(name: str, device: str) -> Network:
     return load_network(name, device=device)
 
 
-def subset_weights(network: Network, scores: Any, *, layers: Sequence[str] | None = None, subset: str = "top",
+def subset_weights(network: Network, pe_table: Any, *, layers: Sequence[str] | None = None, subset: str = "top",
                    p: float = 25.0, seed: int = 0) -> dict[str, torch.Tensor]:
     """0/1 channel masks of a PE subset for each layer (top / bottom / random p %, or all).
 
@@ -307,8 +307,8 @@ def subset_weights(network: Network, scores: Any, *, layers: Sequence[str] | Non
     ----------
     network
         The network the scores belong to.
-    scores
-        A channel-score table (``ChannelScores.table`` or ``scores.csv``) or a ``ChannelScores``.
+    pe_table
+        A channel-score table (``ProbeResult.table`` or ``pe_table.csv``) or a ``ProbeResult``.
     layers
         Layers to use (default: the network's taps).
     subset, p, seed
@@ -326,7 +326,7 @@ def subset_weights(network: Network, scores: Any, *, layers: Sequence[str] | Non
     """
     from .selection import channel_mask, select_channels
 
-    table = getattr(scores, "table", scores)
+    table = getattr(pe_table, "table", pe_table)
     layers = network.extractor.check_layers(network.taps if layers is None else layers)
     out = {}
     for k in layers:
@@ -335,7 +335,7 @@ def subset_weights(network: Network, scores: Any, *, layers: Sequence[str] | Non
     return out
 
 
-def create_metric(name: str, *, network: Network | str | None = None, scores: Any = None,
+def create_metric(name: str, *, network: Network | str | None = None, pe_table: Any = None,
                   layers: Sequence[str] | None = None, subset: str = "top", p: float = 25.0, seed: int = 0,
                   device: str | torch.device = "auto", reduction: str = "none") -> FeatureDistance:
     """A distance by name: 'lpips-vgg', 'lpips-alex' (LPIPS v0.1) or 'subset' (a PE channel subset).
@@ -346,7 +346,7 @@ def create_metric(name: str, *, network: Network | str | None = None, scores: An
         One of :data:`METRICS`.
     network
         For 'subset': a :class:`Network` or a network name (default 'vgg16').
-    scores
+    pe_table
         For 'subset': the channel scores (table with layer, channel, pe[, dead]); required unless
         ``subset='all'``.
     layers, subset, p, seed
@@ -373,11 +373,11 @@ def create_metric(name: str, *, network: Network | str | None = None, scores: An
                      reduction=reduction)
     net = network if isinstance(network, Network) else _cached_network(
         check_choice("network", network or "vgg16", ("vgg16", "alexnet")), str(device))
-    if scores is None:
+    if pe_table is None:
         if subset != "all":
             raise ParameterError(f"the 'subset' metric with subset={subset!r} needs channel scores (PE); "
-                                 "pass scores=... (e.g. pecore.notebook.chapter_scores(...).table)")
+                                 "pass pe_table=... (e.g. pecore.notebook.chapter_probe(...).table)")
         layers = net.extractor.check_layers(net.taps if layers is None else layers)
         return FeatureDistance(net, {k: torch.ones(net.channels[k]) for k in layers}, reduction=reduction)
-    return FeatureDistance(net, subset_weights(net, scores, layers=layers, subset=subset, p=p, seed=seed),
+    return FeatureDistance(net, subset_weights(net, pe_table, layers=layers, subset=subset, p=p, seed=seed),
                            reduction=reduction)

@@ -2,14 +2,14 @@
 
 A chapter's first code cell after its ``parameters`` cell calls :func:`check_parameters`, so a bad
 papermill parameter stops the chapter at once with a message naming the parameter and what is
-allowed. :func:`chapter_scores` gives the channel scores a chapter uses: the committed results of
+allowed. :func:`chapter_probe` gives the channel scores a chapter uses: the committed results of
 the ``paper`` preset where they exist (and ``use_stored`` is true), else a fresh (cached) probe
 under the chapter's preset — the returned label says which, for captions.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,10 @@ __all__ = [
     "Param",
     "check_parameters",
     "parameter_table",
-    "stored_scores_dir",
-    "chapter_scores",
-    "scores_table",
+    "stored_probe_dir",
+    "chapter_probe",
+    "chapter_variants",
+    "resolve_pe_table",
     "figure_label",
     "page_summary",
     "grid_text",
@@ -70,7 +71,7 @@ def _csfs() -> list[str]:
 
 
 def _variants() -> list[str]:
-    from .scores import VARIANTS
+    from .efficacy import VARIANTS
 
     return list(VARIANTS)
 
@@ -146,7 +147,7 @@ def _type_names(rule: Param) -> str:
     return " or ".join(t.__name__ for t in rule.types)
 
 
-def stored_scores_dir(network: str, preset: str = "paper") -> Path:
+def stored_probe_dir(network: str, preset: str = "paper") -> Path:
     """Folder of the committed probe results of ``network`` under ``preset``."""
     from .stored import stored_results
 
@@ -224,50 +225,82 @@ def provenance_details(params: Mapping[str, Any], provenance: Mapping[str, Any] 
     return f"<details><summary>Parameters and provenance of this page</summary>{table}</details>"
 
 
-def chapter_scores(network: str, preset: str, *, use_stored: bool = True, device: str = "auto",
-                   variants: list[str] | tuple[str, ...] = (), csf: str | None = None, ppd: float | None = None,
-                   progress: bool = False):
-    """Channel scores for a chapter: stored ``paper`` results when allowed and present, else a probe.
+def chapter_probe(network: str, preset: str, *, use_stored: bool = True, device: str = "auto",
+                  variants: list[str] | tuple[str, ...] = (), csf: str | None = None, ppd: float | None = None,
+                  progress: bool = False):
+    """The probe a chapter shows: the stored paper-grid sweeps re-scored under the page's scoring, else a probe.
 
-    Stored results are used only for the default scoring (no variants, default CSF and ppd), so a
-    rerun with other parameters always computes them.
+    Any CSF or score variant is applied to the stored sweeps (:func:`pecore.rescore.rescore`, no forward
+    pass). Only what changes the stimuli — another ppd, a network with no stored probe — or
+    ``use_stored=False`` runs a probe, on the ``preset`` grid; ``provenance['stored_reason']`` then says why.
 
     Returns
     -------
-    pecore.pipeline.ChannelScores
-        Its ``provenance['stored']`` says whether the stored results were used.
+    pecore.probe_result.ProbeResult
+        Its ``provenance['stored']`` says whether the stored sweeps were used.
+
+    Examples
+    --------
+    >>> r = chapter_probe("alexnet", "ci", csf="barten")
+    >>> r.provenance["stored"], r.provenance["parameters"]["score_config"]["csf"], r.provenance["preset"]
+    (True, 'barten', 'paper')
     """
+    from .efficacy import make_config
     from .networks import load_network
-    from .pipeline import load_scores, score_network
+    from .pipeline import score_network
     from .presets import get_preset
-    from .scores import make_config
+    from .rescore import rescore
 
     config = make_config(list(variants), **({"csf": csf} if csf else {}))
-    default = not variants and csf in (None, "mannos-sakrison") and ppd in (None, 60, 60.0)
-    folder = stored_scores_dir(network, "paper")
-    if use_stored and default and (folder / "scores.csv").is_file():
-        scores = load_scores(folder)
-        scores.provenance["stored"] = True
-        return scores
+    folder = stored_probe_dir(network, "paper")
+    stored_ppd = get_preset("paper").probe.ppd
+    same_stimuli = ppd is None or float(ppd) == stored_ppd
+    if use_stored and same_stimuli and (folder / "pe_table.csv").is_file():
+        probed = rescore(folder, config, network=network)
+        probed.provenance["stored"] = True
+        return probed
     if not use_stored:
-        reason = "stored results not requested (use_stored=False)"
-    elif not default:
-        changed = [name for name, on in (("variants", bool(variants)), ("CSF", csf not in (None, "mannos-sakrison")),
-                                         ("ppd", ppd not in (None, 60, 60.0))) if on]
-        reason = (f"the stored paper-grid probe has the default scoring, this page asks for other {', '.join(changed)}; "
-                  f"re-probed on the {preset} grid")
+        reason = f"stored results not requested (use_stored=False); probed on the {preset} grid"
+    elif not same_stimuli:
+        reason = (f"ppd {ppd:g} changes the stimuli, and the stored paper-grid probe is at {stored_ppd:g} ppd; "
+                  f"probed on the {preset} grid")
     else:
         reason = f"no stored paper-grid probe of {network}; probed on the {preset} grid"
     overrides = {"ppd": ppd} if ppd is not None else {}
     net = load_network(network, device=device)
-    scores = score_network(net, get_preset(preset, **overrides), config, device=device, progress=progress)
-    scores.provenance["stored"] = False
-    scores.provenance["stored_reason"] = reason
-    return scores
+    probed = score_network(net, get_preset(preset, **overrides), config, device=device, progress=progress)
+    probed.provenance["stored"] = False
+    probed.provenance["stored_reason"] = reason
+    return probed
+
+
+def chapter_variants(network: str, preset: str, variants: Sequence[str], *, use_stored: bool = True,
+                     device: str = "auto", ppd: float | None = None) -> dict[str, Any]:
+    """The default scoring and each named variant of ``network``, as probe results: one probe serves all.
+
+    From the stored paper-grid sweeps when :func:`chapter_probe` can use them, else from one probe on
+    the ``preset`` grid re-scored for each variant.
+
+    Examples
+    --------
+    >>> out = chapter_variants("alexnet", "ci", ["pe-mean"])
+    >>> sorted(out), out["pe-mean"].provenance["parameters"]["score_config"]["pe"]
+    (['default', 'pe-mean'], 'mean')
+    """
+    from .rescore import rescore
+
+    base = chapter_probe(network, preset, use_stored=use_stored, device=device, ppd=ppd)
+    out = {"default": base}
+    for name in variants:
+        out[name] = rescore(base, name)
+        for key in ("stored", "stored_reason"):
+            if key in base.provenance:
+                out[name].provenance[key] = base.provenance[key]
+    return out
 
 
 def grid_text(provenance: Mapping[str, Any]) -> str:
-    """The probe grid of a scores provenance in words, for captions and the page box.
+    """The probe grid of a probe result's provenance in words, for captions and the page box.
 
     Examples
     --------
@@ -282,34 +315,34 @@ def grid_text(provenance: Mapping[str, Any]) -> str:
             f"{g.get('n_orientations')} orientations, {g.get('ppd'):g} ppd; CSF {c.get('csf')}")
 
 
-def scores_table(network: str, scores: str | os.PathLike | None = None, preset: str = "quick",
+def resolve_pe_table(network: str, path: str | os.PathLike | None = None, preset: str = "quick",
                  device: str = "auto") -> tuple[pd.DataFrame, str]:
     """The channel-score table a command uses, and a label saying where it came from.
 
-    ``scores`` is a ``scores.csv`` or a folder holding one (as written by ``pecore probe``), checked to be
-    of ``network``; ``None`` uses :func:`chapter_scores` (stored paper results, else a probe under ``preset``).
+    ``path`` is a ``pe_table.csv`` or a folder holding one (as written by ``pecore probe``), checked to be
+    of ``network``; ``None`` uses :func:`chapter_probe` (stored paper results, else a probe under ``preset``).
 
     Examples
     --------
-    >>> table, label = scores_table("alexnet")
+    >>> table, label = resolve_pe_table("alexnet")
     >>> label, len(table)
     ('stored paper results', 1152)
     """
     from .errors import DatasetError
 
-    if scores is None:
-        s = chapter_scores(network, preset, use_stored=True, device=device)
+    if path is None:
+        s = chapter_probe(network, preset, use_stored=True, device=device)
         return s.table, "stored paper results" if s.provenance.get("stored") else f"probe, preset {preset}"
-    path = Path(scores)
-    path = path / "scores.csv" if path.is_dir() else path
+    path = Path(path)
+    path = path / "pe_table.csv" if path.is_dir() else path
     if not path.is_file():
         raise DatasetError(f"channel scores {path} do not exist (write them with `pecore probe --out DIR`)")
-    from .pipeline import read_scores_csv
+    from .probe_result import read_pe_table
 
-    table = read_scores_csv(path)
+    table = read_pe_table(path)
     missing = {"layer", "channel", "pe"} - set(table.columns)
     if missing:
-        raise DatasetError(f"{path} is not a pecore scores table: no column {', '.join(sorted(missing))}")
+        raise DatasetError(f"{path} is not a pecore PE table: no column {', '.join(sorted(missing))}")
     if "network" in table and set(table.network) != {network}:
         raise ParameterError(f"{path} holds scores of {sorted(set(table.network))}, not of network {network}")
     return table, str(path)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .pipeline import ChannelScores
+from .probe_result import ProbeResult
 from .presets import ProbeGrid
-from .scores import ScoreConfig
+from .efficacy import ScoreConfig
 from .stimuli import oriented_gratings, radial_gratings
 
 __all__ = [
@@ -42,8 +42,8 @@ def layer_color(layer: str, layers: Sequence[str]) -> str:
     return LAYER_COLORS[list(layers).index(layer) % len(LAYER_COLORS)]
 
 
-def _layers(scores: ChannelScores) -> list[str]:
-    return list(dict.fromkeys(scores.table.layer))
+def _layers(result: ProbeResult) -> list[str]:
+    return list(dict.fromkeys(result.table.layer))
 
 
 def grating_gallery(grid: ProbeGrid, frequencies: Sequence[float] = (1.0, 4.0, 16.0),
@@ -73,12 +73,12 @@ def grating_gallery(grid: ProbeGrid, frequencies: Sequence[float] = (1.0, 4.0, 1
     return fig
 
 
-def frequency_tuning(scores: ChannelScores, layer: str, channels: Sequence[int], config: ScoreConfig = ScoreConfig(),
+def frequency_tuning(result: ProbeResult, layer: str, channels: Sequence[int], config: ScoreConfig = ScoreConfig(),
                      labels: Sequence[str] | None = None) -> plt.Figure:
     """Normalised mean activation against frequency for ``channels``, with the CSF overlaid."""
-    f = scores.frequency.frequencies
-    resp = scores.frequency.responses[layer]
-    t = scores.layer(layer)
+    f = result.frequency.frequencies
+    resp = result.frequency.responses[layer]
+    t = result.layer(layer)
     fig, ax = plt.subplots(figsize=(8, 4.6))
     cmap = plt.get_cmap("viridis", max(2, len(channels)))
     for i, ch in enumerate(channels):
@@ -107,10 +107,10 @@ def frequency_tuning(scores: ChannelScores, layer: str, channels: Sequence[int],
     return fig
 
 
-def per_channel_scores(scores: ChannelScores, layer: str, column: str = "mu1", highlight: Sequence[int] = ()) -> plt.Figure:
+def per_channel_scores(result: ProbeResult, layer: str, column: str = "mu1", highlight: Sequence[int] = ()) -> plt.Figure:
     """The score of every channel of ``layer`` against channel index (the paper's per-channel figure)."""
-    t = scores.layer(layer)
-    layers = _layers(scores)
+    t = result.layer(layer)
+    layers = _layers(result)
     fig, ax = plt.subplots(figsize=(8, 3.0))
     ax.scatter(t.channel, t[column], s=12, color=layer_color(layer, layers), label=layer)
     dead = t[t.dead.astype(bool)]
@@ -150,12 +150,12 @@ def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: 
     return fig
 
 
-def orientation_tuning(scores: ChannelScores, layer: str, channels: Sequence[int],
+def orientation_tuning(result: ProbeResult, layer: str, channels: Sequence[int],
                        labels: Sequence[str] | None = None) -> plt.Figure:
     """Polar tuning curves (activation / max against orientation, mirrored to 360°) of ``channels``."""
-    th = scores.orientation.orientations
-    resp = scores.orientation.responses[layer]
-    t = scores.layer(layer)
+    th = result.orientation.orientations
+    resp = result.orientation.responses[layer]
+    t = result.layer(layer)
     n = len(channels)
     cols = n if n <= 4 else int(np.ceil(n / 2))
     rows = int(np.ceil(n / cols))
@@ -171,18 +171,18 @@ def orientation_tuning(scores: ChannelScores, layer: str, channels: Sequence[int
         ax.set_xticks(np.deg2rad([0, 45, 90, 135]), ["0°", "45°", "90°", "135°"], fontsize=8)
         row = t.loc[ch]
         head = (labels[i] + "\n") if labels else ""
-        ax.set_title(f"{head}ch {ch}: μ2 = {row.mu2:.2f}, at {scores.orientation.frequency[layer][ch]:.2g} cpd",
+        ax.set_title(f"{head}ch {ch}: μ2 = {row.mu2:.2f}, at {result.orientation.frequency[layer][ch]:.2g} cpd",
                      fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def preference_histograms(scores: ChannelScores) -> plt.Figure:
+def preference_histograms(result: ProbeResult) -> plt.Figure:
     """Per layer: the distribution of f̂ (log axis) and of the preferred orientation θ̂."""
-    t = scores.table[~scores.table.dead.astype(bool)]
-    layers = _layers(scores)
+    t = result.table[~result.table.dead.astype(bool)]
+    layers = _layers(result)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.3))
-    f = scores.frequency.frequencies
+    f = result.frequency.frequencies
     edges = np.geomspace(f[0] / 1.1, f[-1] * 1.1, 16)
     th_edges = np.arange(-97.5, 97.6, 15)  # bins centred on 0°, ±45°, ±90°
     for k in layers:
@@ -224,27 +224,34 @@ def feature_maps(maps: torch.Tensor, channels: Sequence[int], titles: Sequence[s
     return fig
 
 
-def agreement_heatmap(agreement: pd.DataFrame, value: str = "spearman") -> plt.Figure:
-    """Heatmap of ``value`` (Spearman ρ or top-set Jaccard) per variant (rows) and layer (columns)."""
+def agreement_heatmap(agreement: pd.DataFrame, values: str | Sequence[str] = "spearman", *, p: float = 25.0) -> plt.Figure:
+    """Heatmaps of Spearman ρ and/or top-set Jaccard per variant (rows) and layer (columns), side by side."""
     import seaborn as sns
 
-    pivot = agreement.pivot(index="variant", columns="layer", values=value)
-    pivot = pivot[list(dict.fromkeys(agreement.layer))]
-    fig, ax = plt.subplots(figsize=(1.2 * pivot.shape[1] + 3.2, 0.42 * pivot.shape[0] + 1.3))
-    sns.heatmap(pivot, annot=True, fmt=".2f", vmin=-1 if value == "spearman" else 0, vmax=1, cmap="RdBu_r"
-                if value == "spearman" else "viridis", ax=ax, cbar_kws={"label": value})
-    ax.set_xlabel("layer")
-    ax.set_ylabel("[choice] alternative")
+    values = [values] if isinstance(values, str) else list(values)
+    names = {"spearman": "Spearman ρ with the default", "jaccard_top": f"Jaccard index of the top {p:g} %"}
+    layers = list(dict.fromkeys(agreement.layer))
+    n_rows = agreement.variant.nunique()
+    fig, axes = plt.subplots(1, len(values), figsize=(4.6 * len(values) + 1.4, 0.36 * n_rows + 1.6), squeeze=False,
+                             sharey=True)
+    for i, (ax, value) in enumerate(zip(axes[0], values)):
+        pivot = agreement.pivot(index="variant", columns="layer", values=value)[layers]
+        sns.heatmap(pivot, annot=True, fmt=".2f", vmin=-1 if value == "spearman" else 0, vmax=1,
+                    cmap="RdBu_r" if value == "spearman" else "viridis", ax=ax, annot_kws={"fontsize": 9},
+                    cbar_kws={"label": names.get(value, value)})
+        ax.set_title(names.get(value, value), fontsize=10)
+        ax.set_xlabel("layer")
+        ax.set_ylabel("alternative choice" if i == 0 else "")
     fig.tight_layout()
     return fig
 
 
-def pe_weight_scatter(scores: pd.DataFrame, weights: dict[str, np.ndarray], title: str) -> plt.Figure:
+def pe_weight_scatter(pe_table: pd.DataFrame, weights: dict[str, np.ndarray], title: str) -> plt.Figure:
     """PE against a per-channel weight (LPIPS's learned weights), one panel per layer."""
     layers = list(weights)
     fig, axes = plt.subplots(1, len(layers), figsize=(2.5 * len(layers), 3.0), squeeze=False)
     for ax, k in zip(axes[0], layers):
-        t = scores[scores.layer == k].sort_values("channel")
+        t = pe_table[pe_table.layer == k].sort_values("channel")
         ax.scatter(t.pe, np.asarray(weights[k]).ravel(), s=4, alpha=0.5, color=layer_color(k, layers))
         ax.set_title(k, fontsize=9)
         ax.set_xlabel("PE")

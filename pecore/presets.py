@@ -31,7 +31,6 @@ class ProbeGrid:
     n_orientations: int = 36
     contrast: float = 1.0
     mean_luminance: float = 0.5
-    freq_orientations: int = 8  # orientations averaged by the 'oriented-mean' frequency stimulus
     batch_size: int = 32
     precision: str = "float32"  # 'float32', or 'bfloat16' autocast (faster on CPUs with AMX and on GPUs)
     orientation_phases: int | None = None  # phases of the orientation sweep; None: n_phases
@@ -68,12 +67,12 @@ PRESETS: dict[str, Preset] = {
     "paper": Preset("paper", ProbeGrid(), "the method's defaults (about 20 minutes per network on a 2-core CPU)"),
     "quick": Preset(
         "quick",
-        ProbeGrid(size=96, n_frequencies=24, n_phases=2, n_orientations=12, freq_orientations=4),
+        ProbeGrid(size=96, n_frequencies=24, n_phases=2, n_orientations=12),
         "reduced grid for a 2-core CPU: minutes for the whole book",
     ),
     "ci": Preset(
         "ci",
-        ProbeGrid(size=48, n_frequencies=10, n_phases=2, n_orientations=8, freq_orientations=2),
+        ProbeGrid(size=48, n_frequencies=10, n_phases=2, n_orientations=8),
         "the smallest grid that exercises every code path (tests)",
     ),
 }

@@ -15,23 +15,22 @@ from .progress import progress_bar as tqdm
 from ._version import __version__
 from .cache import cache_key, load_arrays, save_arrays
 from .device import resolve_device
-from .errors import NonFiniteError
+from .errors import NonFiniteError, ParameterError
 from .networks import Network
 from .presets import ProbeGrid
 from .stimuli import check_frequencies, oriented_gratings, radial_gratings
 from .validate import check_choice, check_positive
 
 __all__ = [
-    "STIMULI",
     "PRECISIONS",
     "FrequencySweep",
     "OrientationSweep",
+    "OrientationCube",
     "mean_activations",
     "probe_frequency",
     "probe_orientation",
 ]
 
-STIMULI = ("radial", "oriented-mean")
 PRECISIONS = ("float32", "bfloat16")
 
 
@@ -60,6 +59,55 @@ class OrientationSweep:
     frequency: dict[str, np.ndarray]
     responses: dict[str, np.ndarray]
     from_cache: bool = False
+
+
+@dataclass
+class OrientationCube:
+    """Mean activation of every channel over the whole frequency × orientation grid.
+
+    ``responses[layer]`` has shape ``(C, F, O)``: the phase-averaged spatial mean of the post-ReLU map for
+    a straight grating of each grid frequency (cpd) and orientation (degrees).
+    """
+
+    frequencies: np.ndarray
+    orientations: np.ndarray
+    responses: dict[str, np.ndarray]
+    from_cache: bool = False
+
+    def at(self, frequency: dict[str, np.ndarray]) -> OrientationSweep:
+        """Each channel's orientation tuning at its own grid frequency (NaN: no tuning, zeros).
+
+        Examples
+        --------
+        >>> cube = OrientationCube(np.array([1.0, 2.0]), np.array([0.0, 90.0]), {"l": np.arange(8.0).reshape(2, 2, 2)})
+        >>> cube.at({"l": np.array([2.0, np.nan])}).responses["l"].tolist()
+        [[2.0, 3.0], [0.0, 0.0]]
+        """
+        out = {}
+        for k, f in frequency.items():
+            f = np.asarray(f, float)
+            resp = np.zeros((len(f), len(self.orientations)))
+            ok = np.isfinite(f)
+            idx = np.abs(np.log(f[ok, None]) - np.log(self.frequencies[None, :])).argmin(axis=1)
+            if not np.allclose(self.frequencies[idx], f[ok], rtol=1e-6, atol=0):
+                raise ParameterError(f"layer {k}: orientation tuning is stored only at the grid's frequencies; "
+                                     "pass frequencies of the grid (f̂ is always one)")
+            resp[ok] = self.responses[k][np.flatnonzero(ok), idx]
+            out[k] = resp
+        return OrientationSweep(self.orientations, {k: np.asarray(v, float).copy() for k, v in frequency.items()}, out,
+                                from_cache=self.from_cache)
+
+    def oriented_mean(self) -> FrequencySweep:
+        """The frequency sweep of the 'oriented-mean' stimulus: the mean over every grid orientation.
+
+        Examples
+        --------
+        >>> cube = OrientationCube(np.array([1.0]), np.array([0.0, 90.0]), {"l": np.array([[[1.0, 3.0]]])})
+        >>> cube.oriented_mean().responses["l"].tolist()
+        [[2.0]]
+        """
+        return FrequencySweep(self.frequencies, {k: v.mean(axis=2) for k, v in self.responses.items()},
+                              "oriented-mean", from_cache=self.from_cache)
 
 
 def mean_activations(
@@ -136,18 +184,14 @@ def probe_frequency(
     grid: ProbeGrid,
     *,
     layers: Sequence[str] | None = None,
-    stimulus: str = "radial",
     device: str | torch.device = "auto",
     cache: bool = True,
     progress: bool = True,
 ) -> FrequencySweep:
-    """Sweep spatial frequency with phase-averaged gratings.
+    """Sweep spatial frequency with phase-averaged radial (concentric) gratings, which have no orientation.
 
-    Parameters
-    ----------
-    stimulus
-        'radial' (concentric gratings, no orientation) or 'oriented-mean' (the mean over
-        ``grid.freq_orientations`` straight gratings).
+    The 'oriented-mean' frequency stimulus (straight gratings averaged over orientation) needs no sweep of
+    its own: it is :meth:`OrientationCube.oriented_mean` of :func:`probe_orientation`'s cube.
 
     Examples
     --------
@@ -158,37 +202,27 @@ def probe_frequency(
     >>> sweep.responses["relu2"].shape
     (192, 10)
     """
-    check_choice("frequency stimulus", stimulus, STIMULI)
     check_positive("batch_size", grid.batch_size, integer=True)
     layers = network.extractor.check_layers(network.taps if layers is None else layers)
     freqs = check_frequencies(grid.frequencies, grid.ppd)
     dev = resolve_device(device)
     network.to(dev)
-    inputs = {
-        **network.identity, "layers": layers, "frequencies": freqs, "stimulus": stimulus,
-        "freq_orientations": grid.freq_orientations if stimulus == "oriented-mean" else 0,
-        **_grid_inputs(grid), "version": __version__,
-    }
+    inputs = {**network.identity, "layers": layers, "frequencies": freqs, "stimulus": "radial",
+              **_grid_inputs(grid), "version": __version__}
     key = cache_key("freq", inputs)
     if cache and (hit := load_arrays(key, keys=layers)) is not None:
-        return FrequencySweep(freqs, {k: hit[k] for k in layers}, stimulus, from_cache=True)
-    common = dict(size=grid.size, ppd=grid.ppd, n_phases=grid.n_phases, contrast=grid.contrast,
-                  mean_luminance=grid.mean_luminance, device=dev)
-    if stimulus == "radial":
-        per = grid.n_phases
-        render = lambda s: radial_gratings(freqs[s], **common)  # noqa: E731
-    else:
-        thetas = -90.0 + np.arange(grid.freq_orientations) * (180.0 / grid.freq_orientations)
-        per = grid.n_phases * len(thetas)
-        render = lambda s: oriented_gratings(freqs[s], thetas, **common)  # noqa: E731
+        return FrequencySweep(freqs, {k: hit[k] for k in layers}, "radial", from_cache=True)
+    render = lambda s: radial_gratings(freqs[s], size=grid.size, ppd=grid.ppd, n_phases=grid.n_phases,  # noqa: E731
+                                       contrast=grid.contrast, mean_luminance=grid.mean_luminance, device=dev)
     acts = mean_activations(
-        network, _batched(len(freqs), per, grid.batch_size, render), layers,
-        total=len(freqs) * per, progress=progress, desc=f"{network.name} frequency sweep", precision=grid.precision,
+        network, _batched(len(freqs), grid.n_phases, grid.batch_size, render), layers,
+        total=len(freqs) * grid.n_phases, progress=progress, desc=f"{network.name} frequency sweep",
+        precision=grid.precision,
     )
-    responses = {k: v.reshape(len(freqs), per, -1).mean(axis=1).T.copy() for k, v in acts.items()}
+    responses = {k: v.reshape(len(freqs), grid.n_phases, -1).mean(axis=1).T.copy() for k, v in acts.items()}
     if cache:
         save_arrays(key, responses)
-    return FrequencySweep(freqs, responses, stimulus)
+    return FrequencySweep(freqs, responses, "radial")
 
 
 def _orientation_phases(grid: ProbeGrid) -> int:
@@ -215,81 +249,54 @@ def _oriented_items(fs: np.ndarray, thetas: np.ndarray, grid: ProbeGrid, dev: to
 def probe_orientation(
     network: Network,
     grid: ProbeGrid,
-    frequency: dict[str, np.ndarray],
     *,
+    layers: Sequence[str] | None = None,
     device: str | torch.device = "auto",
     cache: bool = True,
     progress: bool = True,
-) -> OrientationSweep:
-    """Sweep orientation over [-90°, 90°) at each channel's own frequency.
+) -> OrientationCube:
+    """Sweep orientation over [-90°, 90°) at every frequency of the grid: the whole frequency × orientation cube.
 
-    Only the distinct frequencies some channel needs are probed, each through the network only
-    as deep as the deepest layer that needs it. Every frequency's result is cached on its own, so
-    score variants that move a few channels' frequency reuse the rest.
-
-    Parameters
-    ----------
-    frequency
-        layer → ``(C,)`` frequencies in cpd (NaN: do not probe that channel).
+    Every channel of every layer gets a phase-averaged mean activation for each (frequency, orientation)
+    pair, so any scoring that moves a channel's f̂ (or averages orientations) needs no new forward pass.
+    Each frequency is cached on its own as soon as it is done: an interrupted sweep resumes where it stopped.
 
     Examples
     --------
     >>> from pecore.networks import load_network
     >>> from pecore.presets import get_preset
     >>> net = load_network("alexnet", device="cpu")
-    >>> f = {"relu1": np.full(64, 4.0)}
-    >>> probe_orientation(net, get_preset("ci").probe, f, progress=False).responses["relu1"].shape
-    (64, 8)
+    >>> cube = probe_orientation(net, get_preset("ci").probe, layers=["relu1"], progress=False)
+    >>> cube.responses["relu1"].shape
+    (64, 10, 8)
     """
-    layers = network.extractor.check_layers(list(frequency))
+    layers = network.extractor.check_layers(network.taps if layers is None else layers)
+    check_positive("batch_size", grid.batch_size, integer=True)
+    freqs = check_frequencies(grid.frequencies, grid.ppd)
     dev = resolve_device(device)
     network.to(dev)
     thetas = grid.orientations
-    needed = np.concatenate([np.asarray(frequency[k], float) for k in layers])
-    distinct = np.unique(np.round(needed[np.isfinite(needed)], 10))
-    if distinct.size:
-        check_frequencies(distinct, grid.ppd)
-    responses = {k: np.zeros((len(frequency[k]), len(thetas))) for k in layers}
-    order = network.extractor.layer_names
     n_ph = _orientation_phases(grid)
     per = n_ph * len(thetas)
-    pending = []
-    for f in distinct:
-        need = [k for k in layers if np.any(np.isclose(frequency[k], f, rtol=0, atol=1e-9))]
-        deepest = max(need, key=order.index)
-        run_layers = [k for k in layers if order.index(k) <= order.index(deepest)]
-        inputs = {**network.identity, "layers": run_layers, "frequency": float(f), "orientations": thetas,
-                  **_grid_inputs(grid), "version": __version__}
-        if grid.orientation_phases and grid.orientation_phases != grid.n_phases:
-            inputs["n_phases"] = grid.orientation_phases
-        key = cache_key("orient", inputs)
-        hit = load_arrays(key, keys=need) if cache else None
-        pending.append((f, need, run_layers, key, hit))
-    misses: dict[tuple[str, ...], list[int]] = {}
-    for i, (_f, _need, run_layers, _key, hit) in enumerate(pending):
-        if hit is None:
-            misses.setdefault(tuple(run_layers), []).append(i)
+    keys, hits = [], []
+    for f in freqs:
+        inputs = {**network.identity, "layers": list(layers), "frequency": float(f), "orientations": thetas,
+                  **_grid_inputs(grid), "n_phases": n_ph, "version": __version__}
+        keys.append(cache_key("cube", inputs))
+        hits.append(load_arrays(keys[-1], keys=list(layers)) if cache else None)
+    missing = [i for i, h in enumerate(hits) if h is None]
     chunk = max(1, -(-4 * grid.batch_size // per))  # frequencies per chunk: a few full batches
-    for run_layers, group in misses.items():  # frequencies that need the same layers share batches
-        for start in range(0, len(group), chunk):  # each chunk is cached as soon as it is done
-            idx = group[start:start + chunk]
-            fs = np.array([pending[i][0] for i in idx])
-            gratings = lambda s, fs=fs: _oriented_items(fs, thetas, grid, dev, s)  # noqa: E731
-            acts = mean_activations(
-                network, _batched(len(fs) * len(thetas), n_ph, grid.batch_size, gratings), list(run_layers),
-                total=per * len(fs), progress=progress, precision=grid.precision,
-                desc=f"{network.name} orientation sweep to {run_layers[-1]} ({start + len(idx)}/{len(group)} frequencies)")
-            for j, i in enumerate(idx):
-                f, need, _rl, key, _ = pending[i]
-                hit = {k: v.reshape(len(fs), len(thetas), n_ph, -1)[j].mean(axis=1).T.copy()
-                       for k, v in acts.items()}
-                if cache:
-                    save_arrays(key, hit)
-                pending[i] = (f, need, _rl, key, hit)
-    for f, need, _rl, _key, hit in pending:
-        for k in need:
-            rows = np.isclose(frequency[k], f, rtol=0, atol=1e-9)
-            responses[k][rows] = hit[k][rows]
-    all_hit = not misses
-    freq_out = {k: np.asarray(frequency[k], float).copy() for k in layers}
-    return OrientationSweep(thetas, freq_out, responses, from_cache=all_hit and bool(distinct.size))
+    for start in range(0, len(missing), chunk):  # each chunk is cached as soon as it is done
+        idx = missing[start:start + chunk]
+        fs = freqs[idx]
+        gratings = lambda s, fs=fs: _oriented_items(fs, thetas, grid, dev, s)  # noqa: E731
+        acts = mean_activations(
+            network, _batched(len(fs) * len(thetas), n_ph, grid.batch_size, gratings), list(layers),
+            total=per * len(fs), progress=progress, precision=grid.precision,
+            desc=f"{network.name} orientation sweep ({start + len(idx)}/{len(missing)} frequencies)")
+        for j, i in enumerate(idx):
+            hits[i] = {k: v.reshape(len(fs), len(thetas), n_ph, -1)[j].mean(axis=1).T.copy() for k, v in acts.items()}
+            if cache:
+                save_arrays(keys[i], hits[i])
+    responses = {k: np.stack([h[k] for h in hits], axis=1) for k in layers}
+    return OrientationCube(freqs, thetas, responses, from_cache=not missing)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
 __all__ = ["add_parser"]
 
@@ -11,17 +13,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from .csf import CSFS
     from .networks import NETWORKS
     from .presets import PRESETS
-    from .scores import VARIANTS
+    from .efficacy import VARIANTS
 
     p = sub.add_parser(
         "probe",
-        help="probe every channel with gratings and write scores.csv + provenance.json",
+        help="probe every channel with gratings and write pe_table.csv + provenance.json",
         description="Probe every channel of the tapped layers with sinusoidal gratings, score mu1, mu2 and PE, "
-        "and write scores.csv (one row per channel), sweeps.npz (the tuning curves) and provenance.json.",
+        "and write pe_table.csv (one row per channel), sweeps.npz (the tuning curves) and provenance.json.",
     )
-    p.add_argument("--net", default="vgg16", choices=sorted(NETWORKS), help="network (default: vgg16)")
-    p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
-                   help="stimulus grid: quick (CPU, minutes), paper (the method's defaults), ci (tests)")
+    p.add_argument("--net", default=None, choices=sorted(NETWORKS), help="network (default: vgg16)")
+    p.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                   help="stimulus grid: quick (CPU, minutes; the default), paper (the method's defaults), ci (tests)")
+    p.add_argument("--rescore", default=None, metavar="PROBE_DIR",
+                   help="no probe: score the sweeps stored in PROBE_DIR (e.g. stored/probe/vgg16-paper) again under "
+                   "--csf / --variant, in about a second")
     p.add_argument("--layers", nargs="+", default=None, help="layers to probe (default: the network's five taps)")
     p.add_argument("--weights", default="pretrained",
                    help="'pretrained' (offline sources), a weights file, or 'random' (labelled random). A file not "
@@ -34,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csf", default=None, choices=sorted(CSFS), help="contrast sensitivity function (default mannos-sakrison)")
     p.add_argument("--variant", action="append", default=[], metavar="NAME",
                    help=f"score variant, repeatable: {', '.join(VARIANTS)}")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
+    p.add_argument("--device", default=None, help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
     p.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default: the preset's)")
     p.add_argument("--precision", default=None, choices=["float32", "bfloat16"],
                    help="float32 (default) or bfloat16 autocast: faster on recent CPUs and GPUs, rankings agree to "
@@ -48,12 +53,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _run_probe(args: argparse.Namespace) -> int:
     from .errors import ParameterError
     from .networks import load_network
-    from .pipeline import check_writable, score_network
+    from .output import check_writable
+    from .pipeline import score_network
     from .validate import check_positive
     from .presets import get_preset
-    from .scores import make_config
+    from .efficacy import make_config
 
     out = check_writable(args.out)
+    if args.rescore is not None:
+        return _run_rescore(args, out)
+    args.net, args.preset, args.device = args.net or "vgg16", args.preset or "quick", args.device or "auto"
     if args.ppd is not None:
         check_positive("--ppd", args.ppd)
     if args.batch_size is not None:
@@ -75,11 +84,42 @@ def _run_probe(args: argparse.Namespace) -> int:
     config = make_config(args.variant, **({"csf": args.csf} if args.csf else {}))
     net = load_network(args.net, weights=args.weights, sha256=args.weights_sha256, trust_weights=args.trust_weights,
                        taps=args.layers, device=args.device)
-    scores = score_network(net, preset, config, device=args.device, cache=not args.no_cache, progress=not args.quiet)
-    scores.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
-    scores.save(out)
-    hits = scores.provenance["cache_hits"]
-    print(f"wrote {out / 'scores.csv'} ({len(scores.table)} channels of {net.name}, weights: {net.weights.source}, "
+    start = time.perf_counter()
+    probed = score_network(net, preset, config, device=args.device, cache=not args.no_cache, progress=not args.quiet)
+    probed.provenance.update(command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None,
+                             wall_seconds=round(time.perf_counter() - start, 1))
+    probed.save(out)
+    hits = probed.provenance["cache_hits"]
+    print(f"wrote {out / 'pe_table.csv'} ({len(probed.table)} channels of {net.name}, weights: {net.weights.source}, "
           f"preset {preset.name}; cache: frequency {'hit' if hits['frequency'] else 'miss'}, "
           f"orientation {'hit' if hits['orientation'] else 'miss'})")
+    return 0
+
+
+def _run_rescore(args: argparse.Namespace, out: Path) -> int:
+    """``--rescore DIR``: the stored sweeps scored again, no forward pass; options that need a probe are refused."""
+    from .efficacy import make_config
+    from .errors import ParameterError
+    from .rescore import rescore
+
+    needs_probe = {"--preset": args.preset is not None, "--layers": args.layers is not None,
+                   "--weights": args.weights != "pretrained", "--weights-sha256": args.weights_sha256 is not None,
+                   "--trust-weights": args.trust_weights, "--ppd": args.ppd is not None,
+                   "--batch-size": args.batch_size is not None, "--precision": args.precision is not None,
+                   "--no-cache": args.no_cache, "--device": args.device is not None}
+    given = [k for k, on in needs_probe.items() if on]
+    if given:
+        raise ParameterError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to --rescore (no "
+                             "probe runs: the stored sweeps fix network, weights, grid and ppd); drop "
+                             f"{'it' if len(given) == 1 else 'them'}, or probe anew without --rescore")
+    if Path(args.rescore).resolve() == out.resolve():
+        raise ParameterError(f"--out {out} is the --rescore folder itself; write the new scores elsewhere")
+    config = make_config(args.variant, **({"csf": args.csf} if args.csf else {}))
+    start = time.perf_counter()
+    result = rescore(args.rescore, config, network=args.net)
+    result.provenance.update(command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None,
+                             rescore_seconds=round(time.perf_counter() - start, 3))
+    result.save(out)
+    print(f"wrote {out / 'pe_table.csv'} ({len(result.table)} channels of {result.provenance.get('network')}, "
+          f"re-scored from {args.rescore} in {result.provenance['rescore_seconds']:.2f} s, no probe)")
     return 0

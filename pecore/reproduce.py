@@ -163,15 +163,15 @@ def plan(preset: str, steps: tuple[str, ...] = STEPS) -> list[Step]:
     return out
 
 
-def _scores(out: Path, probe_preset: str, device: str):
+def _probe_result(out: Path, probe_preset: str, device: str):
     """The VGG-16 scores a step uses: those this command just probed into ``out``, else the chapters'."""
-    from .notebook import chapter_scores
-    from .pipeline import load_scores
+    from .notebook import chapter_probe
+    from .probe_result import load_probe_result
 
     fresh = out / "probe" / f"vgg16-{probe_preset}"
-    if (fresh / "scores.csv").is_file():
-        return load_scores(fresh)
-    return chapter_scores("vgg16", probe_preset, device=device)
+    if (fresh / "pe_table.csv").is_file():
+        return load_probe_result(fresh)
+    return chapter_probe("vgg16", probe_preset, device=device)
 
 
 def run_step(step: str, preset: str, out: Path, device: str, progress: bool, command: str | None = None) -> list[Path]:
@@ -184,10 +184,10 @@ def run_step(step: str, preset: str, out: Path, device: str, progress: bool, com
 
         for name in ("vgg16", "alexnet"):
             start = time.perf_counter()
-            scores = score_network(load_network(name, device=device), get_preset(preset), device=device,
+            probed = score_network(load_network(name, device=device), get_preset(preset), device=device,
                                    progress=progress)
-            scores.provenance.update(command=command, wall_seconds=round(time.perf_counter() - start, 1))
-            written.append(scores.save(out / "probe" / f"{name}-{preset}"))
+            probed.provenance.update(command=command, wall_seconds=round(time.perf_counter() - start, 1))
+            written.append(probed.save(out / "probe" / f"{name}-{preset}"))
         return written
     start = time.perf_counter()
     if step == "iqa":
@@ -195,8 +195,8 @@ def run_step(step: str, preset: str, out: Path, device: str, progress: bool, com
         from .iqa.datasets import load_dataset
         from .iqa.experiment import run
 
-        scores = _scores(out, preset, device)
-        result = run(load_dataset(shared_data_dir() / "iqa" / "live-r2-subset", "auto"), "vgg16", scores,
+        probed = _probe_result(out, preset, device)
+        result = run(load_dataset(shared_data_dir() / "iqa" / "live-r2-subset", "auto"), "vgg16", probed,
                      preset=preset, device=device, progress=progress)
     elif step == "reconstruction":
         from .networks import load_network
@@ -204,13 +204,13 @@ def run_step(step: str, preset: str, out: Path, device: str, progress: bool, com
         from .reconstruction.settings import get_settings
 
         settings = get_settings(preset)
-        scores = _scores(out, settings.probe_preset, device)
-        result = run_reconstruction(load_network("vgg16", device=device), scores.table, settings, preset=preset,
+        probed = _probe_result(out, settings.probe_preset, device)
+        result = run_reconstruction(load_network("vgg16", device=device), probed.table, settings, preset=preset,
                                     device=device, progress=progress)
     else:
         from .sr.experiment import run_experiment
 
-        result = run_experiment(preset, network="vgg16", device=device, use_stored=False, use_stored_scores=True,
+        result = run_experiment(preset, network="vgg16", device=device, use_stored=False, use_stored_probe=True,
                                 progress=progress)
     result.provenance.update(command=command, wall_seconds=round(time.perf_counter() - start, 1))
     written.append(result.save(out / step / f"vgg16-{preset}"))

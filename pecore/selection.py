@@ -26,7 +26,7 @@ def subset_size(n_channels: int, p: float) -> int:
 
 
 def select_channels(
-    scores: pd.DataFrame,
+    pe_table: pd.DataFrame,
     layer: str,
     subset: str = "top",
     p: float = 25.0,
@@ -55,11 +55,11 @@ def select_channels(
     """
     check_choice("channel subset", subset, SUBSETS)
     check_positive("seed", seed, integer=True, allow_zero=True)
-    if not isinstance(scores, pd.DataFrame) or not {"layer", "channel", "pe"} <= set(scores.columns):
+    if not isinstance(pe_table, pd.DataFrame) or not {"layer", "channel", "pe"} <= set(pe_table.columns):
         raise ParameterError("scores must be a table with columns layer, channel, pe (from pecore.score_network)")
-    rows = scores[scores.layer == layer]
+    rows = pe_table[pe_table.layer == layer]
     if rows.empty:
-        check_choice("layer", layer, sorted(map(str, scores.layer.unique())))
+        check_choice("layer", layer, sorted(map(str, pe_table.layer.unique())))
     channels = rows.channel.to_numpy()
     pe = pd.to_numeric(rows.pe, errors="coerce").to_numpy(dtype=float)
     if not np.all(np.isfinite(pe)):

@@ -97,10 +97,10 @@ def test_trusted_weights_are_labelled_on_every_output(capsys, inputs, tmp_path):
     base = ["probe", "--net", "alexnet", "--preset", "ci", "--layers", "relu1", "--weights", str(other), "--quiet"]
     assert main(base + ["--trust-weights", "--out", str(tmp_path / "t")]) == 0
     assert "weights: file-trusted" in capsys.readouterr().out
-    assert set(pd.read_csv(tmp_path / "t" / "scores.csv").weights_source) == {"file-trusted"}
+    assert set(pd.read_csv(tmp_path / "t" / "pe_table.csv").weights_source) == {"file-trusted"}
     assert json.loads((tmp_path / "t" / "provenance.json").read_text())["weights"]["source"] == "file-trusted"
     assert main(base + ["--weights-sha256", sha256_file(other), "--out", str(tmp_path / "v")]) == 0
-    assert set(pd.read_csv(tmp_path / "v" / "scores.csv").weights_source) == {"file"}
+    assert set(pd.read_csv(tmp_path / "v" / "pe_table.csv").weights_source) == {"file"}
 
 
 def test_weights_with_a_nan_are_refused(capsys, inputs, tmp_path):
@@ -140,14 +140,14 @@ def test_nan_pe_is_refused_by_select_channels_and_the_subset_metric(capsys, inpu
     with pytest.raises(NonFiniteError, match="relu1"):
         select_channels(_table(pe), "relu1", "top", 25)
     with pytest.raises(NonFiniteError):
-        create_metric("subset", network="alexnet", scores=_table(pe), layers=["relu1"], device="cpu")
+        create_metric("subset", network="alexnet", pe_table=_table(pe), layers=["relu1"], device="cpu")
     with pytest.raises(NonFiniteError):
         select_channels(_table(["x"] * 64), "relu1", "bottom", 25)
-    # the same through the command line: a scores.csv with a NaN
-    scores = inputs / "scores.csv"
+    # the same through the command line: a pe_table.csv with a NaN
+    scores = inputs / "pe_table.csv"
     _table(pe).assign(network="alexnet").to_csv(scores, index=False)
     a, b = png(inputs / "a.png"), png(inputs / "b.png", seed=1)
-    fails(capsys, ["distance", a, b, "--metric", "subset", "--net", "alexnet", "--layers", "relu1", "--scores",
+    fails(capsys, ["distance", a, b, "--metric", "subset", "--net", "alexnet", "--layers", "relu1", "--probe-result",
                    scores, "--device", "cpu"], "NaN")
 
 
@@ -193,7 +193,7 @@ def test_reconstruct_too_small_writes_nothing(capsys, inputs, tmp_path):
 
 def test_empty_taps_and_conflicting_variants_are_refused():
     from pecore.networks import load_network
-    from pecore.scores import make_config
+    from pecore.efficacy import make_config
 
     with pytest.raises(ParameterError, match="at least one layer"):
         load_network("alexnet", taps=[], device="cpu")
@@ -248,14 +248,14 @@ def test_decompression_bomb_is_a_named_error(capsys, inputs, tmp_path):
 
 
 @pytest.mark.parametrize("content", ["", "\n", "layer,channel\n", "\x00\x01\x02garbage"])
-def test_empty_or_damaged_scores_csv(capsys, inputs, tmp_path, content):
-    scores = inputs / "scores.csv"
+def test_empty_or_damaged_pe_table(capsys, inputs, tmp_path, content):
+    scores = inputs / "pe_table.csv"
     scores.write_text(content)
     a, b = png(inputs / "a.png"), png(inputs / "b.png", seed=1)
-    fails(capsys, ["distance", a, b, "--metric", "subset", "--net", "alexnet", "--scores", scores, "--device", "cpu"],
-          "scores.csv")
-    fails(capsys, ["reconstruct", a, "--net", "alexnet", "--layer", "relu1", "--scores", scores, "--preset", "ci",
-                   "--device", "cpu", "--out", tmp_path / "r.png"], "scores.csv")
+    fails(capsys, ["distance", a, b, "--metric", "subset", "--net", "alexnet", "--probe-result", scores, "--device", "cpu"],
+          "pe_table.csv")
+    fails(capsys, ["reconstruct", a, "--net", "alexnet", "--layer", "relu1", "--probe-result", scores, "--preset", "ci",
+                   "--device", "cpu", "--out", tmp_path / "r.png"], "pe_table.csv")
     nothing_written(tmp_path)
 
 
@@ -355,18 +355,18 @@ def test_ctrl_c_during_probe_is_one_line(capsys, monkeypatch, tmp_path):
 def test_a_folder_where_a_file_is_expected_and_the_reverse(capsys, inputs, tmp_path):
     from pecore.imageio import load_image
     from pecore.iqa.datasets import load_dataset
-    from pecore.pipeline import load_scores, read_scores_csv
+    from pecore.probe_result import load_probe_result, read_pe_table
 
     folder, a = inputs / "folder", png(inputs / "a.png")
     folder.mkdir()
     with pytest.raises(DatasetError, match="is a folder, not an image file"):
         load_image(folder)
-    with pytest.raises(DatasetError, match="folder without a scores.csv"):
-        read_scores_csv(folder)
+    with pytest.raises(DatasetError, match="folder without a pe_table.csv"):
+        read_pe_table(folder)
     with pytest.raises(DatasetError, match="is a file, not a folder"):
         load_dataset(a)
     with pytest.raises(DatasetError, match="is a file, not a folder"):
-        load_scores(a)
+        load_probe_result(a)
     fails(capsys, ["distance", folder, a, "--metric", "lpips-alex"], "is a folder, not an image file")
     fails(capsys, ["probe", "--net", "alexnet", "--weights", folder, "--out", tmp_path / "o"], "is a folder")
     fails(capsys, ["iqa", "--data", a, "--preset", "ci", "--out", tmp_path / "o"], "is a file, not a folder")
@@ -556,7 +556,7 @@ def test_reconstruct_option_types(capsys, inputs, tmp_path, extra, words):
     (["--seed", "-1"], ["--seed"]), (["--layer", "relu9"], ["relu9"]), (["--device", "tpu"], ["tpu"]),
     (["--subset", "all", "--size", "16", "--layer", "relu5"], ["too small", "relu5"]),
     (["--subset", "all", "--p", "10"], ["--p", "--subset all"]),
-    (["--subset", "all", "--scores", "scores.csv"], ["--scores", "--subset all"]),
+    (["--subset", "all", "--probe-result", "pe_table.csv"], ["--probe-result", "--subset all"]),
 ])
 def test_reconstruct_option_values(capsys, inputs, tmp_path, extra, words):
     fails(capsys, RECON + [png(inputs / "a.png"), *extra, "--out", tmp_path / "r.png"], *words)
@@ -669,7 +669,7 @@ def test_iqa_dataset_with_a_bad_image(capsys, inputs, tmp_path, which, words):
 def test_api_argument_types_are_named_errors(inputs, tmp_path):
     from pecore.imageio import load_image, save_image
     from pecore.networks import load_network
-    from pecore.scores import make_config
+    from pecore.efficacy import make_config
     from pecore.selection import channel_mask
 
     a = png(inputs / "a.png")
@@ -694,7 +694,7 @@ def test_iqa_resize_accepts_pairs_of_other_sizes(capsys, inputs, tmp_path):
     from conftest import ROOT
 
     root = _generic_dataset(inputs, (32, 24))
-    assert main(["iqa", "--data", str(root), "--resize", "--net", "alexnet", "--preset", "ci", "--scores",
+    assert main(["iqa", "--data", str(root), "--resize", "--net", "alexnet", "--preset", "ci", "--probe-result",
                  str(ROOT / "stored" / "probe" / "alexnet-paper"), "--device", "cpu", "--quiet",
                  "--out", str(tmp_path / "o")]) == 0
     assert "3 of 3 listed pairs present" in capsys.readouterr().out

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pecore import get_preset, load_network, load_scores, score_network
+from pecore import get_preset, load_network, load_probe_result, score_network
 from pecore.cache import cache_dir, cache_key, load_arrays, save_arrays
 from pecore.cli import main
 from pecore.errors import OutputError, UnknownNameError
@@ -22,7 +22,7 @@ def quick_run(tmp_path_factory):
 
 
 def test_cli_writes_scores_and_provenance(quick_run):
-    table = pd.read_csv(quick_run / "scores.csv")
+    table = pd.read_csv(quick_run / "pe_table.csv")
     for col in ["layer", "channel", "mu1", "mu2", "pe", "fhat", "rank", "dead"]:
         assert col in table.columns
     assert len(table) == 64 + 128 + 256 + 512 + 512
@@ -47,21 +47,22 @@ def test_cli_writes_scores_and_provenance(quick_run):
 def test_second_run_hits_the_cache(quick_run, tmp_path, capsys):
     assert main(["probe", "--net", "vgg16", "--preset", "quick", "--out", str(tmp_path), "--quiet"]) == 0
     assert "cache: frequency hit, orientation hit" in capsys.readouterr().out
-    a, b = pd.read_csv(quick_run / "scores.csv"), pd.read_csv(tmp_path / "scores.csv")
+    a, b = pd.read_csv(quick_run / "pe_table.csv"), pd.read_csv(tmp_path / "pe_table.csv")
     assert np.allclose(a.pe, b.pe)
 
 
 def test_saved_sweeps_reload(quick_run):
-    s = load_scores(quick_run)
+    s = load_probe_result(quick_run)
     assert s.frequency.responses["relu2_2"].shape == (128, 24)
     assert s.orientation.responses["relu2_2"].shape == (128, 12)
+    assert s.cube.responses["relu2_2"].shape == (128, 24, 12)
     assert s.layer("relu2_2").channel.tolist() == list(range(128))
 
 
 def test_random_weights_are_labelled_in_the_output(tmp_path):
     assert main(["probe", "--net", "alexnet", "--preset", "ci", "--weights", "random", "--out", str(tmp_path),
                  "--quiet"]) == 0
-    assert set(pd.read_csv(tmp_path / "scores.csv").weights_source) == {"random"}
+    assert set(pd.read_csv(tmp_path / "pe_table.csv").weights_source) == {"random"}
     assert json.loads((tmp_path / "provenance.json").read_text())["weights"]["source"] == "random"
 
 
@@ -98,7 +99,7 @@ def test_unwritable_output_folder(tmp_path, capsys):
     assert main(["probe", "--net", "alexnet", "--preset", "ci", "--out", str(blocker / "sub"), "--quiet"]) == 2
     assert "cannot be written" in capsys.readouterr().err
     with pytest.raises(OutputError):
-        from pecore.pipeline import check_output_dir
+        from pecore.output import check_output_dir
 
         check_output_dir(blocker / "sub")
 

@@ -24,7 +24,7 @@ def test_shared_live_subset():
     table = pd.read_csv(data_path(*LIVE, "scores.csv"))
     assert isinstance(ds, FRDataset) and ds.layout == "live" and len(ds) == ds.n_listed == 95
     assert not ds.higher_is_better and ds.pairs.group.nunique() == 5
-    assert np.allclose(ds.scores, table.score) and set(ds.pairs.distortion) == {"jpeg", "gblur", "wn", "fastfading"}
+    assert np.allclose(ds.human_scores, table.score) and set(ds.pairs.distortion) == {"jpeg", "gblur", "wn", "fastfading"}
     ref, dist = ds.load_pair(0, size=64)
     assert ref.shape == dist.shape and min(ref.shape[1:]) == 64
 

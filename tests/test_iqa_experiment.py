@@ -27,7 +27,7 @@ SETTINGS = replace(get_iqa_settings("ci"), ps=(10.0, 25.0, 50.0), n_boot=40, n_b
 
 @pytest.fixture(scope="module")
 def alex_scores():
-    return pd.read_csv(ROOT / "stored" / "probe" / "alexnet-paper" / "scores.csv")
+    return pd.read_csv(ROOT / "stored" / "probe" / "alexnet-paper" / "pe_table.csv")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_terms_and_baselines_are_cached(alexnet, live):
 
 def test_grid_on_real_human_scores(alexnet, live, alex_scores):
     terms = pair_terms(alexnet, live, size=SETTINGS.image_size)
-    grid = subset_grid(terms, alex_scores, live.scores, live.groups, human_higher_is_better=False, settings=SETTINGS)
+    grid = subset_grid(terms, alex_scores, live.human_scores, live.groups, human_higher_is_better=False, settings=SETTINGS)
     assert len(grid) == 6 * 10  # 5 layers + all; top/bottom/random x 3 p, plus all channels
     top = grid[(grid.layers == "relu2") & (grid.subset == "top") & (grid.p == 25)].iloc[0]
     assert top.n_channels == 48 and np.isnan(top.srocc_sd)
@@ -71,21 +71,21 @@ def test_grid_on_real_human_scores(alexnet, live, alex_scores):
     # the grid's value is the correlation of the masked sum of the cached terms
     allrow = grid[(grid.layers == "all") & (grid.subset == "all")].iloc[0]
     total = sum(terms.terms[k].sum(1) for k in terms.layers)
-    assert allrow.srocc == pytest.approx(srocc(total, live.scores))
+    assert allrow.srocc == pytest.approx(srocc(total, live.human_scores))
 
 
 def test_channel_level_test(alexnet, live, alex_scores):
     terms = pair_terms(alexnet, live, size=SETTINGS.image_size)
-    channels, summary = channel_level(terms, alex_scores, live.scores, live.groups, human_higher_is_better=False,
+    channels, summary = channel_level(terms, alex_scores, live.human_scores, live.groups, human_higher_is_better=False,
                                       n_boot=20)
     assert len(channels) == sum(alexnet.channels[k] for k in alexnet.taps)
     assert channels[channels.dead].srocc.isna().all()
     c = channels[(channels.layer == "relu1") & (channels.channel == 5)].iloc[0]
-    assert c.srocc == pytest.approx(srocc(terms.terms["relu1"][:, 5], live.scores))
+    assert c.srocc == pytest.approx(srocc(terms.terms["relu1"][:, 5], live.human_scores))
     assert list(summary.layer) == alexnet.taps and summary.rho.between(-1, 1).all()
     assert (summary.rho_lo <= summary.rho_hi).all()
     with pytest.raises(ParameterError, match="do not list channels"):
-        channel_level(terms, alex_scores[alex_scores.channel > 0], live.scores, live.groups, human_higher_is_better=False)
+        channel_level(terms, alex_scores[alex_scores.channel > 0], live.human_scores, live.groups, human_higher_is_better=False)
 
 
 def test_run_iqa_end_to_end(alexnet, live, alex_scores, tmp_path):
@@ -105,7 +105,7 @@ def test_run_iqa_end_to_end(alexnet, live, alex_scores, tmp_path):
         expected = ("too few data" if v.n < 4 else "supported" if v.ci_low > 0 else "contradicted" if v.ci_high < 0
                     else "undecided")
         assert v.verdict == expected, v
-    with pytest.raises(ParameterError, match="channel scores"):
+    with pytest.raises(ParameterError, match="PE table|channel scores"):
         run_iqa(live, alexnet, None, settings=SETTINGS)
 
 
@@ -127,13 +127,13 @@ def test_cli_distance_and_iqa(tmp_path, capsys):
     assert float(capsys.readouterr().out.split()[0]) == pytest.approx(0.7237, abs=1e-4)
     scores = ROOT / "stored" / "probe" / "alexnet-paper"
     assert main(["distance", str(ref), str(dist), "--metric", "subset", "--net", "alexnet", "--layers", "relu2",
-                 "--subset", "top", "--p", "25", "--scores", str(scores), "--size", "64", "--device", "cpu"]) == 0
+                 "--subset", "top", "--p", "25", "--probe-result", str(scores), "--size", "64", "--device", "cpu"]) == 0
     assert float(capsys.readouterr().out.split()[0]) > 0
     assert main(["distance", str(ref), str(dist), "--metric", "subset", "--net", "alexnet", "--layers", "relu9",
                  "--subset", "all"]) == 2
     assert "unknown layer 'relu9'" in capsys.readouterr().err
     assert main(["distance", str(ref), str(tid / "nope.bmp")]) == 2
-    assert main(["iqa", "--data", str(tid), "--net", "alexnet", "--preset", "ci", "--scores", str(scores),
+    assert main(["iqa", "--data", str(tid), "--net", "alexnet", "--preset", "ci", "--probe-result", str(scores),
                  "--out", str(tmp_path / "iqa"), "--device", "cpu", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "6 of 6 listed pairs present" in out

@@ -123,13 +123,13 @@ def test_runs_only_up_to_the_deepest_weighted_layer(alexnet, photo):
 
 
 def test_subset_metric_from_pe_scores(alexnet):
-    table = pd.read_csv(ROOT / "stored" / "probe" / "alexnet-paper" / "scores.csv")
+    table = pd.read_csv(ROOT / "stored" / "probe" / "alexnet-paper" / "pe_table.csv")
     top = subset_weights(alexnet, table, layers=["relu2"], subset="top", p=25)["relu2"]
     bottom = subset_weights(alexnet, table, layers=["relu2"], subset="bottom", p=25)["relu2"]
     assert int(top.sum()) == int(bottom.sum()) == 48 and float((top * bottom).sum()) == 0
     best = table[table.layer == "relu2"].nlargest(48, "pe").channel.tolist()
     assert sorted(torch.nonzero(top).flatten().tolist()) == sorted(best)
-    m = create_metric("subset", network=alexnet, scores=table, layers=["relu2", "relu5"], subset="random", p=10, seed=3)
+    m = create_metric("subset", network=alexnet, pe_table=table, layers=["relu2", "relu5"], subset="random", p=10, seed=3)
     assert m.layers == ["relu2", "relu5"] and int(m.weight("relu5").sum()) == 26
 
 

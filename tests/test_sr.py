@@ -164,7 +164,7 @@ def test_feature_loss_is_zero_for_identical_images_and_differentiable(vgg16, pe_
 
 def test_a_few_steps_on_real_crops_lower_the_loss(tmp_path, vgg16, pe_table):
     s = replace(CI, steps=24, checkpoint_every=24, batch_size=4, lr=2e-3)
-    run = train_arm("top", s, tmp_path / "top", network=vgg16, scores=pe_table, device="cpu", progress=False)
+    run = train_arm("top", s, tmp_path / "top", network=vgg16, pe_table=pe_table, device="cpu", progress=False)
     imgs = load_hr_images("BSD100", 4, uint8=True)[:20]
     lr, hr = CropSampler([i.image for i in imgs], 32, 16, 4, seed=123, augment=False).sample()
     loss = SRLoss(vgg16, arm_weights("top", vgg16, pe_table, ["relu1_2"]), feature_weight=s.feature_weight)
@@ -179,7 +179,7 @@ def test_a_few_steps_on_real_crops_lower_the_loss(tmp_path, vgg16, pe_table):
 
 def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path, vgg16, pe_table, monkeypatch):
     s = replace(CI, steps=4, checkpoint_every=2)
-    kw = dict(network=vgg16, scores=pe_table, device="cpu", progress=False, data="Set5")
+    kw = dict(network=vgg16, pe_table=pe_table, device="cpu", progress=False, data="Set5")
     straight = train_arm("bottom", s, tmp_path / "a", **kw)
 
     calls = {"n": 0}

@@ -153,8 +153,8 @@ def test_stored_results_found_from_an_installed_wheel(tmp_path):
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as z:
         z.extractall(site)
-    code = ("import pecore, pecore.stored as s; from pecore.notebook import chapter_scores; "
-            "t = chapter_scores('vgg16', 'quick', use_stored=True); "
+    code = ("import pecore, pecore.stored as s; from pecore.notebook import chapter_probe; "
+            "t = chapter_probe('vgg16', 'quick', use_stored=True); "
             "print(pecore.__file__); print(s.stored_root()); print(len(t.table), t.provenance['stored'])")
     env = {**os.environ, "PYTHONPATH": str(site)}
     env.pop("PECORE_STORED", None)

@@ -10,14 +10,14 @@ from ..validate import check_positive
 __all__ = ["add_parser"]
 
 
-def _scores_table(net: str, scores: str | None, preset: str, device: str):
-    """Channel scores: a ``scores.csv`` (or folder holding one), else the stored/probed ones."""
-    from ..notebook import scores_table
-    from ..pipeline import read_scores_csv
+def _pe_table(net: str, path: str | None, preset: str, device: str):
+    """Channel scores: a ``pe_table.csv`` (or folder holding one), else the stored/probed ones."""
+    from ..notebook import resolve_pe_table
+    from ..probe_result import read_pe_table
 
-    if scores is not None:
-        read_scores_csv(scores)  # named errors for a missing, empty or damaged file
-    table, label = scores_table(net, scores, preset, device)
+    if path is not None:
+        read_pe_table(path)  # named errors for a missing, empty or damaged file
+    table, label = resolve_pe_table(net, path, preset, device)
     return table, {"scores": label}
 
 
@@ -46,7 +46,7 @@ def _add_distance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--p", type=float, default=None, help="subset size, percent of each layer's channels (default 25; "
                    "not with --subset all)")
     p.add_argument("--seed", type=int, default=None, help="seed of a random subset (default 0; --subset random only)")
-    p.add_argument("--scores", default=None, help="scores.csv (or its folder) from `pecore probe`; default: the "
+    p.add_argument("--probe-result", default=None, help="pe_table.csv (or its folder) from `pecore probe`; default: the "
                    "stored paper-preset scores, else a probe under --preset")
     p.add_argument("--preset", default="quick", help="preset of a probe when no scores are given (default quick)")
     p.add_argument("--size", type=int, default=None, help="resize both images so the shorter side has SIZE pixels")
@@ -73,7 +73,7 @@ def _run_distance(args: argparse.Namespace) -> int:
 
     check_choice("probe preset (--preset)", args.preset, PRESETS)
     subset_options = {"--net": args.net != "vgg16", "--subset": args.subset != "top", "--p": args.p is not None,
-                      "--seed": args.seed is not None, "--scores": args.scores is not None}
+                      "--seed": args.seed is not None, "--probe-result": args.probe_result is not None}
     if args.metric != "subset":
         given = [k for k, v in subset_options.items() if v]
         if given:
@@ -87,16 +87,16 @@ def _run_distance(args: argparse.Namespace) -> int:
         if args.subset != "random":
             raise ParameterError(f"--seed applies to --subset random only, not to --subset {args.subset}")
         check_positive("--seed", args.seed, integer=True, allow_zero=True)
-    if args.scores is not None and args.subset == "all":
-        raise ParameterError("--scores does not apply to --subset all (every channel is used, no PE ranking)")
+    if args.probe_result is not None and args.subset == "all":
+        raise ParameterError("--probe-result does not apply to --subset all (every channel is used, no PE ranking)")
     args.p = 25.0 if args.p is None else args.p
     args.seed = 0 if args.seed is None else args.seed
     x, y = load_image(args.ref, size=args.size), load_image(args.dist, size=args.size)
-    scores, note = None, ""
+    pe_table, note = None, ""
     if args.metric == "subset" and args.subset != "all":
-        scores, info = _scores_table(args.net, args.scores, args.preset, args.device)
+        pe_table, info = _pe_table(args.net, args.probe_result, args.preset, args.device)
         note = f"; channel scores: {info['scores']}"
-    d = create_metric(args.metric, network=args.net if args.metric == "subset" else None, scores=scores,
+    d = create_metric(args.metric, network=args.net if args.metric == "subset" else None, pe_table=pe_table,
                       layers=args.layers, subset=args.subset, p=args.p, seed=args.seed, device=args.device)
     with torch.inference_mode():
         per = d.layer_distances(x, y)
@@ -127,7 +127,7 @@ def _add_iqa(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layout", default="auto", choices=LAYOUTS, help="dataset layout (default: detect it)")
     p.add_argument("--net", default="vgg16", choices=("vgg16", "alexnet"), help="network whose channels are studied")
     p.add_argument("--preset", default="quick", help="grid and budgets: quick (CPU), paper (GPU), ci (tests)")
-    p.add_argument("--scores", default=None, help="scores.csv (or its folder) from `pecore probe`; default: the "
+    p.add_argument("--probe-result", default=None, help="pe_table.csv (or its folder) from `pecore probe`; default: the "
                    "stored paper-preset scores, else a probe under --preset")
     p.add_argument("--size", type=int, default=None, help="override the preset's image size (shorter side, pixels)")
     p.add_argument("--native-size", action="store_true", help="use the images at their native size (not with --size)")
@@ -145,7 +145,7 @@ def _add_iqa(sub: argparse._SubParsersAction) -> None:
 def _run_iqa(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..pipeline import check_writable
+    from ..output import check_writable
     from .settings import get_settings as get_iqa_settings
     from .datasets import FRDataset, load_dataset
     from .experiment import run as run_iqa
@@ -171,7 +171,7 @@ def _run_iqa(args: argparse.Namespace) -> int:
     ds = load_dataset(args.data, args.layout, resize=args.resize)
     if not isinstance(ds, FRDataset):
         raise ParameterError(f"{args.data} is a 2AFC dataset; `pecore iqa` needs full-reference pairs with scores")
-    table, info = _scores_table(args.net, args.scores, args.preset, args.device)
+    table, info = _pe_table(args.net, args.probe_result, args.preset, args.device)
     result = run_iqa(ds, args.net, table, settings=settings, preset=args.preset, device=args.device, seed=args.seed,
                      cache=not args.no_cache, progress=not args.quiet)
     result.provenance["channel_scores"] = info["scores"]

@@ -114,7 +114,7 @@ class FRDataset:
         return len(self.pairs)
 
     @property
-    def scores(self) -> np.ndarray:
+    def human_scores(self) -> np.ndarray:
         """The human scores of the present pairs."""
         return self.pairs.score.to_numpy(dtype=np.float64)
 
@@ -157,7 +157,7 @@ class FRDataset:
         for p in pd.unique(pd.concat([self.pairs.ref, self.pairs.dist])):
             st = os.stat(p)
             files.append([os.path.relpath(p, self.root), st.st_size, st.st_mtime_ns])
-        return {"layout": self.layout, "files": files, "scores": self.scores.tolist()}
+        return {"layout": self.layout, "files": files, "scores": self.human_scores.tolist()}
 
 
 @dataclass

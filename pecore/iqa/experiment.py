@@ -201,7 +201,7 @@ class IQAResult(ExperimentResult):
 
     def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``grid.csv``, ``channels.csv``, ``channel_summary.csv``, ``pairs.csv``, ``provenance.json``."""
-        from ..pipeline import check_output_dir
+        from ..output import check_output_dir
 
         out = check_output_dir(out_dir)
         for name in _TABLES:
@@ -229,7 +229,7 @@ class IQAResult(ExperimentResult):
 _TABLES = ("grid", "channels", "channel_summary", "pairs")
 
 
-def run(dataset: FRDataset, network: Network | str = "vgg16", scores: Any = None, *,
+def run(dataset: FRDataset, network: Network | str = "vgg16", pe_table: Any = None, *,
             settings: IQASettings | None = None, preset: str = "quick", device: str | torch.device = "auto",
             seed: int = 0, cache: bool = True, progress: bool = False) -> IQAResult:
     """Run the IQA experiment on one full-reference dataset.
@@ -240,8 +240,8 @@ def run(dataset: FRDataset, network: Network | str = "vgg16", scores: Any = None
         A :class:`FRDataset` (see :func:`pecore.iqa.datasets.load_dataset`).
     network
         The network whose channels are studied ('vgg16', 'alexnet' or a loaded network).
-    scores
-        Its channel scores (a table with layer, channel, pe, dead, or a ``ChannelScores``).
+    pe_table
+        Its channel scores (a table with layer, channel, pe, dead, or a ``ProbeResult``).
     settings
         The grid and budgets (default: those of ``preset``).
     device
@@ -256,9 +256,9 @@ def run(dataset: FRDataset, network: Network | str = "vgg16", scores: Any = None
     if not isinstance(dataset, FRDataset):
         raise ParameterError(f"the IQA experiment needs a full-reference dataset (FRDataset), got {type(dataset).__name__}")
     settings = settings or get_iqa_settings(preset)
-    if scores is None:
-        raise ParameterError("the IQA experiment needs the network's channel scores (PE): pass scores=pecore.notebook.chapter_scores(...)")
-    table = getattr(scores, "table", scores)
+    if pe_table is None:
+        raise ParameterError("the IQA experiment needs the network's channel scores (PE): pass pe_table=pecore.notebook.chapter_probe(...)")
+    table = getattr(pe_table, "table", pe_table)
     net = network if isinstance(network, Network) else load_network(network, device=device)
     data = limit_pairs(dataset, settings.max_pairs)
     t0 = time.perf_counter()
@@ -272,7 +272,7 @@ def run(dataset: FRDataset, network: Network | str = "vgg16", scores: Any = None
     lpips_terms = {metric: terms[name].weighted([w.numpy() for w in load_lpips_linear(name)[0]])
                    for metric, name in (("lpips-vgg", "vgg16"), ("lpips-alex", "alexnet"))}
     t_feat = time.perf_counter() - t0
-    human, groups, hib = data.scores, data.groups, data.higher_is_better
+    human, groups, hib = data.human_scores, data.groups, data.higher_is_better
     grid = subset_grid(studied, table, human, groups, human_higher_is_better=hib, settings=settings, seed=seed)
     preds = {"psnr": base.psnr.to_numpy(), "ssim": base.ssim.to_numpy(), **lpips_terms}
     grid = pd.concat([baseline_rows(preds, human, groups, human_higher_is_better=hib, settings=settings, seed=seed),
@@ -293,6 +293,6 @@ def run(dataset: FRDataset, network: Network | str = "vgg16", scores: Any = None
                              terms_cache_hit=studied.provenance.get("cache_hit"),
                              seconds={"features_and_baselines": round(t_feat, 2),
                                       "statistics": round(time.perf_counter() - t0 - t_feat, 2)},
-                             scores_provenance={k: (scores.provenance.get(k) if hasattr(scores, "provenance") else None)
+                             scores_provenance={k: (pe_table.provenance.get(k) if hasattr(pe_table, "provenance") else None)
                                                 for k in ("preset", "stored")})
     return IQAResult(grid, channels, summary, pairs, prov)

@@ -147,7 +147,7 @@ def rank_consistency(pred: np.ndarray, dataset: FRDataset, *, pred_higher_is_bet
     Examples
     --------
     >>> ds = synthetic_dataset(1, size=32, levels=3)
-    >>> float(rank_consistency(ds.scores, ds).set_index("kind").loc["all", "rho"])
+    >>> float(rank_consistency(ds.human_scores, ds).set_index("kind").loc["all", "rho"])
     1.0
     """
     pred = np.asarray(pred, dtype=np.float64)
@@ -157,7 +157,7 @@ def rank_consistency(pred: np.ndarray, dataset: FRDataset, *, pred_higher_is_bet
     rows = []
     for seq, idx in dataset.pairs.groupby("sequence", sort=False).groups.items():
         i = dataset.pairs.index.get_indexer(idx)
-        x, lev = sign * pred[i], dataset.scores[i]
+        x, lev = sign * pred[i], dataset.human_scores[i]
         rho = srocc(x, lev) if np.ptp(x) > 0 else 0.0
         rows.append({"kind": dataset.pairs.distortion.iloc[i[0]], "rho": rho})
     per = pd.DataFrame(rows)
@@ -168,7 +168,7 @@ def rank_consistency(pred: np.ndarray, dataset: FRDataset, *, pred_higher_is_bet
     return pd.concat([out, total], ignore_index=True)
 
 
-def synthetic_check(network, scores, *, settings=None, preset: str = "quick", device: str = "auto", seed: int = 0,
+def synthetic_check(network, pe_table, *, settings=None, preset: str = "quick", device: str = "auto", seed: int = 0,
                     cache: bool = True, progress: bool = False) -> pd.DataFrame:
     """Rank consistency of every subset metric (all layers) and the baselines on the synthetic set.
 
@@ -176,8 +176,8 @@ def synthetic_check(network, scores, *, settings=None, preset: str = "quick", de
     ----------
     network
         'vgg16', 'alexnet' or a loaded :class:`pecore.networks.Network`.
-    scores
-        Its channel scores (table or ``ChannelScores``).
+    pe_table
+        Its channel scores (table or ``ProbeResult``).
     settings
         :class:`pecore.iqa.settings.IQASettings` (default: the preset's): ``synthetic_images``,
         ``synthetic_size``, ``synthetic_levels``, ``ps``, ``n_seeds``.
@@ -195,7 +195,7 @@ def synthetic_check(network, scores, *, settings=None, preset: str = "quick", de
     from .terms import dataset_terms
 
     settings = settings or get_iqa_settings(preset)
-    table = getattr(scores, "table", scores)
+    table = getattr(pe_table, "table", pe_table)
     net = network if isinstance(network, Network) else load_network(network, device=device)
     ds = synthetic_dataset(settings.synthetic_images, settings.synthetic_size, settings.synthetic_levels, seed=seed)
     nets = {net.name: net}

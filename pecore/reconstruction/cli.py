@@ -38,8 +38,8 @@ def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
                    help="subset size in percent of the layer (default: 25; not with --subset all)")
     p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
                    help="defaults of size/steps/lr/TV, and the probe grid of the PE scores if none are stored")
-    p.add_argument("--scores", default=None,
-                   help="folder with a scores.csv from `pecore probe` (default: stored paper results, else a probe)")
+    p.add_argument("--probe-result", default=None,
+                   help="folder with a pe_table.csv from `pecore probe` (default: stored paper results, else a probe)")
     p.add_argument("--steps", type=int, default=None, help="Adam steps (default: the preset's)")
     p.add_argument("--size", type=int, default=None, help="resize so the shorter side is SIZE pixels (default: the preset's)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: the preset's)")
@@ -57,7 +57,7 @@ def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
 def _check_reconstruct_args(args: argparse.Namespace):
     """Check every option of ``pecore reconstruct`` before anything is loaded or written."""
     from ..errors import OutputError, ParameterError
-    from ..pipeline import check_writable
+    from ..output import check_writable
     from ..validate import check_fraction, check_positive
     from .settings import get_settings
 
@@ -81,8 +81,8 @@ def _check_reconstruct_args(args: argparse.Namespace):
         if value is not None:
             check_positive(name, value, integer=integer, allow_zero=zero)
     check_positive("--seed", args.seed, integer=True, allow_zero=True)
-    if args.subset == "all" and (args.p is not None or args.scores is not None):
-        raise ParameterError(f"{'--p' if args.p is not None else '--scores'} does not apply to --subset all (every "
+    if args.subset == "all" and (args.p is not None or args.probe_result is not None):
+        raise ParameterError(f"{'--p' if args.p is not None else '--probe-result'} does not apply to --subset all (every "
                              "channel of the layer is used)")
     args.p = 25.0 if args.p is None else args.p
     check_fraction("--p", args.p)
@@ -109,12 +109,12 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
         check_choice(f"layer of {args.net}", args.layer, net.extractor.layer_names)
         channels = None
     else:
-        from ..notebook import scores_table
-        from ..pipeline import read_scores_csv
+        from ..notebook import resolve_pe_table
+        from ..probe_result import read_pe_table
 
-        if args.scores is not None:
-            read_scores_csv(args.scores)
-        table, scores_label = scores_table(args.net, args.scores, args.preset, args.device)
+        if args.probe_result is not None:
+            read_pe_table(args.probe_result)
+        table, scores_label = resolve_pe_table(args.net, args.probe_result, args.preset, args.device)
         scored = [n for n in net.extractor.layer_names if n in set(table.layer)]
         if args.layer not in scored:
             raise UnknownNameError(f"--layer {args.layer!r} has no PE scores; with --subset {args.subset} the layer "
@@ -178,9 +178,9 @@ def _add_reconstruction(sub: argparse._SubParsersAction) -> None:
 def _run_reconstruction(args: argparse.Namespace) -> int:
     import time
 
-    from ..notebook import chapter_scores
+    from ..notebook import chapter_probe
     from ..networks import load_network
-    from ..pipeline import check_writable
+    from ..output import check_writable
     from ..validate import check_fraction, check_positive
     from .experiment import run
     from .settings import get_settings
@@ -191,10 +191,10 @@ def _run_reconstruction(args: argparse.Namespace) -> int:
     out = check_writable(args.out)
     start = time.perf_counter()
     net = load_network(args.net, device=args.device)
-    scores = chapter_scores(args.net, settings.probe_preset, use_stored=True, device=args.device)
-    res = run(net, scores.table, settings, p=args.p, seed=args.seed, preset=args.preset,
+    probed = chapter_probe(args.net, settings.probe_preset, use_stored=True, device=args.device)
+    res = run(net, probed.table, settings, p=args.p, seed=args.seed, preset=args.preset,
                          device=args.device, progress=not args.quiet)
-    res.provenance["scores"] = ("stored paper-preset probe" if scores.provenance.get("stored")
+    res.provenance["scores"] = ("stored paper-preset probe" if probed.provenance.get("stored")
                                 else f"probe under preset {settings.probe_preset}")
     res.provenance["wall_seconds"] = round(time.perf_counter() - start, 1)
     res.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None

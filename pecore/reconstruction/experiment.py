@@ -118,7 +118,7 @@ class ReconstructionResult(ExperimentResult):
     def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``metrics.csv``, ``arrays.npz`` (losses, channels), PNGs and ``provenance.json``."""
         from ..imageio import save_image
-        from ..pipeline import check_output_dir
+        from ..output import check_output_dir
 
         out = check_output_dir(out_dir)
         check_output_dir(out / "images")
@@ -196,7 +196,7 @@ def _batch_rows(common: dict[str, Any], arrays: dict[str, np.ndarray], imgs: np.
 
 def run(
     network: Network,
-    scores: pd.DataFrame,
+    pe_table: pd.DataFrame,
     settings: ReconstructionSettings,
     *,
     layers: Sequence[str] | None = None,
@@ -215,8 +215,8 @@ def run(
     ----------
     network
         The network (its weights identify the cache entries).
-    scores
-        The PE table (``ChannelScores.table``) the subsets are chosen from.
+    pe_table
+        The PE table (``ProbeResult.table``) the subsets are chosen from.
     settings
         The preset's :class:`~pecore.reconstruction.settings.ReconstructionSettings` (size, steps,
         lr, λ_TV, β, jitter, parameterisation, images, seeds, random draws, bootstrap size).
@@ -246,7 +246,7 @@ def run(
     UnknownNameError
         An unknown layer or subset.
     ParameterError
-        A bad p, an empty list, or a layer missing from ``scores``.
+        A bad p, an empty list, or a layer missing from ``pe_table``.
 
     Examples
     --------
@@ -268,7 +268,7 @@ def run(
     layers = network.extractor.check_layers(list(layers))
     for s in subsets:
         check_choice("channel subset", s, SUBSETS)
-    known = set(scores.layer.unique()) if "layer" in scores else set()
+    known = set(pe_table.layer.unique()) if "layer" in pe_table else set()
     missing = [layer for layer in layers if layer not in known and any(s != "all" for s in subsets)]
     if missing:
         raise ParameterError(f"layers {missing} have no PE scores; scored layers: {sorted(known)}")
@@ -290,7 +290,7 @@ def run(
         if subset == "all":
             chans = np.arange(int(network.channels[layer]))
         else:
-            chans = select_channels(scores, layer, subset, p, seed=subset_seed)
+            chans = select_channels(pe_table, layer, subset, p, seed=subset_seed)
         key = cache_key("recon", {**network.identity, "layer": layer, "channels": chans, **recon_args,
                                   "images": digest, "seeds": batch_seeds})
         arrays = load_arrays(key, keys=("image", "loss", "feature_loss")) if cache else None
@@ -337,7 +337,7 @@ def chapter_result(network: str, preset: str, *, layers: Sequence[str] | None = 
     >>> r.provenance["stored"], r.provenance["preset"], len(r.image_names)
     (True, 'book', 8)
     """
-    from ..notebook import chapter_scores
+    from ..notebook import chapter_probe
     from .settings import get_settings
 
     settings = get_settings(preset)
@@ -354,10 +354,10 @@ def chapter_result(network: str, preset: str, *, layers: Sequence[str] | None = 
     def compute() -> ReconstructionResult:
         from ..networks import load_network
 
-        scores = chapter_scores(network, settings.probe_preset, use_stored=use_stored, device=device)
-        res = run(load_network(network, device=device), scores.table, settings, layers=layers, subsets=subsets, p=p,
+        probed = chapter_probe(network, settings.probe_preset, use_stored=use_stored, device=device)
+        res = run(load_network(network, device=device), probed.table, settings, layers=layers, subsets=subsets, p=p,
                   seed=seed, preset=preset, device=device, progress=progress)
-        res.provenance["scores"] = ("stored paper-preset probe" if scores.provenance.get("stored")
+        res.provenance["scores"] = ("stored paper-preset probe" if probed.provenance.get("stored")
                                     else f"probe under preset {settings.probe_preset}")
         return res
 

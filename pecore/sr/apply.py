@@ -125,7 +125,7 @@ def apply_run(run: str | os.PathLike, images: Sequence[str | os.PathLike], out_d
         ``out_dir`` cannot be written.
     """
     from ..imageio import save_image
-    from ..pipeline import check_output_dir
+    from ..output import check_output_dir
 
     if not images:
         raise DatasetError("sr apply needs at least one image")

@@ -52,8 +52,8 @@ def _add_train(sr_sub: argparse._SubParsersAction) -> None:
     t.add_argument("--selection-seed", type=int, default=0, help="seed of the random channel subset (default 0)")
     t.add_argument("--steps", type=int, default=None, help="override the preset's number of steps")
     t.add_argument("--data", default="BSD100", help="training photographs: BSD100 (default) or a folder of HR images")
-    t.add_argument("--scores", default=None,
-                   help="folder with scores.csv of the loss network (default: stored paper scores, else a probe "
+    t.add_argument("--probe-result", default=None,
+                   help="folder with pe_table.csv of the loss network (default: stored paper scores, else a probe "
                         "under --preset)")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -123,7 +123,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..pipeline import check_output_dir
+    from ..output import check_output_dir
     from ..validate import check_positive
     from .conclusions import conclusion_text
     from .experiment import machine_record, run_experiment
@@ -134,7 +134,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     res = run_experiment(args.preset, network=args.net, seed=args.seed, device=args.device, use_stored=False,
-                         use_stored_scores=True, out_dir=args.work, progress=not args.quiet)
+                         use_stored_probe=True, out_dir=args.work, progress=not args.quiet)
     if res.provenance.get("rank", 0):  # under torchrun, rank 0 writes the results
         return 0
     wall = round(time.perf_counter() - start, 1)
@@ -158,10 +158,10 @@ def _run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ..networks import load_network
-    from ..pipeline import load_scores
+    from ..probe_result import load_probe_result
     from .settings import get_settings as get_sr_settings
     from ..validate import check_positive
-    from ..notebook import chapter_scores
+    from ..notebook import chapter_probe
     from .train import train_arm
 
     from .sweep import arm_settings
@@ -170,13 +170,13 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.steps is not None:
         check_positive("--steps", args.steps, integer=True)
         settings = replace(settings, steps=args.steps, checkpoint_every=min(settings.checkpoint_every, args.steps))
-    network = scores = None
+    network = probed = None
     if args.arm != "pixel":
         network = load_network(args.net, device=args.device)
         if args.arm in ("top", "bottom", "random"):
-            scores = load_scores(args.scores) if args.scores else \
-                chapter_scores(args.net, settings.probe_preset, use_stored=True, device=args.device)
-    run = train_arm(args.arm, settings, args.out, network=network, scores=scores, seed=args.seed,
+            probed = load_probe_result(args.probe_result) if args.probe_result else \
+                chapter_probe(args.net, settings.probe_preset, use_stored=True, device=args.device)
+    run = train_arm(args.arm, settings, args.out, network=network, pe_table=probed, seed=args.seed,
                     selection_seed=args.selection_seed, data=args.data, device=args.device, preset=args.preset,
                     progress=not args.quiet, resume=not args.restart)
     last = run.log.iloc[-1] if len(run.log) else None

@@ -201,8 +201,8 @@ def machine_record() -> dict[str, Any]:
 
 def run_experiment(preset: str = "book", *, network: str = "vgg16", seed: int = 0, device: str | torch.device = "auto",
                    use_stored: bool = True, out_dir: str | os.PathLike | None = None, progress: bool = True,
-                   scores: Any = None, overrides: dict[str, Any] | None = None,
-                   use_stored_scores: bool | None = None) -> SRResults:
+                   pe_table: Any = None, overrides: dict[str, Any] | None = None,
+                   use_stored_probe: bool | None = None) -> SRResults:
     """Train every arm of ``preset`` with the same seed and budget, evaluate them and bicubic, compare.
 
     Parameters
@@ -221,10 +221,10 @@ def run_experiment(preset: str = "book", *, network: str = "vgg16", seed: int = 
     out_dir
         Where the runs and results go (default: a folder in the pecore cache named by every input, so
         a second call returns at once and an interrupted one resumes).
-    scores
-        Channel scores to select from (default: :func:`pecore.notebook.chapter_scores` of ``network`` under the
+    pe_table
+        Channel scores to select from (default: :func:`pecore.notebook.chapter_probe` of ``network`` under the
         settings' ``probe_preset``).
-    use_stored_scores
+    use_stored_probe
         Whether the PE scores may come from stored results (default: ``use_stored``); ``pecore sr run``
         retrains with stored scores.
     overrides
@@ -251,27 +251,27 @@ def run_experiment(preset: str = "book", *, network: str = "vgg16", seed: int = 
         return None if not overrides and seed == 0 else _stored_reason(preset, stored, True, overrides, seed)
 
     def compute() -> SRResults:
-        return _compute(settings, preset, network, seed, device, out_dir, progress, scores, use_stored,
-                        use_stored_scores, _stored_reason(preset, stored, use_stored, overrides, seed))
+        return _compute(settings, preset, network, seed, device, out_dir, progress, pe_table, use_stored,
+                        use_stored_probe, _stored_reason(preset, stored, use_stored, overrides, seed))
 
     return stored_or_compute(stored, SRResults.load, mismatch, compute, use_stored=use_stored)
 
 
 def _compute(settings: SRSettings, preset: str, network: str, seed: int, device: str | torch.device,
-             out_dir: str | os.PathLike | None, progress: bool, scores: Any, use_stored: bool,
-             use_stored_scores: bool | None, reason: str) -> SRResults:
+             out_dir: str | os.PathLike | None, progress: bool, pe_table: Any, use_stored: bool,
+             use_stored_probe: bool | None, reason: str) -> SRResults:
     """Train (or read back from the cache) every arm of ``settings``, evaluate and compare them."""
     from ..networks import load_network
-    from ..notebook import chapter_scores
+    from ..notebook import chapter_probe
     from .train import distributed_context
 
     t_start = time.perf_counter()
     dev = resolve_device(device)
     net = load_network(network, device=dev)
-    if scores is None:
-        stored_scores = use_stored if use_stored_scores is None else use_stored_scores
-        scores = chapter_scores(network, settings.probe_preset, use_stored=stored_scores, device=dev)
-    table = getattr(scores, "table", scores)
+    if pe_table is None:
+        stored_probe = use_stored if use_stored_probe is None else use_stored_probe
+        pe_table = chapter_probe(network, settings.probe_preset, use_stored=stored_probe, device=dev)
+    table = getattr(pe_table, "table", pe_table)
     pe_digest = cache_key("pe", {"pe": table.sort_values(["layer", "channel"]).pe.to_numpy()})
     key = cache_key("sr-chapter", {"preset": preset, "settings": settings.as_dict(), "network": net.identity,
                                    "seed": seed, "pe": pe_digest})
@@ -296,7 +296,7 @@ def _compute(settings: SRSettings, preset: str, network: str, seed: int, device:
     summary = summarise(both, n_boot=settings.n_bootstrap, seed=seed)
     diffs = paired_differences(both, comparison_pairs(per_image.method.unique()), n_boot=settings.n_bootstrap,
                                seed=seed)
-    prov = _provenance(settings, preset, net, dev, seed, runs, lam, per_image, scores, out, sweep is not None,
+    prov = _provenance(settings, preset, net, dev, seed, runs, lam, per_image, pe_table, out, sweep is not None,
                        key=key, stored_reason=reason)
     prov["wall_seconds"] = round(time.perf_counter() - t_start, 1)
     res = SRResults({n: r.log for n, r in runs.items()}, per_image, summary, diffs,
@@ -348,15 +348,15 @@ def train_all_arms(settings: SRSettings, out: Path, net: Any, table: pd.DataFram
         if name in runs:
             continue
         log_progress(progress, f"training {name} ({settings.steps} steps, λ = {lam:g})")
-        runs[name] = train_arm(arm, arm_settings(settings, arm, lam), out / "runs" / name, network=net, scores=table,
+        runs[name] = train_arm(arm, arm_settings(settings, arm, lam), out / "runs" / name, network=net, pe_table=table,
                                seed=seed, selection_seed=sel_seed, device=device, preset=preset, progress=progress)
         log_progress(progress, f"{name} done ({runs[name].info.get('train_seconds', 0):.0f} s of training)")
     return runs, sweep, lam
 
 
 def _provenance(settings: SRSettings, preset: str, net: Any, dev: torch.device, seed: int, runs: dict,
-                lam: float, per_image: pd.DataFrame, scores: Any, out: Path, swept: bool, **extra: Any) -> dict:
-    scores_prov = getattr(scores, "provenance", {}) or {}
+                lam: float, per_image: pd.DataFrame, pe_table: Any, out: Path, swept: bool, **extra: Any) -> dict:
+    scores_prov = getattr(pe_table, "provenance", {}) or {}
     prov = provenance_record(network=net, preset=preset, device=dev,
                              parameters={"sr_settings": settings.as_dict(), "seed": seed,
                                          "runs": list(runs), "feature_layers": runs["all"].info["layers"],

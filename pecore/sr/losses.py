@@ -58,7 +58,7 @@ def feature_layers(network: Network, depth: int) -> list[str]:
     return list(network.taps[:depth])
 
 
-def arm_weights(arm: str, network: Network, scores: Any, layers: Sequence[str], *, p: float = 25.0,
+def arm_weights(arm: str, network: Network, pe_table: Any, layers: Sequence[str], *, p: float = 25.0,
                 selection_seed: int = 0, normalise: str = "count") -> dict[str, torch.Tensor] | None:
     """Per-layer channel weights of an arm's feature loss (``None`` for the pixel arm).
 
@@ -68,8 +68,8 @@ def arm_weights(arm: str, network: Network, scores: Any, layers: Sequence[str], 
         One of :data:`ARMS`.
     network
         The loss network (VGG-16 in the chapter).
-    scores
-        Its channel scores (a table with layer, channel, pe[, dead], or a ``ChannelScores``); not
+    pe_table
+        Its channel scores (a table with layer, channel, pe[, dead], or a ``ProbeResult``); not
         needed for 'pixel' and 'all'.
     layers
         The layers of the feature loss.
@@ -106,9 +106,9 @@ def arm_weights(arm: str, network: Network, scores: Any, layers: Sequence[str], 
         return None
     if arm == "all":
         return {k: torch.ones(network.channels[k]) for k in layers}
-    if scores is None:
-        raise ParameterError(f"the {arm!r} arm needs PE channel scores of {network.name} (pecore.notebook.chapter_scores)")
-    masks = subset_weights(network, scores, layers=layers, subset=arm, p=p, seed=selection_seed)
+    if pe_table is None:
+        raise ParameterError(f"the {arm!r} arm needs PE channel scores of {network.name} (pecore.notebook.chapter_probe)")
+    masks = subset_weights(network, pe_table, layers=layers, subset=arm, p=p, seed=selection_seed)
     if normalise == "count":
         masks = {k: m * (m.numel() / float(m.sum())) for k, m in masks.items()}
     return {k: v.cpu() for k, v in masks.items()}

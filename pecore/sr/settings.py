@@ -87,7 +87,7 @@ class SRSettings:
         the loss terms stay float32 [choice: float32; the book preset uses bfloat16].
     probe_preset
         The probe preset whose PE scores choose the top / bottom / random channels
-        (:func:`pecore.notebook.chapter_scores`; 'paper' uses the committed paper-preset probe results).
+        (:func:`pecore.notebook.chapter_probe`; 'paper' uses the committed paper-preset probe results).
     val_images
         BSD100 photographs held out of training as the validation split of the λ sweep (the last
         ``val_images`` by name; see :func:`pecore.sr.data.bsd100_split`). 0: train on all 100.

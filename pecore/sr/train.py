@@ -101,7 +101,7 @@ def train_arm(
     out_dir: str | os.PathLike,
     *,
     network: Network | None = None,
-    scores: Any = None,
+    pe_table: Any = None,
     layers: list[str] | None = None,
     seed: int = 0,
     selection_seed: int = 0,
@@ -123,7 +123,7 @@ def train_arm(
         The run's folder (created).
     network
         The loss network (VGG-16 in the chapter); loaded when ``None`` and the arm needs it.
-    scores
+    pe_table
         Its PE channel scores (for top, bottom, random).
     layers
         Feature-loss layers (default: the first ``settings.feature_depth`` taps).
@@ -165,7 +165,7 @@ def train_arm(
     if settings.batch_size % world:
         raise ParameterError(f"batch_size {settings.batch_size} cannot be split evenly over {world} processes")
     out, network = _prepare(out_dir, arm, network, dev)
-    identity, weights = _identity(arm, settings, network, scores, layers, seed=seed, selection_seed=selection_seed,
+    identity, weights = _identity(arm, settings, network, pe_table, layers, seed=seed, selection_seed=selection_seed,
                                   data=data)
     key = cache_key("sr-train", identity)
     ckpt_path, model_path, info_path = out / "checkpoint.pt", out / "model.pt", out / "train.json"
@@ -235,13 +235,13 @@ def _prepare(out_dir: str | os.PathLike, arm: str, network: Network | None, dev:
     return out, network
 
 
-def _identity(arm: str, settings: SRSettings, network: Network | None, scores: Any, layers: list[str] | None, *,
+def _identity(arm: str, settings: SRSettings, network: Network | None, pe_table: Any, layers: list[str] | None, *,
               seed: int, selection_seed: int, data: Any) -> tuple[dict[str, Any], dict | None]:
     """What a run is (its cache key is made from this) and the channel weights of its feature loss."""
     feature = network is not None and arm != "pixel"
     layers = (network.extractor.check_layers(layers) if layers else feature_layers(network, settings.feature_depth)) \
         if feature else []
-    weights = arm_weights(arm, network, scores, layers, p=settings.p, selection_seed=selection_seed,
+    weights = arm_weights(arm, network, pe_table, layers, p=settings.p, selection_seed=selection_seed,
                           normalise=settings.feature_normalise) if arm != "pixel" else None
     identity = {"arm": arm, "name": run_name(arm, selection_seed), "seed": int(seed),
                 "selection_seed": int(selection_seed), "settings": settings.as_dict(), "data": str(data),

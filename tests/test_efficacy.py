@@ -10,7 +10,7 @@ from torch import nn
 from pecore import Network, ProbeGrid, get_preset, make_config, score_network, select_channels
 from pecore.errors import ParameterError, UnknownNameError
 from pecore.presets import Preset
-from pecore.scores import frequency_scores, orientation_scores, perceptual_efficacy, rank_within_layer
+from pecore.efficacy import frequency_scores, orientation_scores, perceptual_efficacy, rank_within_layer
 
 PPD, F0, THETA0, SIGMA = 60.0, 6.0, 30.0, 8.0  # Gabor: 6 cpd = 0.1 cycles/pixel, envelope sigma 8 px
 
@@ -92,7 +92,7 @@ def test_every_variant_runs_without_nan(known):
     for name in ["no-normalisation", "log-derivative", "signed-slope", "no-csf", "barten-csf", "mu2-circular",
                  "pe-mean", "oriented-mean-stimulus"]:
         coarse = ProbeGrid(size=64, ppd=PPD, f_min=1.0, f_max=24.0, n_frequencies=12, n_phases=2, n_orientations=12,
-                           freq_orientations=4, batch_size=64)
+                           batch_size=64)
         t = score_network(_network(), _preset(coarse), make_config(name), device="cpu", cache=False, progress=False).table
         assert not t[["mu1", "mu2", "pe"]].isna().any().any(), name
         assert t.theta_hat[0] == pytest.approx(THETA0, abs=7.5), name

@@ -1,0 +1,229 @@
+"""The result of a probe: the PE table, the sweeps behind it and its provenance, and its folder on disk.
+
+A probe folder (written by ``pecore probe`` or :meth:`ProbeResult.save`) holds
+
+- ``pe_table.csv``: one row per channel (:data:`PE_TABLE_COLUMNS`);
+- ``sweeps.npz``: the radial frequency sweep (``freq/<layer>``, ``(C, F)`` float32) and the whole
+  frequency × orientation cube (``cube/<layer>``, ``(C, F, O)``), each orientation curve stored as 16-bit
+  integers scaled by its own maximum (``cube_scale/<layer>``, ``(C, F)`` float32), so every value keeps a
+  relative precision of 1/65535 of its curve's peak;
+- ``provenance.json``: how it was made, and the sha256 of the other two files, checked on every load.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._version import __version__
+from .cache import atomic_write_bytes
+from .errors import DatasetError
+from .output import check_output_dir
+from .probe import FrequencySweep, OrientationCube, OrientationSweep
+
+__all__ = ["ProbeResult", "load_probe_result", "read_pe_table", "PE_TABLE_COLUMNS", "STORE_FORMAT"]
+
+PE_TABLE_COLUMNS = ["network", "weights_source", "layer", "channel", "mu1", "mu2", "pe", "fhat", "theta_hat",
+                    "a_hat", "rank", "dead"]
+STORE_FORMAT = 2  # 1: orientation tuning at f̂ only (before the cube); 2: the whole frequency × orientation cube
+_LEVELS = 65535
+
+
+@dataclass
+class ProbeResult:
+    """Per-channel scores (the PE table), the sweeps behind them and their provenance.
+
+    Attributes
+    ----------
+    table
+        One row per channel: :data:`PE_TABLE_COLUMNS`.
+    radial
+        The radial-grating frequency sweep.
+    cube
+        The whole frequency × orientation sweep (:class:`pecore.probe.OrientationCube`).
+    provenance
+        How the result was made (network, weights, grid, score configuration, versions, device, time).
+    """
+
+    table: pd.DataFrame
+    radial: FrequencySweep
+    cube: OrientationCube
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stimulus(self) -> str:
+        """The frequency-sweep stimulus of the scores: 'radial' or 'oriented-mean'."""
+        return self.provenance.get("parameters", {}).get("score_config", {}).get("stimulus", "radial")
+
+    @property
+    def frequency(self) -> FrequencySweep:
+        """The frequency sweep the scores used (radial, or the cube's mean over orientation)."""
+        return self.cube.oriented_mean() if self.stimulus == "oriented-mean" else self.radial
+
+    @property
+    def orientation(self) -> OrientationSweep:
+        """Each channel's orientation tuning at its own f̂ (zeros for dead channels)."""
+        freq = {k: np.where(g.dead.to_numpy(bool), np.nan, g.fhat.to_numpy(float))
+                for k, g in ((k, self.layer(k)) for k in dict.fromkeys(self.table.layer))}
+        return self.cube.at(freq)
+
+    def layer(self, name: str) -> pd.DataFrame:
+        """The rows of one layer, by channel."""
+        return self.table[self.table.layer == name].sort_values("channel").reset_index(drop=True)
+
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        """Write ``pe_table.csv``, ``sweeps.npz`` and ``provenance.json`` into ``out_dir`` (all or none)."""
+        out = check_output_dir(out_dir)
+        arrays: dict[str, np.ndarray] = {"frequencies": self.radial.frequencies, "orientations": self.cube.orientations}
+        for k, v in self.radial.responses.items():
+            arrays[f"freq/{k}"] = v.astype(np.float32)
+        for k, v in self.cube.responses.items():
+            scale = v.max(axis=2)
+            safe = np.where(scale > 0, scale, 1.0)[..., None]
+            arrays[f"cube/{k}"] = np.rint(np.clip(v / safe, 0.0, 1.0) * _LEVELS).astype(np.uint16)
+            arrays[f"cube_scale/{k}"] = scale.astype(np.float32)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        files = {"pe_table.csv": self.table.to_csv(index=False, float_format="%.8g").encode(), "sweeps.npz": buf.getvalue()}
+        prov = {**self.provenance, "store": {"format": STORE_FORMAT,
+                                             "sha256": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}}}
+        files["provenance.json"] = (json.dumps(prov, indent=2, default=str) + "\n").encode()
+        written: list[Path] = []
+        try:  # all three or none of this call's files: no half-made probe folder
+            for name, data in files.items():
+                written.append(atomic_write_bytes(out / name, data))
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        return out
+
+
+def _major(version: str) -> str:
+    return str(version).split(".")[0]
+
+
+def _check_store(folder: Path, prov: dict, need: list[Path], network: str | None, grid: dict | None) -> None:
+    """Refuse a folder of another format, pecore major version, network or grid, or whose files changed."""
+    store = prov.get("store") or {}
+    if store.get("format") != STORE_FORMAT:
+        raise DatasetError(f"{folder} was written by an older pecore without the frequency × orientation cube "
+                           f"(store format {store.get('format', 1)}, this pecore reads {STORE_FORMAT}); rerun `pecore probe`")
+    if _major(prov.get("pecore_version", "?")) != _major(__version__):
+        raise DatasetError(f"{folder} was written by pecore {prov.get('pecore_version')}, this is {__version__}: "
+                           "another major version; rerun `pecore probe`")
+    if network is not None and prov.get("network") != network:
+        raise DatasetError(f"{folder} holds a probe of {prov.get('network')}, not of {network}")
+    stored_grid = prov.get("parameters", {}).get("probe_grid", {})
+    if grid is not None:
+        keep = [k for k in grid if k != "batch_size"]
+        diff = [k for k in keep if stored_grid.get(k) != grid[k]]
+        if diff:
+            raise DatasetError(f"{folder} was probed on another grid ({', '.join(f'{k} {stored_grid.get(k)} vs {grid[k]}' for k in diff)})")
+    for path in need[:2]:
+        expected = store.get("sha256", {}).get(path.name)
+        if expected != hashlib.sha256(path.read_bytes()).hexdigest():
+            raise DatasetError(f"{path} does not match the sha256 in its provenance.json: the file was changed or "
+                               "truncated; restore it (git checkout) or rerun `pecore probe`")
+
+
+def _cube(arr: dict[str, np.ndarray], layers: list[str]) -> OrientationCube:
+    out = {}
+    for k in layers:
+        q, scale = arr[f"cube/{k}"], arr[f"cube_scale/{k}"]
+        if q.dtype != np.uint16 or q.shape[:2] != scale.shape:
+            raise ValueError(f"cube/{k} has dtype {q.dtype} and shape {q.shape}, scale shape {scale.shape}")
+        out[k] = q.astype(np.float64) / _LEVELS * scale.astype(np.float64)[..., None]
+    return OrientationCube(arr["frequencies"], arr["orientations"], out, from_cache=True)
+
+
+def load_probe_result(path: str | os.PathLike, *, network: str | None = None, grid: dict | None = None) -> ProbeResult:
+    """Read a probe folder, checking its checksums, store format and pecore major version.
+
+    Parameters
+    ----------
+    network, grid
+        When given, the folder must hold a probe of this network on this grid (a ``ProbeGrid.as_dict()``;
+        the batch size may differ); otherwise :class:`pecore.errors.DatasetError`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pecore.networks import load_network
+    >>> from pecore.pipeline import score_network
+    >>> d = tempfile.mkdtemp()
+    >>> _ = score_network(load_network("alexnet", device="cpu"), "ci", progress=False).save(d)
+    >>> r = load_probe_result(d, network="alexnet")
+    >>> r.table.shape[0], r.cube.responses["relu1"].shape
+    (1152, (64, 10, 8))
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DatasetError(f"probe folder {folder} is a file, not a folder (pass the folder `pecore probe --out` "
+                           "wrote)" if folder.exists() else f"probe folder {folder} does not exist")
+    need = [folder / n for n in ("pe_table.csv", "sweeps.npz", "provenance.json")]
+    missing = [p.name for p in need if not p.is_file()]
+    if missing:
+        raise DatasetError(f"{folder} is not a pecore probe folder: missing {', '.join(missing)}")
+    try:
+        prov = json.loads(need[2].read_text())
+        if not isinstance(prov, dict):
+            raise ValueError("provenance.json is not a JSON object")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{need[2]} is damaged ({type(exc).__name__}: {exc}); rerun `pecore probe`") from exc
+    _check_store(folder, prov, need, network, grid)
+    table = read_pe_table(need[0])
+    try:
+        with np.load(need[1], allow_pickle=False) as z:
+            arr = {k: z[k] for k in z.files}
+        layers = [k.split("/", 1)[1] for k in arr if k.startswith("freq/")]
+        radial = FrequencySweep(arr["frequencies"], {k: arr[f"freq/{k}"].astype(float) for k in layers}, "radial")
+        cube = _cube(arr, layers)
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise DatasetError(f"{need[1]} is damaged ({type(exc).__name__}: {exc}); rerun `pecore probe`") from exc
+    return ProbeResult(table, radial, cube, prov)
+
+
+def read_pe_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a PE table (``pe_table.csv``) with named errors for a missing, empty or damaged file.
+
+    Raises
+    ------
+    DatasetError
+        The file is missing, a folder without a ``pe_table.csv``, empty, not a CSV, or lacks layer/channel/pe.
+
+    Examples
+    --------
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "pe_table.csv"; _ = p.write_text("")
+    >>> read_pe_table(p)
+    Traceback (most recent call last):
+    ...
+    pecore.errors.DatasetError: PE table ... is empty (write one with `pecore probe --out DIR`)
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "pe_table.csv").is_file():
+            raise DatasetError(f"PE table {path} is a folder without a pe_table.csv (write one with "
+                               "`pecore probe --out DIR`)")
+        path = path / "pe_table.csv"
+    if not path.is_file():
+        raise DatasetError(f"PE table {path} does not exist (write one with `pecore probe --out DIR`)")
+    try:
+        table = pd.read_csv(path)
+    except pd.errors.EmptyDataError as exc:
+        raise DatasetError(f"PE table {path} is empty (write one with `pecore probe --out DIR`)") from exc
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        raise DatasetError(f"PE table {path} cannot be read as a CSV table: {exc}") from exc
+    missing = {"layer", "channel", "pe"} - set(table.columns)
+    if missing:
+        raise DatasetError(f"{path} is not a pecore PE table: no column {', '.join(sorted(missing))}")
+    if table.empty:
+        raise DatasetError(f"PE table {path} holds no rows")
+    return table
