@@ -20,6 +20,7 @@ from .networks import NETWORKS, FeatureExtractor, Network, load_network
 from .pipeline import score_network
 from .presets import PRESETS, Preset, ProbeGrid, get_preset
 from .probe import probe_frequency, probe_orientation
+from .channel import ChannelProfile, channel_profile
 from .probe_result import ProbeResult, load_probe_result
 from .rescore import rescore
 from .efficacy import VARIANTS, ScoreConfig, make_config
@@ -28,7 +29,7 @@ from .stimuli import oriented_gratings, radial_gratings
 
 __all__ = [
     "__version__", "CSFS", "barten", "flat", "get_csf", "mannos_sakrison", "resolve_device", "NETWORKS",
-    "FeatureExtractor", "Network", "load_network", "ProbeResult", "load_probe_result", "score_network", "rescore", "PRESETS",
+    "FeatureExtractor", "Network", "load_network", "ProbeResult", "load_probe_result", "score_network", "rescore", "ChannelProfile", "channel_profile", "PRESETS",
     "Preset", "ProbeGrid", "get_preset", "probe_frequency", "probe_orientation", "VARIANTS", "ScoreConfig",
     "make_config", "channel_mask", "select_channels", "oriented_gratings", "radial_gratings",
 ]

@@ -16,6 +16,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -327,6 +328,10 @@ def subset_weights(network: Network, pe_table: Any, *, layers: Sequence[str] | N
     from .selection import channel_mask, select_channels
 
     table = getattr(pe_table, "table", pe_table)
+    if isinstance(table, pd.DataFrame) and "network" in table and table.network.nunique() == 1 \
+            and str(table.network.iloc[0]) != network.name:
+        raise ParameterError(f"the PE table is of {table.network.iloc[0]}, but the network is {network.name}: pass "
+                             f"a PE table of {network.name} (`pecore probe --net {network.name}`)")
     layers = network.extractor.check_layers(network.taps if layers is None else layers)
     out = {}
     for k in layers:

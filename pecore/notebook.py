@@ -196,7 +196,9 @@ def page_summary(what: str, provenance: Mapping[str, Any], *, grid: str | None =
     """
     import html as _html
 
-    where = ("the stored results in <code>stored/</code>, made by pecore's own command"
+    rescored = provenance.get("rescored_from") not in (None, "memory")
+    where = (("the stored paper-grid sweeps in <code>stored/</code>, scored for this page (no probe ran)" if rescored
+              else "the stored results in <code>stored/</code>") + ", made by pecore's own command"
              + (f" (<code>{_html.escape(str(provenance['command']))}</code>)" if provenance.get("command") else "")
              if provenance.get("stored") else
              "computed for this page" + (f": {_html.escape(str(provenance['stored_reason']))}"
@@ -309,10 +311,15 @@ def grid_text(provenance: Mapping[str, Any]) -> str:
     ...                           "score_config": {"csf": "mannos-sakrison"}}})
     'grid 224 px, 64 frequencies, 4 phases, 36 orientations, 60 ppd; CSF mannos-sakrison'
     """
+    from .efficacy import ScoreConfig
+
     par = provenance.get("parameters", {})
     g, c = par.get("probe_grid", {}), par.get("score_config", {})
+    default = ScoreConfig().as_dict()
+    other = [f"{k} {v}" for k, v in c.items() if k not in ("csf", "csf_luminance", "csf_field_deg") and default.get(k) != v]
     return (f"grid {g.get('size')} px, {g.get('n_frequencies')} frequencies, {g.get('n_phases')} phases, "
-            f"{g.get('n_orientations')} orientations, {g.get('ppd'):g} ppd; CSF {c.get('csf')}")
+            f"{g.get('n_orientations')} orientations, {g.get('ppd'):g} ppd; CSF {c.get('csf')}"
+            + (f"; scoring: {', '.join(other)}" if other else ""))
 
 
 def resolve_pe_table(network: str, path: str | os.PathLike | None = None, preset: str = "quick",

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .channel import ChannelProfile, channel_profile
+from .errors import ParameterError
 from .probe_result import ProbeResult
 from .presets import ProbeGrid
 from .efficacy import ScoreConfig
@@ -18,6 +20,7 @@ __all__ = [
     "layer_color",
     "grating_gallery",
     "frequency_tuning",
+    "channel_card",
     "per_channel_scores",
     "layer_distributions",
     "orientation_tuning",
@@ -73,36 +76,111 @@ def grating_gallery(grid: ProbeGrid, frequencies: Sequence[float] = (1.0, 4.0, 1
     return fig
 
 
-def frequency_tuning(result: ProbeResult, layer: str, channels: Sequence[int], config: ScoreConfig = ScoreConfig(),
+def _profiles(result, layer: str | None, channels: Sequence[int] | None) -> list[ChannelProfile]:
+    """Channel profiles from a probe result and channel numbers, or the profiles themselves."""
+    if isinstance(result, ChannelProfile):
+        return [result]
+    if isinstance(result, (list, tuple)) and all(isinstance(r, ChannelProfile) for r in result):
+        return list(result)
+    if layer is None or channels is None:
+        raise ParameterError("pass a probe result with layer and channels, or channel profiles (pecore.channel_profile)")
+    return [channel_profile(result, layer, int(ch)) for ch in channels]
+
+
+def frequency_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelProfile], layer: str | None = None,
+                     channels: Sequence[int] | None = None, config: ScoreConfig | None = None,
                      labels: Sequence[str] | None = None) -> plt.Figure:
-    """Normalised mean activation against frequency for ``channels``, with the CSF overlaid."""
-    f = result.frequency.frequencies
-    resp = result.frequency.responses[layer]
-    t = result.layer(layer)
+    """Normalised mean activation against frequency, with the CSF overlaid.
+
+    Takes a probe result with a layer and channel numbers, or one or more :class:`pecore.channel.ChannelProfile`.
+
+    Examples
+    --------
+    >>> from pecore.notebook import stored_probe_dir
+    >>> from pecore.channel import channel_profile
+    >>> fig = frequency_tuning(channel_profile(stored_probe_dir("alexnet"), "relu2", 7)); len(fig.axes)
+    2
+    """
+    profiles = _profiles(result, layer, channels)
+    config = config or profiles[0].config
+    f = profiles[0].frequencies
     fig, ax = plt.subplots(figsize=(8, 4.6))
-    cmap = plt.get_cmap("viridis", max(2, len(channels)))
-    for i, ch in enumerate(channels):
-        a = resp[ch]
+    cmap = plt.get_cmap("viridis", max(2, len(profiles)))
+    for i, pr in enumerate(profiles):
+        a = pr.frequency_response
         a = a / a.max() if a.max() > 0 else a
-        row = t.loc[ch]
-        lab = (labels[i] + " · " if labels else "") + f"ch {ch}: μ1 = {row.mu1:.3f}, $\\hat{{f}}$ = {row.fhat:.2g} cpd"
+        lab = (labels[i] + " · " if labels else "") + f"ch {pr.channel}: μ1 = {pr.mu1:.3f}, $\\hat{{f}}$ = {pr.fhat:.2g} cpd"
         ax.plot(f, a, "-o", ms=2.5, color=cmap(i), label=lab)
-        if np.isfinite(row.fhat):
-            ax.axvline(row.fhat, color=cmap(i), ls=":", lw=1)
+        if np.isfinite(pr.fhat):
+            ax.axvline(pr.fhat, color=cmap(i), ls=":", lw=1)
     s = config.csf_function()(f)
     ax2 = ax.twinx()
     ax2.fill_between(f, s / s.max(), color="0.6", alpha=0.2, label=f"CSF ({config.csf}), normalised")
     ax2.set_ylim(0, 1.05)
     ax2.set_ylabel("CSF (normalised)", color="0.4")
-    ax.set_xscale("log")
-    ax.set_xlabel("spatial frequency (cycles per degree)")
+    _log_frequency_axis(ax, f)
     ax.set_ylabel("mean activation / max")
-    ax.set_title(f"{layer}: frequency tuning")
+    ax.set_title(f"{profiles[0].network} {profiles[0].layer}: frequency tuning")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax.legend(h1 + h2, l1 + l2, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     ax.set_zorder(ax2.get_zorder() + 1)
     ax.patch.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _log_frequency_axis(ax: plt.Axes, f: np.ndarray) -> None:
+    """A log frequency axis with fixed, readable ticks (0.5, 1, 2, 5, 10, 20 … cpd) inside the data range."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ax.set_xscale("log")
+    ticks = [t for t in (0.25, 0.5, 1, 2, 5, 10, 20, 30, 50) if f.min() * 0.99 <= t <= f.max() * 1.01]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("spatial frequency (cycles per degree)")
+
+
+def _polar_tuning(ax: plt.Axes, th: np.ndarray, a: np.ndarray, color: str) -> None:
+    a = a / a.max() if a.max() > 0 else a
+    ang = np.deg2rad(np.concatenate([th, th + 180, th[:1] + 360]))
+    ax.plot(ang, np.concatenate([a, a, a[:1]]), color=color)
+    ax.set_yticklabels([])
+    ax.set_xticks(np.deg2rad([0, 45, 90, 135]), ["0°", "45°", "90°", "135°"], fontsize=9)
+
+
+def channel_card(profile: ChannelProfile, frequency: float | None = None) -> plt.Figure:
+    """One channel: its frequency tuning with the CSF, and its polar orientation tuning at f̂ (and at ``frequency``).
+
+    Examples
+    --------
+    >>> from pecore.notebook import stored_probe_dir
+    >>> from pecore.channel import channel_profile
+    >>> fig = channel_card(channel_profile(stored_probe_dir("vgg16"), "relu3_3", 0), frequency=8.0); len(fig.axes)
+    3
+    """
+    fig = plt.figure(figsize=(9.5, 3.6))
+    ax = fig.add_subplot(1, 2, 1)
+    a = profile.frequency_response
+    ax.plot(profile.frequencies, a / a.max() if a.max() > 0 else a, "-o", ms=2.5, color="C0", label="channel")
+    s = profile.config.csf_function()(profile.frequencies)
+    ax.fill_between(profile.frequencies, s / s.max(), color="0.6", alpha=0.25, label=f"CSF ({profile.config.csf})")
+    if np.isfinite(profile.fhat):
+        ax.axvline(profile.fhat, color="C0", ls=":", lw=1)
+    _log_frequency_axis(ax, profile.frequencies)
+    ax.set_ylabel("mean activation / max")
+    ax.legend(fontsize=9, frameon=False)
+    ax.set_title(f"{profile.network} {profile.layer} ch {profile.channel}: μ1 = {profile.mu1:.3f}, "
+                 f"$\\hat{{f}}$ = {profile.fhat:.2g} cpd", fontsize=10)
+    pax = fig.add_subplot(1, 2, 2, projection="polar")
+    _polar_tuning(pax, profile.orientations, profile.orientation_at(), "C0")
+    title = f"μ2 = {profile.mu2:.2f}, θ̂ = {profile.theta_hat:.0f}°, PE = {profile.pe:.3f} (rank {profile.rank})"
+    if frequency is not None:
+        _polar_tuning(pax, profile.orientations, profile.orientation_at(frequency), "C3")
+        title += f"\nblue: at f̂; red: at {profile.nearest_frequency(frequency):.2g} cpd"
+    pax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -150,29 +228,25 @@ def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: 
     return fig
 
 
-def orientation_tuning(result: ProbeResult, layer: str, channels: Sequence[int],
-                       labels: Sequence[str] | None = None) -> plt.Figure:
-    """Polar tuning curves (activation / max against orientation, mirrored to 360°) of ``channels``."""
-    th = result.orientation.orientations
-    resp = result.orientation.responses[layer]
-    t = result.layer(layer)
-    n = len(channels)
-    cols = n if n <= 4 else int(np.ceil(n / 2))
+def orientation_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelProfile], layer: str | None = None,
+                       channels: Sequence[int] | None = None, labels: Sequence[str] | None = None) -> plt.Figure:
+    """Polar tuning curves at each channel's f̂ (activation / max against orientation, mirrored to 360°).
+
+    Takes a probe result with a layer and channel numbers, or one or more :class:`pecore.channel.ChannelProfile`;
+    at most three panels per row.
+    """
+    profiles = _profiles(result, layer, channels)
+    n = len(profiles)
+    cols = min(n, 3)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.7 * cols, 3.0 * rows), subplot_kw={"projection": "polar"},
+    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 3.3 * rows), subplot_kw={"projection": "polar"},
                              squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
-    for i, (ax, ch) in enumerate(zip(axes.ravel(), channels)):
-        a = resp[ch] / resp[ch].max() if resp[ch].max() > 0 else resp[ch]
-        ang = np.deg2rad(np.concatenate([th, th + 180, th[:1] + 360]))
-        ax.plot(ang, np.concatenate([a, a, a[:1]]), color="C0" if not labels or "high" in labels[i] else "C3")
-        ax.set_yticklabels([])
-        ax.set_xticks(np.deg2rad([0, 45, 90, 135]), ["0°", "45°", "90°", "135°"], fontsize=8)
-        row = t.loc[ch]
+    for i, (ax, pr) in enumerate(zip(axes.ravel(), profiles)):
+        _polar_tuning(ax, pr.orientations, pr.orientation_at(), "C0" if not labels or "high" in labels[i] else "C3")
         head = (labels[i] + "\n") if labels else ""
-        ax.set_title(f"{head}ch {ch}: μ2 = {row.mu2:.2f}, at {result.orientation.frequency[layer][ch]:.2g} cpd",
-                     fontsize=9)
+        ax.set_title(f"{head}ch {pr.channel}: μ2 = {pr.mu2:.2f}, at {pr.fhat:.2g} cpd", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -190,7 +264,7 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
         a1.hist(rows.fhat, bins=edges, histtype="step", lw=1.6, density=True, color=layer_color(k, layers), label=k)
         a2.hist(rows.theta_hat, bins=th_edges, histtype="step", lw=1.6, density=True, color=layer_color(k, layers),
                 label=k)
-    a1.set_xscale("log")
+    _log_frequency_axis(a1, f)
     a1.set_xlabel(r"$\hat{f}$ (cycles per degree)")
     a1.set_ylabel("density")
     a1.set_title("frequency of highest CSF-weighted sensitivity")

@@ -114,7 +114,7 @@ def test_stored_paper_probe_rescored_gives_its_own_table(network):
     folder = stored_probe_dir(network, "paper")
     stored = load_probe_result(folder, network=network, grid=get_preset("paper").probe.as_dict())
     again = rescore(stored, "default").table
-    _same(again, stored.table, atol=1e-6)
+    _same(again, stored.table, atol=1e-4)  # the cube is stored in 16 bits per tuning curve
     assert (again["rank"] == stored.table["rank"]).all()  # the 16-bit cube keeps every ranking
 
 
@@ -122,8 +122,8 @@ def test_chapters_rescore_stored_sweeps_for_another_csf_and_probe_only_for_anoth
     barten = chapter_probe("alexnet", "ci", csf="barten")
     assert barten.provenance["stored"] and barten.provenance["preset"] == "paper"
     assert barten.provenance["parameters"]["score_config"]["csf"] == "barten"
-    other_ppd = chapter_probe("alexnet", "ci", ppd=30)
-    assert not other_ppd.provenance["stored"] and "ppd 30" in other_ppd.provenance["stored_reason"]
+    other_ppd = chapter_probe("alexnet", "ci", ppd=90)
+    assert not other_ppd.provenance["stored"] and "ppd 90" in other_ppd.provenance["stored_reason"]
     assert other_ppd.provenance["parameters"]["probe_grid"]["size"] == 48
 
 

@@ -28,3 +28,36 @@ def test_truncated_checkpoint_is_a_named_error_on_resume(tmp_path, capsys):
                  "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "checkpoint.pt is unreadable" in err and "--restart" in err
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt"]  # no train.json written before the failure
+
+
+def test_negative_selection_seed_is_named_and_leaves_no_folder(tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["sr", "train", "--arm", "random", "--preset", "ci", "--selection-seed", "-1", "--out", str(out),
+                 "--data", "Set5", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--selection-seed" in err
+    assert not out.exists()
+
+
+def test_another_networks_pe_table_is_named_as_the_wrong_network(tmp_path, capsys):
+    from pecore.notebook import stored_probe_dir
+
+    out = tmp_path / "never"
+    assert main(["sr", "train", "--arm", "top", "--preset", "ci", "--net", "vgg16", "--probe-result",
+                 str(stored_probe_dir("alexnet")), "--out", str(out), "--data", "Set5", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "alexnet" in err and "not of vgg16" in err
+    assert not out.exists()
+
+
+def test_subset_weights_refuse_a_table_of_another_network(vgg16):
+    import pandas as pd
+    import pytest
+
+    from pecore.errors import ParameterError
+    from pecore.metric import subset_weights
+
+    table = pd.DataFrame({"network": "alexnet", "layer": "relu1_2", "channel": range(64), "pe": range(64), "dead": False})
+    with pytest.raises(ParameterError, match="PE table is of alexnet, but the network is vgg16"):
+        subset_weights(vgg16, table, layers=["relu1_2"])

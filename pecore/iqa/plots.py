@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullLocator
 import numpy as np
 import pandas as pd
 
@@ -81,6 +82,7 @@ def score_vs_p(grid: pd.DataFrame, stat: str = "srocc", layer_sets: Sequence[str
             if b in base.index:
                 ax.axhline(float(base.loc[b, stat]), color="0.55", ls=ls, lw=1, label=b.upper() if len(b) < 5 else b)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())  # fixed ticks only: no '3×10¹' minor labels over them
         ax.set_xticks(sorted(g[g.subset == "top"].p.unique()))
         ax.set_xticklabels([f"{v:g}" for v in sorted(g[g.subset == "top"].p.unique())])
         ax.set_xlabel("subset size p (% of each layer's channels)")

@@ -167,6 +167,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from .sweep import arm_settings
 
     settings = arm_settings(get_sr_settings(args.preset), args.arm)  # λ = 0 for the pixel arm, no sweep fields
+    check_positive("--selection-seed", args.selection_seed, integer=True, allow_zero=True)
+    check_positive("--seed", args.seed, integer=True, allow_zero=True)
     if args.steps is not None:
         check_positive("--steps", args.steps, integer=True)
         settings = replace(settings, steps=args.steps, checkpoint_every=min(settings.checkpoint_every, args.steps))
@@ -174,7 +176,7 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.arm != "pixel":
         network = load_network(args.net, device=args.device)
         if args.arm in ("top", "bottom", "random"):
-            probed = load_probe_result(args.probe_result) if args.probe_result else \
+            probed = load_probe_result(args.probe_result, network=args.net) if args.probe_result else \
                 chapter_probe(args.net, settings.probe_preset, use_stored=True, device=args.device)
     run = train_arm(args.arm, settings, args.out, network=network, pe_table=probed, seed=args.seed,
                     selection_seed=args.selection_seed, data=args.data, device=args.device, preset=args.preset,

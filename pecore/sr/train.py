@@ -161,6 +161,7 @@ def train_arm(
     check_choice("SR arm", arm, ARMS)
     check_positive("steps", settings.steps, integer=True)
     check_positive("seed", seed, integer=True, allow_zero=True)
+    check_positive("selection_seed", selection_seed, integer=True, allow_zero=True)
     world, rank, dev = distributed_context(resolve_device(device))
     if settings.batch_size % world:
         raise ParameterError(f"batch_size {settings.batch_size} cannot be split evenly over {world} processes")
@@ -179,14 +180,15 @@ def train_arm(
                                             parameters={"arm": arm, "seed": seed, "selection_seed": selection_seed,
                                                         "world_size": world},
                                             device=dev)}
-    _barrier(world)  # every process has read the folder's state before rank 0 writes
-    if rank == 0:
-        atomic_write_text(info_path, json.dumps(info, indent=2, default=str) + "\n")
     st = _State.new(settings, hr, seed, dev)
     if resume and ckpt_path.is_file():
-        st.restore(ckpt_path, key)
-    elif ckpt_path.is_file():
-        ckpt_path.unlink()
+        st.restore(ckpt_path, key)  # a damaged checkpoint is a named error before anything is written
+    _barrier(world)  # every process has read the folder's state before rank 0 writes
+    if rank == 0:
+        _make_folder(out)
+        if not resume:
+            ckpt_path.unlink(missing_ok=True)
+        atomic_write_text(info_path, json.dumps(info, indent=2, default=str) + "\n")
     start = st.step
     loss_fn = SRLoss(network if weights is not None else None, weights, feature_weight=settings.feature_weight,
                      pixel_loss=settings.pixel_loss, precision=getattr(settings, "loss_precision", "float32"))
@@ -220,12 +222,10 @@ def train_arm(
 
 def _prepare(out_dir: str | os.PathLike, arm: str, network: Network | None, dev: torch.device
              ) -> tuple[Path, Network | None]:
-    """Create the run folder; load (or move) the loss network the arm needs."""
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the run folder {out}: {exc.strerror or exc}") from exc
+    """Check that the run folder can be written (it is created once the inputs are valid); load the loss network."""
+    from ..output import check_writable
+
+    out = check_writable(out_dir, kind="run folder")
     if arm != "pixel" and network is None:
         from ..networks import load_network
 
@@ -233,6 +233,13 @@ def _prepare(out_dir: str | os.PathLike, arm: str, network: Network | None, dev:
     if network is not None and network.device != dev:
         network = network.to(dev)
     return out, network
+
+
+def _make_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the run folder {out}: {exc.strerror or exc}") from exc
 
 
 def _identity(arm: str, settings: SRSettings, network: Network | None, pe_table: Any, layers: list[str] | None, *,
