@@ -155,6 +155,7 @@ def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
     missing = [n for n in chapter_names() if not (root / "book" / "chapters" / f"{n}.ipynb").is_file()]
     if missing:
         raise ChapterError(f"chapters not executed yet: {', '.join(missing)}; run `pecore book` without --chapters")
+    _write_explorer(root)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--toc", str(root / "book" / "_toc.yml"),
            "--config", str(root / "_config.yml"), "--keep-going"]
@@ -167,6 +168,15 @@ def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
     if proc.returncode != 0:
         raise PecoreError(f"jupyter-book build failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return html / "index.html"
+
+
+def _write_explorer(root: Path) -> None:
+    """Write the channel explorer the page ``book/explorer.md`` includes, when the table of contents lists it."""
+    toc = root / "book" / "_toc.yml"
+    if (root / "book" / "explorer.md").is_file() and toc.is_file() and "book/explorer" in toc.read_text():
+        from .explorer import write_explorer
+
+        write_explorer(root / "book" / "chapters")
 
 
 def copy_book_sources(dest: Path, root: Path = REPO_ROOT) -> Path:
