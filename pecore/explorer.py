@@ -255,9 +255,9 @@ border:1px solid #8c959f;border-radius:4px;background:#f6f8fa;color:#1d1d1f}
 .pex input[type=number]{width:4.6em}.pex input[type=range]{width:100%;margin:2px 0 8px}
 .pex .pex-row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start;justify-content:space-between}
 .pex svg{font-size:13px;display:block;max-width:100%;height:auto}.pex svg text{fill:#333}
-.pex h4{margin:10px 0 4px;font-size:16px}.pex .pex-note{font-size:13px;color:#555}
+.pex h4{margin:10px 0 4px;font-size:16px;color:#1d1d1f}.pex .pex-note{font-size:13px;color:#555}
 .pex table.pex-scores{border-collapse:collapse;font-size:15px;margin:0}
-.pex table.pex-scores td{padding:2px 10px 2px 0;border:0;background:none}
+.pex table.pex-scores td{padding:2px 10px 2px 0;border:0;background:none;color:#1d1d1f}
 .pex table.pex-scores td:nth-child(2){font-variant-numeric:tabular-nums;font-weight:600}
 .pex .pex-dead{color:#b42318;font-weight:700}.pex .pex-live{color:#1a7f37;font-weight:700}
 .pex .pex-maps{display:flex;flex-wrap:wrap;gap:12px}.pex .pex-fig{margin:0;padding:0;text-align:center}
