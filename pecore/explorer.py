@@ -319,7 +319,7 @@ function freqPlot(c){const s=$("pex-freq"),n=N(),l=L(),f=n.frequencies,W=372,H=2
  if(l.fhat[c]!==null){const x=X(l.fhat[c]);el("line",{x1:x,x2:x,y1:Y(0),y2:Y(1),stroke:"#c2410c",
   "stroke-width":1.8,"stroke-dasharray":"5 4"},s);el("text",{x:Math.min(Math.max(x,m.l+45),W-m.r-45),y:Y(1)-6,
   fill:"#c2410c","text-anchor":"middle"},s,"f̂ = "+fmt(l.fhat[c])+" cpd");}
- el("rect",{x:X(f0),y:Y(0),width:X(f1)-X(f0),height:Y(1)-Y(0)-0,fill:"none",stroke:"#999"},s);
+ el("rect",{x:X(f0),y:Y(1),width:X(f1)-X(f0),height:Y(0)-Y(1),fill:"none",stroke:"#999"},s);
  el("text",{x:(X(f0)+X(f1))/2,y:H-10,"text-anchor":"middle"},s,"spatial frequency (cycles per degree, log scale)");
  el("text",{transform:"translate(15,"+(Y(0.5))+") rotate(-90)","text-anchor":"middle"},s,"mean activation / max");
  const g=el("g",{transform:"translate(6,4)"},s);
