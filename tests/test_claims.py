@@ -1,0 +1,152 @@
+"""The claims page: its numbers are the chapters' own, a chapter not run says so, a verdict is its interval's."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pecore import claims
+from pecore.book import NOTEBOOKS, execute_chapter
+from pecore.errors import DatasetError, ParameterError, UnknownNameError
+from pecore.experiment import Verdict, judge
+from pecore.notebook import chapter_probe
+from pecore.statistics import bootstrap_interval
+
+#: the network and layer of the executed chapters: AlexNet's stored paper probe (relu2 is its second block)
+NETWORK, LAYER = "alexnet", "relu2"
+CI = {"preset": "ci", "device": "cpu"}
+
+
+def _outputs(notebook: Path) -> str:
+    """All the text a notebook's outputs show (Markdown, HTML, plain text, streams)."""
+    nb = json.loads(notebook.read_text())
+    parts = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            parts += ["".join(out.get("text", ""))]
+            parts += ["".join(v) for k, v in out.get("data", {}).items() if k.startswith("text/")]
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """01 (μ1 spread) and 06 (SR) executed under ci, then the claims page; 02, 04 and 05 are not run."""
+    out = tmp_path_factory.mktemp("book") / "chapters"
+    execute_chapter("01_frequency", {**CI, "network": NETWORK, "layer": LAYER}, out)
+    execute_chapter("06_sr", {**CI, "network": NETWORK}, out)
+    execute_chapter("07_claims", CI, out)
+    return out
+
+
+def test_spread_row_is_recomputed_from_the_same_stored_probe(book):
+    findings = claims.load_findings(book / "findings")
+    row = findings[findings.chapter == "01_frequency"].iloc[0]
+    table = chapter_probe(NETWORK, "ci", device="cpu").table  # the stored paper probe the chapter read
+    live = table[(table.layer == LAYER) & ~table.dead.astype(bool)].mu1.to_numpy(float)
+    q10, med, q90 = np.quantile(live, [0.1, 0.5, 0.9])
+    lo, hi = bootstrap_interval(claims.relative_spread, live, n_boot=1000, seed=0)
+    assert (row.claim_id, row.scope, row.n, row.network, row.stored) == ("spread", LAYER, len(live), NETWORK, True)
+    assert row.estimate == pytest.approx((q90 - q10) / med, rel=1e-12)
+    assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi), rel=1e-12)
+    assert row.verdict == judge(lo - claims.SPREAD_THRESHOLD, hi - claims.SPREAD_THRESHOLD, n=len(live))
+    page = _outputs(book / "07_claims.ipynb")
+    assert f"{row.estimate:+.3g} [{lo:+.3g}, {hi:+.3g}], n = {len(live)} ({row.verdict})" in page
+    assert "preset paper (stored results)" in page and "01_frequency.html#of-every-channel" in page
+
+
+def test_sr_row_shows_the_numbers_the_sr_chapter_shows(book):
+    findings = claims.load_findings(book / "findings")
+    sr = findings[findings.claim_id == "sr"]
+    assert len(sr) > 0 and set(sr.chapter) == {"06_sr"} and set(sr.preset) == {"ci"} and not sr.stored.any()
+    chapter_page, claims_page = _outputs(book / "06_sr.ipynb"), _outputs(book / "07_claims.ipynb")
+    shown = sr[sr.measure == "lpips_alex"]
+    assert len(shown) >= 2
+    for r in shown.itertuples():
+        arm = r.test.split(" one on the ")[-1].removesuffix(" channels")
+        # the chapter's conclusion writes LPIPS-alex with 4 decimals; the claims page with 3 significant digits
+        assert f"top − {arm} {r.estimate:+.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] ({r.verdict})" in chapter_page
+        assert f"top − {arm} · lpips_alex: {r.estimate:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]" in claims_page
+        assert r.verdict == judge(r.ci_low, r.ci_high, predicted=-1, n=r.n)  # LPIPS: lower is better
+    row = claims.claims_table(findings).set_index("key").loc["sr"]
+    assert row.verdict == claims.row_verdict(sr.verdict.tolist())
+
+
+def test_chapters_not_run_are_marked_not_run(book):
+    table = claims.claims_table(claims.load_findings(book / "findings")).set_index("key")
+    assert table.loc["iqa", "verdict"] == "not run" and table.loc["reconstruction", "verdict"] == "not run"
+    assert "not run: 05_iqa" in table.loc["iqa", "measured"]
+    assert "not run: 02_orientation" in table.loc["spread", "measured"]  # μ1 measured, μ2 not
+    assert table.loc["spread", "verdict"].endswith("(incomplete)")
+    page = _outputs(book / "07_claims.ipynb")
+    assert page.count("<b>not run</b>") == 2 and "not run: 04_reconstruction" in page
+    assert "Traceback" not in page and "image/png" in (book / "07_claims.ipynb").read_text()
+
+
+def test_no_findings_at_all_gives_a_table_of_not_run(tmp_path):
+    table = claims.claims_table(claims.load_findings(tmp_path / "nothing"))
+    assert table.verdict.tolist() == ["not run"] * len(claims.CLAIMS)
+    assert all(m.startswith("not run: ") for m in table.measured)
+    assert claims.plot_claim(claims.load_findings(tmp_path), "sr") is None
+
+
+@pytest.mark.parametrize("values,verdict", [
+    (np.linspace(0.5, 1.5, 60), "supported"),      # (q90 − q10) / median = 0.8
+    (np.linspace(0.98, 1.02, 60), "contradicted"),  # 0.032, far below 0.25
+    (np.linspace(0.98, 1.02, 3), "too few data"),   # three channels
+])
+def test_spread_verdict_is_the_one_its_interval_gives(values, verdict):
+    table = pd.DataFrame({"layer": "l", "dead": False, "mu2": values})
+    v = claims.spread_verdict(table, "mu2", "l", n_boot=300)
+    assert v.verdict == verdict
+    assert v.verdict == judge(v.ci_low - claims.SPREAD_THRESHOLD, v.ci_high - claims.SPREAD_THRESHOLD, n=v.n)
+    if verdict != "too few data":
+        assert v.ci_low <= v.estimate <= v.ci_high
+
+
+def test_an_undecided_interval_makes_the_row_undecided_or_mixed(tmp_path):
+    und = Verdict.from_interval("c", "relu2_2", "structure", 0.01, -0.02, 0.04, n=8)
+    sup = Verdict.from_interval("c", "relu3_3", "structure", 0.05, 0.01, 0.09, n=8)
+    claims.record_finding("reconstruction", [und], {"network": "vgg16", "preset": "ci"}, chapter="04_reconstruction",
+                          folder=tmp_path)
+    row = claims.claims_table(claims.load_findings(tmp_path)).set_index("key").loc["reconstruction"]
+    assert und.verdict == "undecided" and row.verdict == "undecided" and "[-0.02, +0.04]" in row.measured
+    claims.record_finding("reconstruction", [und, sup], {"network": "vgg16", "preset": "ci"},
+                          chapter="04_reconstruction", folder=tmp_path)  # a rerun replaces the record
+    row = claims.claims_table(claims.load_findings(tmp_path)).set_index("key").loc["reconstruction"]
+    assert row.verdict == "mixed" and "1 supported, 1 undecided" in row.measured
+
+
+def test_a_nan_interval_round_trips_as_too_few_data(tmp_path):
+    v = Verdict.from_interval("c", "all layers, p = 25 %", "SROCC top − bottom", 0.1, float("nan"), float("nan"), n=5)
+    claims.record_finding("iqa", [v], {"network": "vgg16", "preset": "ci"}, chapter="05_iqa", folder=tmp_path)
+    json.loads((tmp_path / "05_iqa.iqa.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+    row = claims.load_findings(tmp_path).iloc[0]
+    assert np.isnan(row.ci_low) and row.verdict == "too few data"
+    assert claims.claims_table(claims.load_findings(tmp_path)).set_index("key").loc["iqa", "verdict"] == "too few data"
+
+
+def test_bad_inputs_are_named_errors(tmp_path):
+    v = Verdict.from_interval("c", "s", "m", 1.0, 0.5, 1.5, n=9)
+    with pytest.raises(UnknownNameError, match="unknown claim 'speed'"):
+        claims.record_finding("speed", [v], {}, chapter="01_frequency", folder=tmp_path)
+    with pytest.raises(ParameterError, match="Verdict objects, got dict"):
+        claims.record_finding("sr", [{"verdict": "supported"}], {}, chapter="06_sr", folder=tmp_path)
+    (tmp_path / "06_sr.sr.json").write_text("{not json")
+    with pytest.raises(DatasetError, match="06_sr.sr.json is not a pecore finding"):
+        claims.load_findings(tmp_path)
+    with pytest.raises(UnknownNameError, match="no score 'mu3'"):
+        claims.spread_verdict(pd.DataFrame({"layer": ["relu2_2"], "dead": [False], "mu1": [1.0]}), "mu3", "relu2_2")
+
+
+def test_every_linked_section_is_a_heading_of_its_chapter():
+    for claim in claims.CLAIMS:
+        for chapter, heading in claim.sections:
+            nb = json.loads((NOTEBOOKS / f"{chapter}.ipynb").read_text())
+            headings = {line.lstrip("#").strip() for c in nb["cells"] if c["cell_type"] == "markdown"
+                        for line in "".join(c["source"]).splitlines() if line.startswith("#")}
+            assert heading in headings, f"{chapter} has no section {heading!r}"
+            nb_text = json.dumps(nb)
+            assert "pecore.claims" in nb_text, f"{chapter} records no finding"
