@@ -55,7 +55,7 @@ SPREAD_THRESHOLD = 0.25
 #: the verdict of a row: the four readings, then 'too few data' and 'not run'
 ROW_VERDICTS = ("supported", "contradicted", "undecided", "mixed", "too few data", "not run")
 _FORMAT = 1
-_MAX_SHOWN = 6
+_MAX_SHOWN = 10
 
 
 @dataclass(frozen=True)
