@@ -1,0 +1,192 @@
+"""The exercises page executes under the ci preset; every exercise has a collapsed worked solution whose
+output is shown, and the solutions' numbers are the ones the package computes."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, data_path
+
+NAME = "08_exercises"
+N_EXERCISES = 7
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """The notebook executed by the book's own runner under preset ci on the CPU."""
+    from pecore.book import execute_chapter
+
+    data_path("sr", "Set14", "image_SRF_4", "img_011_SRF_4_HR.png")
+    out = tmp_path_factory.mktemp("exercises")
+    seconds = execute_chapter(NAME, {"preset": "ci", "device": "cpu"}, out)
+    return json.loads((out / f"{NAME}.ipynb").read_text()), seconds
+
+
+def _text(output: dict) -> str:
+    if output.get("output_type") == "stream":
+        return "".join(output["text"])
+    data = output.get("data", {})
+    return "".join(data.get("text/markdown", "") or data.get("text/plain", ""))
+
+
+def _exercises(nb: dict) -> list[tuple[str, list[dict], list[dict]]]:
+    """(heading, code cells, markdown cells) of each exercise, in page order."""
+    out: list[tuple[str, list[dict], list[dict]]] = []
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and src.startswith("## Exercise"):
+            out.append((src.splitlines()[0], [], []))
+        elif out:
+            out[-1][1 if cell["cell_type"] == "code" else 2].append(cell)
+    return out
+
+
+def _results(cell: dict) -> list[str]:
+    return [line for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+            for line in _text(o).splitlines() if line.startswith("Result:")]
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", text)]
+
+
+def _solution(nb: dict, number: int) -> dict:
+    heading, codes, _ = _exercises(nb)[number - 1]
+    assert heading.startswith(f"## Exercise {number} ")
+    return next(c for c in codes if "solution" in c["metadata"].get("tags", []))
+
+
+def test_runs_under_ci_without_errors_and_quickly(executed):
+    nb, seconds = executed
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr" and "Traceback" in _text(o)]
+    assert seconds < 300, f"the exercises took {seconds:.0f} s under ci"
+
+
+def test_every_exercise_has_a_collapsed_solution_with_output_and_a_folded_answer(executed):
+    nb, _ = executed
+    exercises = _exercises(nb)
+    assert len(exercises) == N_EXERCISES
+    for i, (heading, codes, mds) in enumerate(exercises, start=1):
+        assert heading.startswith(f"## Exercise {i} ") and re.search("★+", heading), heading
+        solutions = [c for c in codes if "hide-input" in c["metadata"].get("tags", [])]
+        assert solutions, f"{heading}: no solution cell tagged hide-input"
+        for c in solutions:  # the input is folded, never the output
+            tags = set(c["metadata"].get("tags", []))
+            assert not tags & {"remove-cell", "remove-output", "hide-output", "hide-cell"}, (heading, tags)
+            assert c.get("outputs"), f"{heading}: the solution produced no output"
+            assert _results(c), f"{heading}: the solution printed no result line"
+        assert any(":class: dropdown" in "".join(m["source"]) for m in mds), f"{heading}: no folded answer"
+
+
+def test_figures_are_numbered_in_order_and_captions_name_the_preset(executed):
+    nb, _ = executed
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    n_png = sum("image/png" in o.get("data", {}) for o in outputs)
+    captions = re.findall(r"\*\*Figure (\d+)\.\*\*", "\n".join(map(_text, outputs)))
+    assert n_png >= N_EXERCISES and [int(c) for c in captions] == list(range(1, len(captions) + 1))
+    assert len(captions) == n_png
+    text = "\n".join(map(_text, outputs))
+    assert "preset ci" in text and "preset paper (stored results)" in text
+    html = "\n".join("".join(o.get("data", {}).get("text/html", "")) for o in outputs)
+    assert "What this page shows" in html and "page parameter: preset" in html
+    page = text + html + "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "../shared" not in page and "shared/data" not in page and "lenna" not in page.lower()
+
+
+def test_rescored_rankings_are_the_packages(executed):
+    """Exercises 1, 2 and 7 read the stored AlexNet probe: their numbers are the package's, recomputed here."""
+    import pecore
+    from pecore.compare import spearman, top_jaccard
+    from pecore.notebook import stored_probe_dir
+
+    nb, _ = executed
+    folder = stored_probe_dir("alexnet")
+    default, circular, barten = (pecore.rescore(folder, c) for c in ("default", "mu2-circular", "barten-csf"))
+    layers = list(dict.fromkeys(default.table.layer))
+    rho_circ = {k: spearman(default.layer(k).pe.to_numpy(), circular.layer(k).pe.to_numpy()) for k in layers}
+    jac = {k: top_jaccard(default.layer(k).pe.to_numpy(), barten.layer(k).pe.to_numpy(), 25) for k in layers}
+    rho_barten = {k: spearman(default.layer(k).pe.to_numpy(), barten.layer(k).pe.to_numpy()) for k in layers}
+
+    line1 = _results(_solution(nb, 1))[0]
+    for k in layers:
+        assert f"{k} {rho_circ[k]:.3f}" in line1
+    assert all(0 < v < 1 for v in rho_circ.values())  # the two μ2 rules agree, but not perfectly
+
+    line2 = _results(_solution(nb, 2))[0]
+    for k in layers:
+        assert f"{k} {jac[k]:.3f}" in line2
+
+    line7 = _results(_solution(nb, 7))[0]
+    for k in layers:
+        m = re.search(rf"{k} ρ (-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\]", line7)
+        rho, lo, hi = map(float, m.groups())
+        assert rho == pytest.approx(rho_barten[k], abs=6e-4)
+        assert lo <= rho <= hi < 1  # the change of CSF reorders channels beyond resampling noise
+
+
+def test_ppd_exercise_fhat_scales_with_ppd(executed):
+    nb, _ = executed
+    line = _results(_solution(nb, 3))[0]
+    m = re.search(r"ppd ([\d.]+) -> ([\d.]+) \(ratio ([\d.]+)\); median per-channel f̂ ratio ([\d.]+) \(default rule\), "
+                  r"([\d.]+) \(peak-activation rule\)", line)
+    assert m, line
+    ppd1, ppd2, ratio, fhat_default, fhat_peak = map(float, m.groups())
+    assert ppd2 == 2 * ppd1 and ratio == pytest.approx(2.0)
+    assert fhat_peak == pytest.approx(ratio, rel=1e-3)  # identical pixel stimuli: the activation peak moves exactly
+    assert fhat_default == pytest.approx(ratio, rel=0.1)
+    share = re.search(r"exactly [\d.]+: (\d+)% \(default\), (\d+)% \(peak activation\)", line)
+    assert share and int(share.group(2)) == 100
+
+
+def test_hand_built_network_is_recovered(executed):
+    nb, _ = executed
+    line = _results(_solution(nb, 4))[0]
+    theta = dict(re.findall(r"(sobel-x|sobel-y|laplacian|box) (-?[\d.]+)°", line))
+    mu2 = dict(re.findall(r"(sobel-x|sobel-y|laplacian|box) ([\d.]+)(?=[,;]|$)", line.split("μ2 ")[1].split(";")[0]))
+    mu1 = dict(re.findall(r"(sobel-x|sobel-y|laplacian|box) ([\d.]+)", line.split("μ1 ")[1].split(";")[0]))
+    assert float(theta["sobel-x"]) == 0 and abs(float(theta["sobel-y"])) == 90
+    assert float(mu2["sobel-x"]) == pytest.approx(float(mu2["sobel-y"])) and float(mu2["sobel-x"]) > 0.3
+    assert float(mu2["laplacian"]) < 0.1
+    assert float(mu1["box"]) == 0.0  # a linear response that the ReLU never clips: flat mean activation
+
+
+def test_subset_distances_order_clean_before_distorted(executed):
+    nb, _ = executed
+    lines = _results(_solution(nb, 5))
+    curves = {}
+    for line in lines:
+        m = re.match(r"Result: (.+) distance under (noise|blur) σ = ([\d., ]+): ([\d., ]+)$", line)
+        if m:
+            curves[(m.group(1), m.group(2))] = _numbers(m.group(4))
+    assert {name for name, _ in curves} == {"LPIPS", "top 25 %", "bottom 25 %"}
+    for (name, kind), values in curves.items():
+        assert values[0] == 0.0, (name, kind)
+        assert all(b > a for a, b in zip(values, values[1:])), (name, kind, values)  # grows with σ
+    assert any(line.startswith("Result: blur / noise at equal PSNR") for line in lines)
+
+
+def test_inversion_lowers_the_feature_loss_of_both_subsets(executed):
+    nb, _ = executed
+    line = _results(_solution(nb, 6))[0]
+    for subset in ("top", "bottom"):
+        m = re.search(rf"{subset} 25 %: PSNR ([\d.]+) dB, SSIM (-?[\d.]+), feature loss ([\d.e+-]+) -> ([\d.e+-]+)", line)
+        assert m, line
+        psnr, ssim, start, end = map(float, m.groups())
+        assert np.isfinite(psnr) and -1 <= ssim <= 1 and end < start
+
+
+def test_committed_notebook_has_parameters_and_no_outputs():
+    nb = json.loads((ROOT / "notebooks" / f"{NAME}.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert nb["cells"][0]["cell_type"] == "markdown"
+    params = nb["cells"][1]
+    assert "parameters" in params["metadata"].get("tags", [])
+    src = "".join(params["source"])
+    for line in ('preset = "quick"', 'device = "auto"', "seed = 0"):
+        assert line in src
