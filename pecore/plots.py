@@ -10,6 +10,7 @@ import torch
 
 from .channel import ChannelProfile, channel_profile
 from .errors import ParameterError
+from .figures import LAYER_COLORS, layer_color, log_axis_ticks, panel_grid
 from .probe_result import ProbeResult
 from .presets import ProbeGrid
 from .efficacy import ScoreConfig
@@ -30,48 +31,58 @@ __all__ = [
     "pe_weight_scatter",
 ]
 
-# one colour per tap depth (1st … 5th tapped layer), the same in every chapter and for every network
-LAYER_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
-
-
-def layer_color(layer: str, layers: Sequence[str]) -> str:
-    """The colour of ``layer`` by its depth among ``layers``.
-
-    Examples
-    --------
-    >>> layer_color("relu2_2", ["relu1_2", "relu2_2"])
-    '#d95f02'
-    """
-    return LAYER_COLORS[list(layers).index(layer) % len(LAYER_COLORS)]
-
-
 def _layers(result: ProbeResult) -> list[str]:
     return list(dict.fromkeys(result.table.layer))
 
 
 def grating_gallery(grid: ProbeGrid, frequencies: Sequence[float] = (1.0, 4.0, 16.0),
-                    orientations: Sequence[float] = (-45.0, 0.0, 60.0)) -> plt.Figure:
-    """Radial gratings at a few frequencies and oriented gratings at a few orientations.
+                    orientations: Sequence[float] = (-45.0, 0.0, 60.0), csf: str | None = None) -> plt.Figure:
+    """The probe's stimuli and, beneath them, the CSFs that weight their frequencies.
+
+    Top row: radial gratings at ``frequencies``; middle row: straight gratings at ``orientations`` (at the
+    middle frequency); bottom: every available CSF, each scaled to its peak, on the grid's frequency range,
+    with the shown frequencies marked (``csf`` drawn bold: the one the page uses).
 
     Examples
     --------
     >>> fig = grating_gallery(ProbeGrid(size=32)); len(fig.axes)
-    6
+    7
     """
-    freqs = [f for f in frequencies if f <= grid.ppd / 2]
-    n = len(freqs) + len(orientations)
-    fig, axes = plt.subplots(1, n, figsize=(1.9 * n, 2.3))
+    from .csf import CSFS, get_csf
+
+    freqs = [f for f in frequencies if f <= grid.ppd / 2][:3]
+    orientations = list(orientations)[:3]
+    fig = plt.figure(figsize=(7.2, 7.4))
+    gs = fig.add_gridspec(3, 3, height_ratios=[1, 1, 1.1])
     radial = radial_gratings(freqs, size=grid.size, ppd=grid.ppd, n_phases=1)
     f_mid = freqs[len(freqs) // 2]
     oriented = oriented_gratings(f_mid, orientations, size=grid.size, ppd=grid.ppd, n_phases=1)
     deg = grid.size / grid.ppd
-    for ax, img, title in [*zip(axes, radial[:, 0, 0], [f"radial, {f:g} cpd" for f in freqs]),
-                           *zip(axes[len(freqs):], oriented[0, :, 0, 0], [f"θ = {t:g}°, {f_mid:g} cpd" for t in orientations])]:
+    panels = [*zip(radial[:, 0, 0], [f"radial, {f:g} cpd" for f in freqs], [(0, i) for i in range(len(freqs))]),
+              *zip(oriented[0, :, 0, 0], [f"θ = {t:g}°, {f_mid:g} cpd" for t in orientations],
+                   [(1, i) for i in range(len(orientations))])]
+    for img, title, (r, c) in panels:
+        ax = fig.add_subplot(gs[r, c])
         ax.imshow(img.numpy(), cmap="gray", vmin=0, vmax=1, extent=(0, deg, 0, deg))
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
         ax.set_xticks([0, round(deg, 2)])
         ax.set_yticks([])
-    axes[0].set_xlabel("degrees of visual angle")
+        if (r, c) == (1, 0):
+            ax.set_xlabel("degrees of visual angle")
+    ax = fig.add_subplot(gs[2, :])
+    f = grid.frequencies
+    for i, name in enumerate(CSFS):
+        sens = get_csf(name)(f)
+        ax.plot(f, sens / sens.max(), lw=2.6 if name == csf else 1.4, color=f"C{i}",
+                label=name + (" (this page)" if name == csf else ""))
+    for fr in freqs:
+        ax.axvline(fr, color="0.5", ls=":", lw=1)
+    log_axis_ticks(ax, f)
+    ax.set_xlabel("spatial frequency (cycles per degree); dotted: the radial gratings above")
+    ax.set_ylabel("sensitivity / peak")
+    ax.set_ylim(0, 1.08)
+    ax.legend(fontsize=9, frameon=False, loc="lower center", ncol=len(CSFS))
+    ax.set_title(f"contrast sensitivity functions over the probe's {f.min():g}–{f.max():g} cpd", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -132,14 +143,7 @@ def frequency_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelProf
 
 def _log_frequency_axis(ax: plt.Axes, f: np.ndarray) -> None:
     """A log frequency axis with fixed, readable ticks (0.5, 1, 2, 5, 10, 20 … cpd) inside the data range."""
-    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
-
-    ax.set_xscale("log")
-    ticks = [t for t in (0.25, 0.5, 1, 2, 5, 10, 20, 30, 50) if f.min() * 0.99 <= t <= f.max() * 1.01]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.set_xticklabels([f"{t:g}" for t in ticks])
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    log_axis_ticks(ax, f)
     ax.set_xlabel("spatial frequency (cycles per degree)")
 
 
@@ -161,7 +165,7 @@ def channel_card(profile: ChannelProfile, frequency: float | None = None) -> plt
     >>> fig = channel_card(channel_profile(stored_probe_dir("vgg16"), "relu3_3", 0), frequency=8.0); len(fig.axes)
     3
     """
-    fig = plt.figure(figsize=(9.5, 3.6))
+    fig = plt.figure(figsize=(8.6, 3.6))
     ax = fig.add_subplot(1, 2, 1)
     a = profile.frequency_response
     ax.plot(profile.frequencies, a / a.max() if a.max() > 0 else a, "-o", ms=2.5, color="C0", label="channel")
@@ -195,12 +199,12 @@ def per_channel_scores(result: ProbeResult, layer: str, column: str = "mu1", hig
     if len(dead):
         ax.scatter(dead.channel, dead[column], s=14, marker="x", color="k", label="dead channel")
     for ch in highlight:
-        ax.annotate(f"ch {ch}", (ch, t.loc[ch, column]), textcoords="offset points", xytext=(3, 5), fontsize=8)
+        ax.annotate(f"ch {ch}", (ch, t.loc[ch, column]), textcoords="offset points", xytext=(3, 5), fontsize=9)
     ax.set_xlabel("channel index")
     ax.set_ylabel({"mu1": "μ1 (frequency sensitivity)", "mu2": "μ2 (orientation selectivity)",
                    "pe": "PE"}.get(column, column))
     ax.set_title(f"{column} of every {layer} channel")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -255,7 +259,7 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
     """Per layer: the distribution of f̂ (log axis) and of the preferred orientation θ̂."""
     t = result.table[~result.table.dead.astype(bool)]
     layers = _layers(result)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.3))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.6, 3.4))
     f = result.frequency.frequencies
     edges = np.geomspace(f[0] / 1.1, f[-1] * 1.1, 16)
     th_edges = np.arange(-97.5, 97.6, 15)  # bins centred on 0°, ±45°, ±90°
@@ -271,7 +275,7 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
     a2.set_xlabel(r"preferred orientation $\hat{\theta}$ (degrees)")
     a2.set_xticks(np.arange(-90, 91, 45))
     a2.set_title("preferred orientation")
-    a2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    a2.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
@@ -284,11 +288,11 @@ def feature_maps(maps: torch.Tensor, channels: Sequence[int], titles: Sequence[s
     fig, axes = plt.subplots(rows, cols, figsize=(1.55 * cols, 1.75 * rows), squeeze=False)
     axes = axes.ravel()
     axes[0].imshow(image.permute(1, 2, 0).cpu().numpy())
-    axes[0].set_title("input", fontsize=8)
+    axes[0].set_title("input", fontsize=9)
     for ax, ch, title in zip(axes[1:], channels, titles):
         m = maps[0, ch].detach().cpu().numpy()
         ax.imshow(m / m.max() if m.max() > 0 else m, cmap="magma", vmin=0, vmax=1)
-        ax.set_title(title, fontsize=7)
+        ax.set_title(title, fontsize=9)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -306,7 +310,7 @@ def agreement_heatmap(agreement: pd.DataFrame, values: str | Sequence[str] = "sp
     names = {"spearman": "Spearman ρ with the default", "jaccard_top": f"Jaccard index of the top {p:g} %"}
     layers = list(dict.fromkeys(agreement.layer))
     n_rows = agreement.variant.nunique()
-    fig, axes = plt.subplots(1, len(values), figsize=(4.6 * len(values) + 1.4, 0.36 * n_rows + 1.6), squeeze=False,
+    fig, axes = plt.subplots(1, len(values), figsize=(3.9 * len(values) + 1.2, 0.36 * n_rows + 1.6), squeeze=False,
                              sharey=True)
     for i, (ax, value) in enumerate(zip(axes[0], values)):
         pivot = agreement.pivot(index="variant", columns="layer", values=value)[layers]
@@ -323,13 +327,14 @@ def agreement_heatmap(agreement: pd.DataFrame, values: str | Sequence[str] = "sp
 def pe_weight_scatter(pe_table: pd.DataFrame, weights: dict[str, np.ndarray], title: str) -> plt.Figure:
     """PE against a per-channel weight (LPIPS's learned weights), one panel per layer."""
     layers = list(weights)
-    fig, axes = plt.subplots(1, len(layers), figsize=(2.5 * len(layers), 3.0), squeeze=False)
-    for ax, k in zip(axes[0], layers):
+    fig, axes = panel_grid(len(layers), (3.2, 2.9))
+    for i, (ax, k) in enumerate(zip(axes, layers)):
         t = pe_table[pe_table.layer == k].sort_values("channel")
         ax.scatter(t.pe, np.asarray(weights[k]).ravel(), s=4, alpha=0.5, color=layer_color(k, layers))
-        ax.set_title(k, fontsize=9)
-        ax.set_xlabel("PE")
-    axes[0][0].set_ylabel("LPIPS weight")
+        ax.set_title(k, fontsize=10)
+        ax.set_xlabel("PE (perceptual efficacy)")
+        if i % 3 == 0:
+            ax.set_ylabel("LPIPS weight")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -316,3 +316,11 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(vgg16, tmp_path,
     resumed = run_experiment(vgg16, scores, settings, layers=["relu1_2"], device="cpu")
     assert resumed.provenance["cache_hits"] == 2  # the two batches finished before the interruption
     pd.testing.assert_frame_equal(resumed.table, whole.table)
+
+
+def test_the_layers_asked_for_are_the_layers_recorded():
+    from pecore.reconstruction.experiment import chapter_result
+
+    r = chapter_result("alexnet", "ci", layers=["relu2"], subsets=["top", "bottom"], device="cpu")
+    assert r.provenance["parameters"]["layers"] == ["relu2"] == r.provenance["layers"]
+    assert set(r.table.layer) == {"relu2"} and not r.provenance["stored"]

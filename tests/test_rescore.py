@@ -132,3 +132,25 @@ def test_rescore_refuses_what_is_not_a_probe():
         rescore(42, "default")
     with pytest.raises(DatasetError, match="does not exist"):
         rescore("no/such/folder", "default")
+
+
+def test_rescore_folder_inputs_missing_file_empty_truncated(saved, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    a_file = tmp_path / "pe_table.csv"
+    a_file.write_text("layer,channel,pe\n")
+    truncated = Path(shutil.copytree(saved, tmp_path / "truncated"))
+    data = (truncated / "sweeps.npz").read_bytes()
+    (truncated / "sweeps.npz").write_bytes(data[:1000])
+    cases = {tmp_path / "missing": "does not exist", a_file: "is a file, not a folder",
+             empty: "missing pe_table.csv, sweeps.npz, provenance.json", truncated: "sweeps.npz does not match the sha256"}
+    for folder, message in cases.items():
+        out = tmp_path / "out"
+        assert main(["probe", "--rescore", str(folder), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+        assert not out.exists()
+    assert main(["probe", "--rescore", str(saved), "--variant", "no-such", "--out", str(tmp_path / "out")]) == 2
+    assert "no-such" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    assert main(["probe", "--rescore", str(saved), "--out", str(saved)]) == 2
+    assert "the --rescore folder itself" in capsys.readouterr().err

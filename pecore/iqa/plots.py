@@ -5,10 +5,11 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import NullLocator
+
 import numpy as np
 import pandas as pd
 
-from ..plots import layer_color
+from ..figures import layer_color, panel_grid
 from .experiment import IQAResult
 
 __all__ = ["STAT_NAMES", "interval_table", "score_vs_p", "channel_scatter", "synthetic_table", "conclusions"]
@@ -92,7 +93,7 @@ def score_vs_p(grid: pd.DataFrame, stat: str = "srocc", layer_sets: Sequence[str
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     h, l = axes.flat[0].get_legend_handles_labels()
-    fig.legend(h, l, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.legend(h, l, loc="lower center", ncol=3, fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
@@ -100,15 +101,16 @@ def score_vs_p(grid: pd.DataFrame, stat: str = "srocc", layer_sets: Sequence[str
 def channel_scatter(channels: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
     """PE against each channel's own SROCC with the human scores, one panel per layer, ρ and interval in the title."""
     layers = list(summary.layer)
-    fig, axes = plt.subplots(1, len(layers), figsize=(3.1 * len(layers), 3.2), sharey=True, squeeze=False)
-    for ax, layer in zip(axes[0], layers):
+    fig, axes = panel_grid(len(layers), (2.9, 2.9), sharey=True)
+    for i, (ax, layer) in enumerate(zip(axes, layers)):
         c = channels[(channels.layer == layer) & channels.srocc.notna()]
         s = summary.set_index("layer").loc[layer]
         ax.scatter(c.pe, c.srocc, s=7, alpha=0.6, color=layer_color(layer, layers))
         ax.set_title(f"{layer}\nρ = {s.rho:.2f} [{s.rho_lo:.2f}, {s.rho_hi:.2f}], {int(s.n_channels)} ch.", fontsize=9)
         ax.set_xlabel("PE (perceptual efficacy)")
         ax.axhline(0, color="0.7", lw=0.8)
-    axes[0, 0].set_ylabel("single-channel SROCC\nwith human scores")
+        if i % 3 == 0:
+            ax.set_ylabel("single-channel SROCC\nwith human scores")
     fig.tight_layout()
     return fig
 

@@ -312,9 +312,9 @@ def run(
                   "subset_seed": subset_seed if subset == "random" else -1, "n_channels": len(chans)}
         rows += _batch_rows(common, arrays, imgs, targets, names, noise_seeds)
     table = pd.DataFrame(rows)
-    params = {"layers": list(layers), "subsets": list(subsets), "p": float(p), "seed": seed, "images": names,
-              "subset_sizes": {layer: subset_size(int(network.channels[layer]), p) for layer in layers},
-              **settings.as_dict()}
+    params = {**settings.as_dict(),  # first: the layers actually inverted replace the preset's default layers
+              "layers": list(layers), "subsets": list(subsets), "p": float(p), "seed": seed, "images": names,
+              "subset_sizes": {layer: subset_size(int(network.channels[layer]), p) for layer in layers}}
     prov = provenance_record(network=network, preset=preset, parameters=params, device=dev, cache_hits=cache_hits,
                              batches=len(jobs))
     prov["layers"] = list(layers)

@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..figures import panel_grid
+
 from .experiment import ReconstructionResult
 from .measures import HIGHER_IS_BETTER
 
@@ -105,7 +107,7 @@ def measure_panels(summary: pd.DataFrame, measures: Sequence[str] = ("ssim_lowpa
         arrow = "↑" if HIGHER_IS_BETTER.get(m, True) else "↓"
         ax.set_title(f"{MEASURE_LABELS.get(m, m)} {arrow}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    axes.ravel()[0].legend(fontsize=8, frameon=True, framealpha=0.8, loc="best")
+    axes.ravel()[0].legend(fontsize=9, frameon=True, framealpha=0.8, loc="best")
     fig.tight_layout()
     return fig
 
@@ -121,8 +123,8 @@ def loss_curves(result: ReconstructionResult) -> plt.Figure:
     1
     """
     layers = list(dict.fromkeys(k.split("/")[0] for k in result.losses))
-    fig, axes = plt.subplots(1, len(layers), figsize=(3.4 * len(layers), 3.0), squeeze=False)
-    for ax, layer in zip(axes[0], layers):
+    fig, axes = panel_grid(len(layers), (2.9, 2.9))
+    for ax, layer in zip(axes, layers):
         seen = set()
         for key, loss in result.losses.items():
             lay, subset, _draw = key.split("/")
@@ -137,7 +139,7 @@ def loss_curves(result: ReconstructionResult) -> plt.Figure:
         ax.set_ylabel("objective")
         ax.set_title(layer, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(fontsize=9, frameon=False)
     fig.tight_layout()
     return fig
 

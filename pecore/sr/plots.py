@@ -4,10 +4,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+
 import numpy as np
 import pandas as pd
 import torch
 
+from ..figures import panel_grid
 from ..errors import ParameterError
 
 __all__ = ["METHOD_COLORS", "method_color", "training_curves", "metric_intervals", "difference_intervals",
@@ -43,7 +45,7 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
     if not logs:
         raise ParameterError("training_curves needs at least one loss log")
     has_val = any("val_psnr_y" in log and log.val_psnr_y.notna().any() for log in logs.values())
-    fig, axes = plt.subplots(1, 4 if has_val else 3, figsize=(14.5 if has_val else 11, 3.2))
+    fig, axes = panel_grid(4 if has_val else 3, (3.9, 3.0) if has_val else (2.9, 3.0), max_cols=2 if has_val else 3)
     for name, log in logs.items():
         if log.empty:
             continue
@@ -67,7 +69,7 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
         axes[3].set_title("PSNR-Y on fixed validation crops (dB) ↑", fontsize=10)
         axes[3].set_xlabel("step")
         axes[3].grid(alpha=0.3)
-    axes[0].legend(fontsize=8, ncol=2)
+    axes[0].legend(fontsize=9, ncol=2)
     fig.tight_layout()
     return fig
 
