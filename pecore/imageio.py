@@ -15,7 +15,7 @@ __all__ = ["shared_data_dir", "load_image", "save_image", "to_uint8"]
 
 
 def shared_data_dir() -> Path:
-    """The real datasets: ``$PECORE_DATA``, else ``../shared/data`` beside the pecore checkout.
+    """The real datasets (folders ``iqa/`` and ``sr/``): ``$PECORE_DATA``, else the data folder beside the checkout.
 
     Raises
     ------

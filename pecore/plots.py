@@ -163,7 +163,7 @@ def channel_card(profile: ChannelProfile, frequency: float | None = None) -> plt
     >>> from pecore.notebook import stored_probe_dir
     >>> from pecore.channel import channel_profile
     >>> fig = channel_card(channel_profile(stored_probe_dir("vgg16"), "relu3_3", 0), frequency=8.0); len(fig.axes)
-    3
+    2
     """
     fig = plt.figure(figsize=(8.6, 3.6))
     ax = fig.add_subplot(1, 2, 1)

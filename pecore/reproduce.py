@@ -1,7 +1,7 @@
 """``pecore reproduce``: every experiment of a preset in one command, in the layout of ``stored/``.
 
 ``pecore reproduce --preset paper --device cuda --out stored`` is the prepared GPU run: the probe of
-VGG-16 and AlexNet, the IQA grid on the LIVE part in ``../shared/data``, the reconstructions and the
+VGG-16 and AlexNet, the IQA grid on the LIVE subset of the datasets (``$PECORE_DATA``), the reconstructions and the
 super-resolution arms, each written to ``OUT/<kind>/<network>-<preset>`` with its provenance.
 ``--plan`` prints, without running anything, each step's floating-point work (counted by torch's
 FLOP counter on one forward/backward pass, times the number of passes), its estimated time on this CPU

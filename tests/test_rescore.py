@@ -115,7 +115,12 @@ def test_stored_paper_probe_rescored_gives_its_own_table(network):
     stored = load_probe_result(folder, network=network, grid=get_preset("paper").probe.as_dict())
     again = rescore(stored, "default").table
     _same(again, stored.table, atol=1e-4)  # the cube is stored in 16 bits per tuning curve
-    assert (again["rank"] == stored.table["rank"]).all()  # the 16-bit cube keeps every ranking
+    # the 16-bit cube keeps every ranking, up to channels whose PE agree to 1e-5 (near-ties may swap)
+    moved = again["rank"] != stored.table["rank"]
+    for (layer, rank), group in stored.table[moved].groupby(["layer", "rank"]):
+        partner = again[(again.layer == layer) & (again["rank"] == rank)]
+        assert abs(float(partner.pe.iloc[0]) - float(group.pe.iloc[0])) < 1e-5, (layer, rank)
+    assert moved.mean() < 0.01
 
 
 def test_chapters_rescore_stored_sweeps_for_another_csf_and_probe_only_for_another_ppd():
