@@ -283,9 +283,9 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
 def feature_maps(maps: torch.Tensor, channels: Sequence[int], titles: Sequence[str], image: torch.Tensor) -> plt.Figure:
     """The image and the feature maps ``maps[0, channels]`` of one layer, each scaled to its own max."""
     n = len(channels) + 1
-    cols = min(n, 7)
+    cols = min(n, 5)  # thumbnails: five per row keep their titles readable at page width
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.55 * cols, 1.75 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
     axes = axes.ravel()
     axes[0].imshow(image.permute(1, 2, 0).cpu().numpy())
     axes[0].set_title("input", fontsize=9)
@@ -315,8 +315,7 @@ def agreement_heatmap(agreement: pd.DataFrame, values: str | Sequence[str] = "sp
     for i, (ax, value) in enumerate(zip(axes[0], values)):
         pivot = agreement.pivot(index="variant", columns="layer", values=value)[layers]
         sns.heatmap(pivot, annot=True, fmt=".2f", vmin=-1 if value == "spearman" else 0, vmax=1,
-                    cmap="RdBu_r" if value == "spearman" else "viridis", ax=ax, annot_kws={"fontsize": 9},
-                    cbar_kws={"label": names.get(value, value)})
+                    cmap="RdBu_r" if value == "spearman" else "viridis", ax=ax, annot_kws={"fontsize": 9})
         ax.set_title(names.get(value, value), fontsize=10)
         ax.set_xlabel("layer")
         ax.set_ylabel("alternative choice" if i == 0 else "")
