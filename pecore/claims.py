@@ -41,7 +41,8 @@ import pandas as pd
 
 from .cache import atomic_write_text
 from .errors import DatasetError, ParameterError, UnknownNameError
-from .experiment import VERDICTS, Verdict, judge, overall_reading
+from .experiment import VERDICTS, Verdict, display_name, judge, overall_reading
+from .figures import panel_grid
 
 __all__ = ["Claim", "CLAIMS", "FINDINGS_DIR", "SPREAD_THRESHOLD", "ROW_VERDICTS", "relative_spread", "spread_verdict",
            "record_finding", "load_findings", "row_verdict", "claims_table", "claims_html", "plot_claim",
@@ -261,7 +262,8 @@ def _test_line(claim: Claim, r: Mapping[str, Any]) -> str:
     def f(x: float) -> str:
         return f"{x:+.3g}" if np.isfinite(x) else "n/a"
 
-    return f"{claim.tag(r)}: {f(r['estimate'])} [{f(r['ci_low'])}, {f(r['ci_high'])}], n = {int(r['n'])} " \
+    tag = " · ".join(display_name(part) for part in claim.tag(r).split(" · "))
+    return f"{tag}: {f(r['estimate'])} [{f(r['ci_low'])}, {f(r['ci_high'])}], n = {int(r['n'])} " \
            f"({r['verdict']})"
 
 
@@ -354,8 +356,8 @@ def plot_claim(findings: pd.DataFrame, claim: str):
     measures = list(dict.fromkeys(g.measure))
     colours = {"supported": "tab:blue", "contradicted": "tab:red", "undecided": "0.45", "too few data": "0.75"}
     height = max(1.6, 0.32 * g.groupby("measure").size().max() + 1.0)
-    fig, axes = plt.subplots(1, len(measures), figsize=(max(6.0, 3.3 * len(measures)), height), squeeze=False)
-    for ax, m in zip(axes[0], measures):
+    fig, axes = panel_grid(len(measures), (3.9, height), max_cols=2)
+    for ax, m in zip(axes, measures):
         gm = g[g.measure == m].reset_index(drop=True)
         y = np.arange(len(gm))[::-1]
         for yi, r in zip(y, gm.itertuples()):
@@ -364,13 +366,13 @@ def plot_claim(findings: pd.DataFrame, claim: str):
         ax.axvline(c.reference, color="k", ls="--", lw=0.8)
         names = gm.scope.tolist() if gm.scope.is_unique else \
             [c.tag(r).replace(f" · {m}", "") for _, r in gm.iterrows()]
-        ax.set_yticks(y, names, fontsize=8)
-        ax.set_title(m, fontsize=9)
-        ax.xaxis.set_major_locator(MaxNLocator(4))
-        ax.tick_params(axis="x", labelsize=8)
+        ax.set_yticks(y, [display_name(n) for n in names], fontsize=9)
+        ax.set_title(display_name(m), fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(3))
+        ax.tick_params(axis="x", labelsize=9)
     handles = [plt.Line2D([], [], color=col, marker="o", ls="", label=k) for k, col in colours.items()
                if k in set(g.verdict)]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False,
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False,
                bbox_to_anchor=(0.5, -0.02))
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig

@@ -37,7 +37,7 @@ import pandas as pd
 
 from .errors import PecoreError
 
-__all__ = ["VERDICTS", "Verdict", "judge", "verdict_table", "overall_reading", "ExperimentResult",
+__all__ = ["VERDICTS", "Verdict", "judge", "verdict_table", "overall_reading", "ExperimentResult", "display_name", "DISPLAY_NAMES",
            "stored_or_compute", "read_provenance"]
 
 VERDICTS = ("supported", "contradicted", "undecided", "too few data")
@@ -87,9 +87,36 @@ class Verdict:
 
     def sentence(self, digits: int = 3) -> str:
         """One Markdown line: the scope, the claim, the estimate with its interval and the verdict."""
-        return (f"**{self.scope}** — {self.claim}: {self.measure} {self.estimate:+.{digits}g} "
+        return (f"**{display_name(self.scope)}** — {self.claim}: {display_name(self.measure)} {self.estimate:+.{digits}g} "
                 f"[{self.ci_low:+.{digits}g}, {self.ci_high:+.{digits}g}], n = {self.n}: **{self.verdict}**"
                 + (f" ({self.note})" if self.note else ""))
+
+
+#: words for the names of measures, score variants and arms that results carry (tables, verdicts, figures)
+DISPLAY_NAMES = {
+    "structure": "edge correlation", "ssim_lowpass": "low-pass SSIM", "ssim": "SSIM", "psnr": "PSNR (dB)",
+    "colour_de2000": "colour difference ΔE2000", "colour_de2000_blur": "ΔE2000 of blurred images",
+    "lpips-vgg": "LPIPS (VGG)", "lpips-alex": "LPIPS (AlexNet)", "psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "lpips_vgg": "LPIPS-vgg", "lpips_alex": "LPIPS-alex",
+    "rho": "Spearman ρ", "srocc": "SROCC", "krocc": "KROCC", "plcc": "PLCC", "mu1": "μ1", "mu2": "μ2", "pe": "PE",
+    "no-normalisation": "no normalisation", "log-derivative": "derivative in log f", "signed-slope": "signed slope",
+    "no-csf": "no CSF (flat)", "barten-csf": "Barten CSF", "fhat-peak-activation": "f̂ at peak activation",
+    "mu2-circular": "μ2 circular", "pe-mean": "PE as a mean", "oriented-mean-stimulus": "oriented-mean stimulus",
+}
+
+
+def display_name(name: str) -> str:
+    """The words for a measure, variant or arm name (``random-s0`` → 'random (seed 0)'); other names unchanged.
+
+    Examples
+    --------
+    >>> display_name("colour_de2000"), display_name("random-s1"), display_name("relu2_2")
+    ('colour difference ΔE2000', 'random (seed 1)', 'relu2_2')
+    """
+    import re
+
+    text = str(name)
+    text = re.sub(r"\brandom-s(\d+)\b", r"random (seed \1)", text)
+    return DISPLAY_NAMES.get(text, text)
 
 
 def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:

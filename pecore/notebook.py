@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import ParameterError
+from .tables import READABLE_NAMES, readable  # noqa: F401  (chapters call pb.readable)
 from .validate import check_choice
 
 __all__ = [
@@ -300,39 +301,6 @@ def chapter_variants(network: str, preset: str, variants: Sequence[str], *, use_
         for key in ("stored", "stored_reason"):
             if key in base.provenance:
                 out[name].provenance[key] = base.provenance[key]
-    return out
-
-
-#: words for the column and row names of the tables chapters display
-READABLE_NAMES = {
-    "mu1": "μ1", "mu2": "μ2", "pe": "PE", "fhat": "f̂ (cpd)", "theta_hat": "θ̂ (°)", "a_hat": "â",
-    "n_channels": "channels", "n_live": "live channels", "n_dead_or_constant": "dead or constant channels",
-    "rho": "Spearman ρ", "rho_lo": "ρ, 95 % low", "rho_hi": "ρ, 95 % high", "srocc_median": "median single-channel SROCC",
-    "ci_low": "95 % interval, low", "ci_high": "95 % interval, high", "n_images": "images",
-    "psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "lpips_vgg": "LPIPS-vgg", "lpips_alex": "LPIPS-alex",
-    "psnr_minus_bicubic": "PSNR-Y gain over bicubic (dB)", "loss_before": "loss, previous tenth",
-    "loss_last": "loss, last tenth", "relative_change": "relative change", "val_psnr_y_end": "validation PSNR-Y, end",
-    "val_psnr_y_at_80pct": "validation PSNR-Y at 80 % of steps", "batch_size": "batch size", "eval_crop": "evaluation border crop",
-    "eval_sets": "test sets", "feature_normalise": "feature normalisation", "lambda_grid": "λ grid",
-    "loss_precision": "loss precision", "n_blocks": "residual blocks", "n_bootstrap": "bootstrap resamples",
-    "n_feats": "feature channels", "pixel_loss": "pixel loss", "sweep_steps": "steps per λ in the sweep",
-    "val_images": "validation images", "feature_weight": "λ (feature-loss weight)", "feature_depth": "feature layers",
-    "checkpoint_every": "checkpoint every (steps)", "log_every": "log every (steps)", "lr": "learning rate",
-    "lr_min": "final learning rate", "probe_preset": "probe preset of the PE table", "scale": "upscaling factor",
-}
-
-
-def readable(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with its column and row names in words (:data:`READABLE_NAMES`), for display.
-
-    Examples
-    --------
-    >>> list(readable(pd.DataFrame({"mu1": [0.1], "rho_lo": [0.2]})).columns)
-    ['μ1', 'ρ, 95 % low']
-    """
-    out = table.rename(columns=lambda c: READABLE_NAMES.get(c, c) if isinstance(c, str) else c)
-    if not pd.api.types.is_numeric_dtype(out.index):
-        out = out.rename(index=lambda c: READABLE_NAMES.get(c, c) if isinstance(c, str) else c)
     return out
 
 

@@ -10,6 +10,7 @@ import torch
 
 from .channel import ChannelProfile, channel_profile
 from .errors import ParameterError
+from .experiment import display_name
 from .figures import LAYER_COLORS, layer_color, log_axis_ticks, panel_grid
 from .probe_result import ProbeResult
 from .presets import ProbeGrid
@@ -193,18 +194,20 @@ def per_channel_scores(result: ProbeResult, layer: str, column: str = "mu1", hig
     """The score of every channel of ``layer`` against channel index (the paper's per-channel figure)."""
     t = result.layer(layer)
     layers = _layers(result)
-    fig, ax = plt.subplots(figsize=(8, 3.0))
-    ax.scatter(t.channel, t[column], s=12, color=layer_color(layer, layers), label=layer)
+    fig, ax = plt.subplots(figsize=(8, 3.3))
+    ax.scatter(t.channel, t[column], s=12, color=layer_color(layer, layers))
     dead = t[t.dead.astype(bool)]
     if len(dead):
         ax.scatter(dead.channel, dead[column], s=14, marker="x", color="k", label="dead channel")
     for ch in highlight:
-        ax.annotate(f"ch {ch}", (ch, t.loc[ch, column]), textcoords="offset points", xytext=(3, 5), fontsize=9)
+        ax.annotate(f"ch {ch}", (ch, t.loc[ch, column]), textcoords="offset points", xytext=(6, -12), fontsize=9)
+    ax.margins(y=0.12)
     ax.set_xlabel("channel index")
     ax.set_ylabel({"mu1": "μ1 (frequency sensitivity)", "mu2": "μ2 (orientation selectivity)",
                    "pe": "PE"}.get(column, column))
-    ax.set_title(f"{column} of every {layer} channel")
-    ax.legend(fontsize=9)
+    ax.set_title(f"{display_name(column)} of every {layer} channel")
+    if len(dead):
+        ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -243,7 +246,7 @@ def orientation_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelPr
     n = len(profiles)
     cols = min(n, 3)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 3.3 * rows), subplot_kw={"projection": "polar"},
+    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 3.8 * rows), subplot_kw={"projection": "polar"},
                              squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
@@ -251,7 +254,7 @@ def orientation_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelPr
         _polar_tuning(ax, pr.orientations, pr.orientation_at(), "C0" if not labels or "high" in labels[i] else "C3")
         head = (labels[i] + "\n") if labels else ""
         ax.set_title(f"{head}ch {pr.channel}: μ2 = {pr.mu2:.2f}, at {pr.fhat:.2g} cpd", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(h_pad=2.5)  # room between a row's circles and the next row's titles
     return fig
 
 
@@ -314,6 +317,7 @@ def agreement_heatmap(agreement: pd.DataFrame, values: str | Sequence[str] = "sp
                              sharey=True)
     for i, (ax, value) in enumerate(zip(axes[0], values)):
         pivot = agreement.pivot(index="variant", columns="layer", values=value)[layers]
+        pivot.index = [display_name(v) for v in pivot.index]
         sns.heatmap(pivot, annot=True, fmt=".2f", vmin=-1 if value == "spearman" else 0, vmax=1,
                     cmap="RdBu_r" if value == "spearman" else "viridis", ax=ax, annot_kws={"fontsize": 9})
         ax.set_title(names.get(value, value), fontsize=10)

@@ -11,7 +11,7 @@ import pytest
 from pecore import claims
 from pecore.book import NOTEBOOKS, execute_chapter
 from pecore.errors import DatasetError, ParameterError, UnknownNameError
-from pecore.experiment import Verdict, judge
+from pecore.experiment import display_name, Verdict, judge
 from pecore.notebook import chapter_probe
 from pecore.statistics import bootstrap_interval
 
@@ -68,7 +68,8 @@ def test_sr_row_shows_the_numbers_the_sr_chapter_shows(book):
         arm = r.test.split(" one on the ")[-1].removesuffix(" channels")
         # the chapter's conclusion writes LPIPS-alex with 4 decimals; the claims page with 3 significant digits
         assert f"top − {arm} {r.estimate:+.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] ({r.verdict})" in chapter_page
-        assert f"top − {arm} · lpips_alex: {r.estimate:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]" in claims_page
+        assert (f"top − {display_name(arm)} · LPIPS-alex: {r.estimate:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]"
+                in claims_page)  # the claims page names measures and arms in words
         assert r.verdict == judge(r.ci_low, r.ci_high, predicted=-1, n=r.n)  # LPIPS: lower is better
     row = claims.claims_table(findings).set_index("key").loc["sr"]
     assert row.verdict == claims.row_verdict(sr.verdict.tolist())

@@ -9,6 +9,7 @@ from matplotlib.ticker import NullLocator
 import numpy as np
 import pandas as pd
 
+from ..experiment import display_name
 from ..figures import layer_color, panel_grid
 from .experiment import IQAResult
 
@@ -64,7 +65,7 @@ def score_vs_p(grid: pd.DataFrame, stat: str = "srocc", layer_sets: Sequence[str
     sets = list(layer_sets or [l for l in dict.fromkeys(grid.layers) if l != "-"])
     n = len(sets)
     cols = min(3, n)
-    fig, axes = plt.subplots(int(np.ceil(n / cols)), cols, figsize=(4.2 * cols, 3.3 * int(np.ceil(n / cols))),
+    fig, axes = plt.subplots(int(np.ceil(n / cols)), cols, figsize=(2.9 * cols, 2.9 * int(np.ceil(n / cols))),
                              sharey=True, squeeze=False)
     base = grid[grid.layers == "-"].set_index("subset")
     for ax, label in zip(axes.flat, sets):
@@ -81,12 +82,12 @@ def score_vs_p(grid: pd.DataFrame, stat: str = "srocc", layer_sets: Sequence[str
             ax.axhline(float(allc[stat].iloc[0]), color="k", ls=":", lw=1, label="all channels")
         for b, ls in zip(baselines, ("--", "-.")):
             if b in base.index:
-                ax.axhline(float(base.loc[b, stat]), color="0.55", ls=ls, lw=1, label=b.upper() if len(b) < 5 else b)
+                ax.axhline(float(base.loc[b, stat]), color="0.55", ls=ls, lw=1, label=b.upper() if len(b) < 5 else display_name(b))
         ax.set_xscale("log")
         ax.xaxis.set_minor_locator(NullLocator())  # fixed ticks only: no '3×10¹' minor labels over them
         ax.set_xticks(sorted(g[g.subset == "top"].p.unique()))
         ax.set_xticklabels([f"{v:g}" for v in sorted(g[g.subset == "top"].p.unique())])
-        ax.set_xlabel("subset size p (% of each layer's channels)")
+        ax.set_xlabel("subset size p (% of channels)")
         ax.set_title("all five layers" if label == "all" else label, fontsize=10)
     for ax in axes[:, 0]:
         ax.set_ylabel(f"{STAT_NAMES.get(stat, stat)} with human scores")

@@ -11,6 +11,7 @@ import torch
 
 from ..figures import panel_grid
 from ..errors import ParameterError
+from ..experiment import display_name
 
 __all__ = ["METHOD_COLORS", "method_color", "training_curves", "metric_intervals", "difference_intervals",
            "crops_side_by_side"]
@@ -88,17 +89,17 @@ def metric_intervals(summary: pd.DataFrame, dataset: str | None = None) -> plt.F
     metrics = [m for m in _LABELS if m in set(summary.metric)]
     if not metrics or not datasets:
         raise ParameterError("metric_intervals needs a summary table with psnr_y, ssim_y or lpips_vgg rows")
-    fig, axes = plt.subplots(len(datasets), len(metrics), figsize=(3.6 * len(metrics), 0.5 + 2.6 * len(datasets)),
+    fig, axes = plt.subplots(len(metrics), len(datasets), figsize=(2.9 * len(datasets) + 0.6, 0.5 + 2.5 * len(metrics)),
                              squeeze=False)
     for i, ds in enumerate(datasets):
         for j, m in enumerate(metrics):
-            ax = axes[i, j]
+            ax = axes[j, i]  # one column per test set, one row per metric: at most three panels per row
             t = summary[(summary.dataset == ds) & (summary.metric == m)].reset_index(drop=True)
             ypos = np.arange(len(t))[::-1]
             for y, (_, r) in zip(ypos, t.iterrows()):
                 ax.errorbar(r["mean"], y, xerr=[[r["mean"] - r.ci_low], [r.ci_high - r["mean"]]], fmt="o",
                             color=method_color(r.method), capsize=3)
-            ax.set_yticks(ypos, t.method.tolist())
+            ax.set_yticks(ypos, [display_name(x) for x in t.method] if i == 0 else [])
             ax.set_title(f"{ds}: {_LABELS[m]} (n = {int(t.n_images.max())})", fontsize=10)
             ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -119,18 +120,18 @@ def difference_intervals(differences: pd.DataFrame, dataset: str | None = None) 
     metrics = [m for m in _LABELS if m in set(differences.metric)]
     if not metrics or not datasets:
         raise ParameterError("difference_intervals needs a differences table (pecore.sr.evaluate.paired_differences)")
-    fig, axes = plt.subplots(len(datasets), len(metrics), figsize=(3.6 * len(metrics), 0.5 + 2.4 * len(datasets)),
+    fig, axes = plt.subplots(len(metrics), len(datasets), figsize=(2.9 * len(datasets) + 0.6, 0.5 + 2.4 * len(metrics)),
                              squeeze=False)
     for i, ds in enumerate(datasets):
         for j, m in enumerate(metrics):
-            ax = axes[i, j]
+            ax = axes[j, i]  # one column per test set, one row per metric: at most three panels per row
             t = differences[(differences.dataset == ds) & (differences.metric == m)].reset_index(drop=True)
             ypos = np.arange(len(t))[::-1]
             for y, (_, r) in zip(ypos, t.iterrows()):
                 ax.errorbar(r["mean"], y, xerr=[[r["mean"] - r.ci_low], [r.ci_high - r["mean"]]], fmt="o",
                             color=method_color(r.b), mfc=method_color(r.b) if r.clear else "white", capsize=3)
             ax.axvline(0, color="k", ls=":", lw=1)
-            ax.set_yticks(ypos, [f"{a} − {b}" for a, b in zip(t.a, t.b)])
+            ax.set_yticks(ypos, [f"{display_name(a)} − {display_name(b)}" for a, b in zip(t.a, t.b)] if i == 0 else [])
             sign = "< 0" if m.startswith("lpips") else "> 0"
             ax.set_title(f"{ds}: Δ {_LABELS[m][:-2]} ({sign}: a better)", fontsize=10)
             ax.grid(axis="x", alpha=0.3)
@@ -151,13 +152,13 @@ def crops_side_by_side(samples: Mapping[str, torch.Tensor], *, order: Sequence[s
         raise ParameterError("crops_side_by_side needs at least one image")
     names = list(order) if order is not None else list(samples)
     n = len(names)
-    fig, axes = plt.subplots(1, n, figsize=(1.9 * n, 2.3), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    fig, axes = panel_grid(n, (2.0, 2.2), max_cols=4)  # thumbnails: four per row
+    for ax, name in zip(axes, names):
         img = samples[name].detach().cpu().float().clamp(0, 1)
         if img.ndim == 4:
             img = img[0]
         ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
-        ax.set_title(name, fontsize=9, color=method_color(name) if name not in ("LR", "HR") else "black")
+        ax.set_title(display_name(name), fontsize=10)
         ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=10)
