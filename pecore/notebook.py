@@ -386,5 +386,5 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
 
 
 def _short(v: Any) -> str:
-    text = str(v)
+    text = "— (the chapter's default)" if v is None else str(v)
     return text if len(text) < 90 else text[:87] + "…"

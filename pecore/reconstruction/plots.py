@@ -91,7 +91,7 @@ def measure_panels(summary: pd.DataFrame, measures: Sequence[str] = ("ssim_lowpa
     measures = [m for m in measures if m in set(summary.measure)]
     n_cols = min(3, len(measures))
     n_rows = -(-len(measures) // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.4 * n_cols, 3.0 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.9 * n_cols, 2.8 * n_rows + 0.5), squeeze=False)
     for ax in axes.ravel()[len(measures):]:
         ax.set_visible(False)
     width = 0.8 / max(1, len(subsets))
@@ -107,8 +107,10 @@ def measure_panels(summary: pd.DataFrame, measures: Sequence[str] = ("ssim_lowpa
         arrow = "↑" if HIGHER_IS_BETTER.get(m, True) else "↓"
         ax.set_title(f"{MEASURE_LABELS.get(m, m)} {arrow}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    axes.ravel()[0].legend(fontsize=9, frameon=True, framealpha=0.8, loc="best")
-    fig.tight_layout()
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=9, frameon=False, loc="lower center", ncol=len(labels),
+               bbox_to_anchor=(0.5, 0.0))  # below the panels: a legend inside would hide error bars
+    fig.tight_layout(rect=(0, 0.5 / (2.8 * n_rows + 0.5), 1, 1))
     return fig
 
 

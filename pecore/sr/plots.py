@@ -60,18 +60,20 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
             v = log[log.val_psnr_y.notna()]
             axes[3].plot(v.step, v.val_psnr_y, color=method_color(name), lw=1.4, marker=".", ms=3,
                          ls="--" if name.startswith("random") else "-")
-    titles = ("total loss L", "pixel term L_pix", "feature term L_feat (before λ)")
+    titles = ("total loss", "pixel loss", "feature loss (before the weight λ)")
     for ax, title in zip(axes, titles):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
-        ax.set_yscale("log")
+        ax.margins(y=0.05)  # linear: the curves vary within one decade, where log ticks read '4.2×10⁻²'
         ax.grid(alpha=0.3, which="both")
     if has_val:
         axes[3].set_title("PSNR-Y on fixed validation crops (dB) ↑", fontsize=10)
         axes[3].set_xlabel("step")
         axes[3].grid(alpha=0.3)
-    axes[0].legend(fontsize=9, ncol=2)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, [display_name(x) for x in labels], fontsize=9, ncol=min(6, len(labels)), loc="lower center",
+               frameon=False, bbox_to_anchor=(0.5, -0.01))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
