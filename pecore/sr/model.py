@@ -39,7 +39,7 @@ class ResidualBlock(nn.Module):
 
 
 class SRResNet(nn.Module):
-    """SRResNet-style ×``scale`` network: head conv 9×9, residual blocks, pixel-shuffle ×2 stages, tail conv 9×9.
+    """SRResNet-style network that upscales by ``scale``: head conv 9×9, residual blocks, pixel-shuffle ×2 stages, tail conv 9×9.
 
     Input: LR images ``(N, 3, h, w)`` in [0, 1]; output: ``(N, 3, scale·h, scale·w)`` in float32 (also
     under mixed precision), not clamped (clamp it for display and metrics). With ``global_residual='bicubic'`` the tail predicts a
