@@ -248,7 +248,7 @@ def caveats(result: ReconstructionResult) -> str:
     above = int((conv >= 0.01).sum()) if conv is not None else 0
     n_img = result.table.image.nunique()
     lines = [f"These are {n_img} photographs at {par.get('image_size')} px with {par.get('steps')} steps and "
-             f"{par.get('n_seeds')} noise seed(s) (preset {result.provenance.get('preset')}): a verdict rests on "
+             f"{par.get('n_seeds')} noise seed{'s' if par.get('n_seeds') != 1 else ''} (preset {result.provenance.get('preset')}): a verdict rests on "
              f"{n_img * int(par.get('n_seeds') or 1)} pairs per layer, so an 'undecided' is weak evidence either way."]
     if conv is not None:
         lines.append(f"Convergence: {above} of {len(conv)} runs changed their objective by 1 % or more over the last "
