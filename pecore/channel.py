@@ -9,6 +9,7 @@ import numpy as np
 
 from .efficacy import ScoreConfig
 from .errors import ParameterError
+from .probe import nearest_grid_index
 from .probe_result import ProbeResult
 from .validate import check_choice
 
@@ -63,12 +64,11 @@ class ChannelProfile:
             return np.zeros(len(self.orientations))
         if f <= 0:
             raise ParameterError(f"frequency must be a positive number of cpd, got {frequency}")
-        i = int(np.abs(np.log(self.frequencies) - np.log(f)).argmin())
-        return self.cube[i].copy()
+        return self.cube[int(nearest_grid_index(self.frequencies, f)[0])].copy()
 
     def nearest_frequency(self, frequency: float) -> float:
         """The grid frequency :meth:`orientation_at` uses for ``frequency``."""
-        return float(self.frequencies[int(np.abs(np.log(self.frequencies) - np.log(float(frequency))).argmin())])
+        return float(self.frequencies[int(nearest_grid_index(self.frequencies, float(frequency))[0])])
 
 
 def channel_profile(result: ProbeResult | str | os.PathLike, layer: str, channel: int,

@@ -255,6 +255,7 @@ border:1px solid #8c959f;border-radius:4px;background:#f6f8fa;color:#1d1d1f}
 .pex input[type=number]{width:4.6em}.pex input[type=range]{width:100%;margin:2px 0 8px}
 .pex .pex-row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start;justify-content:space-between}
 .pex svg{font-size:13px;display:block;max-width:100%;height:auto}.pex svg text{fill:#333}
+.pex .pex-fhat{font-size:15px;line-height:1}
 .pex h4{margin:10px 0 4px;font-size:16px;color:#1d1d1f}.pex .pex-note{font-size:13px;color:#555}
 .pex table.pex-scores{border-collapse:collapse;font-size:15px;margin:0}
 .pex table.pex-scores td{padding:2px 10px 2px 0;border:0;background:none;color:#1d1d1f}
@@ -317,8 +318,9 @@ function freqPlot(c){const s=$("pex-freq"),n=N(),l=L(),f=n.frequencies,W=372,H=2
  el("polyline",{points:f.map((v,i)=>X(v)+","+Y(l.freq[c][i]/1000)).join(" "),fill:"none",stroke:"#1f5fbf",
   "stroke-width":2.5},s);
  if(l.fhat[c]!==null){const x=X(l.fhat[c]);el("line",{x1:x,x2:x,y1:Y(0),y2:Y(1),stroke:"#c2410c",
-  "stroke-width":1.8,"stroke-dasharray":"5 4"},s);el("text",{x:Math.min(Math.max(x,m.l+45),W-m.r-45),y:Y(1)-6,
-  fill:"#c2410c","text-anchor":"middle"},s,"f̂ = "+fmt(l.fhat[c])+" cpd");}
+  "stroke-width":1.8,"stroke-dasharray":"5 4"},s);const t=el("text",{x:Math.min(Math.max(x,m.l+45),W-m.r-45),y:Y(1)-6,
+  fill:"#c2410c","text-anchor":"middle"},s,"f");el("tspan",{dx:"-0.55em",dy:"-0.38em"},t,"ˆ");
+  el("tspan",{dx:"0.05em",dy:"0.38em"},t," = "+fmt(l.fhat[c])+" cpd");}
  el("rect",{x:X(f0),y:Y(1),width:X(f1)-X(f0),height:Y(0)-Y(1),fill:"none",stroke:"#999"},s);
  el("text",{x:(X(f0)+X(f1))/2,y:H-10,"text-anchor":"middle"},s,"spatial frequency (cycles per degree, log scale)");
  el("text",{transform:"translate(15,"+(Y(0.5))+") rotate(-90)","text-anchor":"middle"},s,"mean activation / max");
@@ -377,9 +379,9 @@ rk.onchange=()=>{const i=L().rank.indexOf(+rk.value);if(i>=0)show(i);};
 const bar=document.createElement("canvas");bar.width=256;bar.height=1;const bg=bar.getContext("2d"),
  bd=bg.createImageData(256,1);for(let i=0;i<256;i++){bd.data.set([lut[3*i],lut[3*i+1],lut[3*i+2],255],4*i);}
 bg.putImageData(bd,0,0);$("pex-bar").style.background="url("+bar.toDataURL()+") 0 0/100% 100%";
-$("pex-help").textContent="How to read it. Blue: the channel's mean activation to gratings of each spatial frequency, divided by "+
+$("pex-help").innerHTML="How to read it. Blue: the channel's mean activation to gratings of each spatial frequency, divided by "+
  "its largest value. Grey: the contrast sensitivity function (CSF), by which μ1 weights the slope of the blue "+
- "curve. Dashed: f̂, where that weighted slope is steepest, and θ̂. The orientation tuning is 180°-periodic, so "+
+ "curve. Dashed: <span class=\"pex-fhat\">f̂</span>, where that weighted slope is steepest, and θ̂. The orientation tuning is 180°-periodic, so "+
  "it is drawn twice round the circle; θ = 0° is vertical bars, 90° horizontal bars.";
 const h=decodeURIComponent(location.hash.slice(1)).split("/");
 if(D.networks[h[0]]){net.value=h[0];opts(lay,N().layer_names.map(v=>[v,v]));

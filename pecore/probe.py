@@ -23,6 +23,7 @@ from .validate import check_choice, check_positive
 
 __all__ = [
     "PRECISIONS",
+    "nearest_grid_index",
     "FrequencySweep",
     "OrientationSweep",
     "OrientationCube",
@@ -61,6 +62,18 @@ class OrientationSweep:
     from_cache: bool = False
 
 
+def nearest_grid_index(grid: np.ndarray, frequency: np.ndarray | float) -> np.ndarray:
+    """Index of the grid frequency nearest each ``frequency`` on a log scale (the grids are log-spaced).
+
+    Examples
+    --------
+    >>> nearest_grid_index(np.array([1.0, 2.0, 4.0]), np.array([1.3, 3.0, 100.0])).tolist()
+    [0, 2, 2]
+    """
+    f = np.atleast_1d(np.asarray(frequency, float))
+    return np.abs(np.log(f[:, None]) - np.log(np.asarray(grid, float)[None, :])).argmin(axis=1)
+
+
 @dataclass
 class OrientationCube:
     """Mean activation of every channel over the whole frequency × orientation grid.
@@ -88,7 +101,7 @@ class OrientationCube:
             f = np.asarray(f, float)
             resp = np.zeros((len(f), len(self.orientations)))
             ok = np.isfinite(f)
-            idx = np.abs(np.log(f[ok, None]) - np.log(self.frequencies[None, :])).argmin(axis=1)
+            idx = nearest_grid_index(self.frequencies, f[ok])
             if not np.allclose(self.frequencies[idx], f[ok], rtol=1e-6, atol=0):
                 raise ParameterError(f"layer {k}: orientation tuning is stored only at the grid's frequencies; "
                                      "pass frequencies of the grid (f̂ is always one)")

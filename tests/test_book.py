@@ -49,6 +49,17 @@ def test_pages_reference_no_remote_script_or_stylesheet(built_book):
     assert "\\mu_1" in method  # equations are there for MathJax to typeset
 
 
+def test_every_script_is_included_once_and_printed_results_wrap(built_book):
+    html, _ = built_book
+    for page in html.rglob("*.html"):
+        scripts = re.findall(r"<script[^>]*>.*?</script>", page.read_text(), re.S)
+        repeated = {s[:80] for s in scripts if scripts.count(s) > 1}
+        assert not repeated, f"{page.relative_to(html)}: repeated scripts {repeated}"  # a repeated const is a SyntaxError
+    exercises = (html / "book" / "chapters" / "08_exercises.html").read_text()
+    assert "_static/pecore.css" in exercises and "Result:" in exercises
+    assert "white-space: pre-wrap" in (html / "_static" / "pecore.css").read_text()
+
+
 def test_prose_pages_and_bibliography(built_book):
     html, _ = built_book
     for page in ("intro", "method", "reproducing", "api", "bibliography"):

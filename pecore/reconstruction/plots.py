@@ -207,7 +207,7 @@ def verdicts_table(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 
 def layer_readings(verdicts: Sequence) -> list[str]:
-    """Per layer, whether one subset keeps more of *everything* (then the subsets differ in how much they keep,
+    """Per layer, whether one subset keeps more of *everything*; layers that read alike share one sentence (then the subsets differ in how much they keep,
     not in what kind — the claim's split between structure and colour is not what separates them).
 
     Examples
@@ -217,19 +217,28 @@ def layer_readings(verdicts: Sequence) -> list[str]:
     ...       Verdict("bottom-PE keeps colour better", "l", "colour_de2000", 3, 1, 5, 8, "supported")]
     >>> layer_readings(vs)[0].startswith("In l the bottom-PE reconstructions are closer to the photograph on every")
     True
+    >>> from dataclasses import replace
+    >>> layer_readings(vs + [replace(v, scope="m") for v in vs])
+    ['In l and m the bottom-PE reconstructions are closer to the photograph on every measure, structure and colour alike: the bottom-PE channels keep more of the image, not a different part.']
     """
-    out = []
+    by_reading: dict[str, list[str]] = {}
     for layer in dict.fromkeys(v.scope for v in verdicts):
         vs = [v for v in verdicts if v.scope == layer]
-        structure = [v.verdict for v in vs if v.claim.startswith("top-PE")]
-        colour = [v.verdict for v in vs if v.claim.startswith("bottom-PE")]
-        if structure and colour and set(structure) == {"contradicted"} and set(colour) == {"supported"}:
-            out.append(f"In {layer} the bottom-PE reconstructions are closer to the photograph on every measure, "
-                       "structure and colour alike: the bottom-PE channels keep more of the image, not a different part.")
-        elif structure and colour and set(structure) == {"supported"} and set(colour) == {"contradicted"}:
-            out.append(f"In {layer} the top-PE reconstructions are closer to the photograph on every measure, "
-                       "structure and colour alike: the top-PE channels keep more of the image, not a different part.")
-    return out
+        structure = {v.verdict for v in vs if v.claim.startswith("top-PE")}
+        colour = {v.verdict for v in vs if v.claim.startswith("bottom-PE")}
+        if structure == {"contradicted"} and colour == {"supported"}:
+            by_reading.setdefault("bottom", []).append(layer)
+        elif structure == {"supported"} and colour == {"contradicted"}:
+            by_reading.setdefault("top", []).append(layer)
+    return [f"In {_join_words(layers)} the {which}-PE reconstructions are closer to the photograph on every measure, "
+            f"structure and colour alike: the {which}-PE channels keep more of the image, not a different part."
+            for which, layers in by_reading.items()]
+
+
+def _join_words(words: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def caveats(result: ReconstructionResult) -> str:

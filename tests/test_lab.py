@@ -1,0 +1,91 @@
+"""The lab's ipywidgets channel explorer: real stored probes, driven in a real kernel as a student would."""
+from __future__ import annotations
+
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from pecore import load_probe_result, rescore
+from pecore.errors import ParameterError, PecoreError
+from pecore.lab import ExplorerData, channel_explorer
+from pecore.notebook import stored_probe_dir
+
+@pytest.fixture(scope="module")
+def data():
+    return ExplorerData()
+
+
+def test_profiles_are_the_rescored_stored_probe(data):
+    table = rescore(load_probe_result(stored_probe_dir("alexnet")), "barten-csf").layer("relu2")
+    best = int(table["rank"].idxmin())
+    p = data.profile("alexnet", "barten-csf", "relu2", by="rank", value=1)
+    assert p.channel == best and p.rank == 1
+    assert p.pe == pytest.approx(float(table.pe.max()))
+    q = data.profile("alexnet", "default", "relu2", value=best)
+    assert q.config.csf == "mannos-sakrison" and p.config.csf == "barten"
+    assert data.result("alexnet", "barten-csf") is data.result("alexnet", "barten-csf")  # scored once
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda d: d.result("resnet50"), "network"),
+    (lambda d: d.result("vgg16", "barten"), "score variant"),
+    (lambda d: d.profile("vgg16", "default", "relu9_9"), "layer"),
+    (lambda d: d.profile("vgg16", "default", "relu1_2", by="rank", value=0), "rank must be an integer in 1..64"),
+    (lambda d: d.profile("vgg16", "default", "relu1_2", value=64), "channel must be an integer in 0..63"),
+    (lambda d: d.profile("vgg16", "default", "relu1_2", by="PE", value=1), "by"),
+])
+def test_bad_choices_are_named(data, call, message):
+    with pytest.raises(PecoreError, match=message):
+        call(data)
+
+
+def test_bad_arguments_are_refused_before_any_widget(data, monkeypatch):
+    with pytest.raises(ParameterError, match="channel must be an integer in 0..191"):
+        channel_explorer("alexnet", "relu2", 192, data=data)
+    with pytest.raises(PecoreError, match="layer"):
+        channel_explorer("alexnet", "relu2_2", data=data)
+    with pytest.raises(ParameterError, match="folders must map"):
+        ExplorerData({})
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    with pytest.raises(ParameterError, match=r"needs ipywidgets: pip install -e '\.\[lab\]'"):
+        channel_explorer(data=data)
+
+
+DRIVE = '''
+from pecore.lab import channel_explorer
+w = channel_explorer("alexnet", "relu2", 17, variant="barten-csf")
+net, score = w.children[0].children
+lay, by = w.children[1].children
+pick, out = w.children[2], w.children[3]
+seen = []
+def note(): seen.append((out.outputs[-1]["data"]["text/markdown"], sorted(out.outputs[0]["data"]), pick.min, pick.max,
+                         pick.value))
+note()
+by.value = "rank"; note()
+net.value = "vgg16"; note()
+lay.value = "relu5_3"; pick.value = 512; note()
+by.value = "channel"; note()
+score.value = "mu2-circular"; note()
+print(repr(seen))
+'''
+
+
+def test_widget_follows_every_control_in_a_kernel():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(DRIVE)])
+    NotebookClient(nb, kernel_name="python3", timeout=300).execute()
+    seen = eval(nb.cells[0].outputs[-1]["text"])  # noqa: S307 - our own repr of strings and ints
+    first, as_rank, other_net, deepest, back, rescored = seen
+    table = rescore(load_probe_result(stored_probe_dir("alexnet")), "barten-csf").layer("relu2")
+    rank17 = int(table.loc[17, "rank"])
+    assert first[0].startswith("alexnet relu2 channel 17: μ1 = ") and f"PE rank {rank17} of 192" in first[0]
+    assert "image/png" in first[1] and first[2:] == (0, 191, 17)
+    assert as_rank[2:] == (1, 192, rank17) and "channel 17:" in as_rank[0]  # the same channel, now by its rank
+    assert other_net[0].startswith("vgg16 relu1_2 channel") and other_net[3] == 64
+    vgg = rescore(load_probe_result(stored_probe_dir("vgg16")), "barten-csf").layer("relu5_3")
+    last = int(vgg.index[vgg["rank"].to_numpy() == 512][0])
+    assert f"relu5_3 channel {last}:" in deepest[0] and "PE rank 512 of 512" in deepest[0]
+    assert back[2:] == (0, 511, last)
+    assert "scoring: mu2-circular" in rescored[0] and f"channel {last}:" in rescored[0]
+    assert bool(vgg.loc[last, "dead"]) == ("dead (no response to any grating)" in deepest[0])
