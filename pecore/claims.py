@@ -73,7 +73,7 @@ class Claim:
     sections: tuple[tuple[str, str], ...]
     shown: Callable[[Mapping[str, Any]], bool] = lambda row: True
     shown_note: str = ""
-    tag: Callable[[Mapping[str, Any]], str] = lambda r: f"{r['scope']} · {r['measure']}"
+    tag: Callable[[Mapping[str, Any]], str] = lambda r: f"{r['scope']} · {display_name(r['measure'])}"
     reference: float = 0.0
 
 
@@ -99,13 +99,13 @@ CLAIMS: tuple[Claim, ...] = (
           "Images rebuilt from the high-PE channels keep the structure and content of the photograph; those "
           "rebuilt from the low-PE channels keep its texture and colour (example images).",
           (("04_reconstruction", "Conclusion"),),
-          tag=lambda r: f"{r['scope']} · {r['test']} ({r['measure']}, top − bottom)"),
+          tag=lambda r: f"{r['scope']} · {r['test']} ({display_name(r['measure'])}, top − bottom)"),
     Claim("sr", "A PE-selected perceptual loss improves super-resolution",
           "A super-resolution network trained with a loss on the high-PE VGG-16 channels gives better images "
           "than one trained with the other channels.",
           (("06_sr", "Conclusion"),), shown=lambda r: r["measure"] == "lpips_alex",
           shown_note="shown: LPIPS-alex, lower is better, the measure the chapter reads first",
-          tag=lambda r: f"{r['scope']}, top − {_sr_arm(r['test'])} · {r['measure']}"),
+          tag=lambda r: f"{r['scope']}, top − {_sr_arm(r['test'])} · {display_name(r['measure'])}"),
 )
 _BY_KEY = {c.key: c for c in CLAIMS}
 _COLUMNS = ["claim_id", "chapter", "network", "preset", "stored", "label", "grid", "recorded_utc", "test", "scope",

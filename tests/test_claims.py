@@ -114,6 +114,7 @@ def test_an_undecided_interval_makes_the_row_undecided_or_mixed(tmp_path):
                           folder=tmp_path)
     row = claims.claims_table(claims.load_findings(tmp_path)).set_index("key").loc["reconstruction"]
     assert und.verdict == "undecided" and row.verdict == "undecided" and "[-0.02, +0.04]" in row.measured
+    assert "relu2_2 · c (edge correlation, top − bottom)" in row.measured and "structure" not in row.measured
     claims.record_finding("reconstruction", [und, sup], {"network": "vgg16", "preset": "ci"},
                           chapter="04_reconstruction", folder=tmp_path)  # a rerun replaces the record
     row = claims.claims_table(claims.load_findings(tmp_path)).set_index("key").loc["reconstruction"]
