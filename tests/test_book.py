@@ -88,7 +88,7 @@ def test_chapter_without_stored_results_probes_itself(tmp_path):
     execute_chapter("02_orientation", {"preset": "ci", "use_stored": False, "network": "alexnet", "layer": "relu2"},
                     tmp_path)
     text = (tmp_path / "02_orientation.ipynb").read_text()
-    assert "preset ci · alexnet" in text and "(stored results)" not in text
+    assert "preset ci · AlexNet" in text and "(stored results)" not in text
     assert "computed for this page: stored results not requested" in text  # the page box says why
 
 
