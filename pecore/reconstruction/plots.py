@@ -241,6 +241,19 @@ def _join_words(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def _unconverged_comparisons(table: pd.DataFrame) -> list[str]:
+    """Per layer, a warning when a quarter or more of the top- or bottom-PE runs (the verdicts' pairs) had not
+    levelled off."""
+    out = []
+    for layer, g in table[table.subset.isin(["top", "bottom"])].groupby("layer", sort=False):
+        counts = {s: (int((h.rel_change_last10 >= 0.01).sum()), len(h)) for s, h in g.groupby("subset", sort=False)}
+        if any(k >= 0.25 * n for k, n in counts.values()):
+            parts = " and ".join(f"{k} of {n} {s}-PE runs" for s, (k, n) in counts.items() if k)
+            out.append(f"In {layer}, {parts} were still changing by 1 % or more at the end: its verdicts compare "
+                       "reconstructions that had not levelled off and are provisional.")
+    return out
+
+
 def caveats(result: ReconstructionResult) -> str:
     """What limits the chapter's conclusion, from the result's own numbers (Markdown).
 
@@ -249,8 +262,8 @@ def caveats(result: ReconstructionResult) -> str:
     >>> t = pd.DataFrame({"layer": "l", "subset": "top", "image": [0, 1], "rel_change_last10": [0.001, 0.03]})
     >>> r = ReconstructionResult(t, np.zeros(0), {}, {}, {}, {"preset": "book", "parameters": {"image_size": 128,
     ...                          "steps": 300, "n_seeds": 1}, "scores": "stored paper-preset probe"})
-    >>> "1 of 2 runs" in caveats(r)
-    True
+    >>> "1 of 2 runs" in caveats(r), "In l, 1 of 2 top-PE runs were still changing" in caveats(r)
+    (True, True)
     """
     par = result.provenance.get("parameters", {})
     conv = result.table.get("rel_change_last10")
@@ -263,6 +276,7 @@ def caveats(result: ReconstructionResult) -> str:
         lines.append(f"Convergence: {above} of {len(conv)} runs changed their objective by 1 % or more over the last "
                      "10 % of steps" + (" — their reconstructions may understate what the channels keep." if above
                                         else "."))
+        lines += _unconverged_comparisons(result.table)
     lines.append("The edge correlation also rewards texture copied in place and ΔE rewards pixel-exact colour; the "
                  "low-pass SSIM and the blurred ΔE are the less texture-sensitive readings of each part. The subsets "
                  f"are chosen by PE from the {result.provenance.get('scores', 'stored paper-preset probe')}.")
