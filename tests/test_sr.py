@@ -424,3 +424,99 @@ def test_stored_generator_reproduces_its_stored_score():
     with torch.no_grad():
         sr = quantize(model(downscale(hr, 4)).float())
     assert float(psnr_y(sr, hr, 4)[0]) == pytest.approx(stored, abs=0.02)
+
+
+# --- what the chapter shows readers: words, not code values; sentences that follow from the intervals ------
+
+def _stored_book():
+    from pecore.sr.results import SRResults, stored_results_dir
+
+    return SRResults.load(stored_results_dir("vgg16", "book"))
+
+
+def test_chapter_tables_of_the_stored_run_are_in_words():
+    from pecore.sr.conclusions import chapter_tables
+
+    t = chapter_tables(_stored_book())
+    settings = t["settings"].value.to_dict()
+    # eval_crop None means the whole test images; the border left out of every score is the scale factor (4 px)
+    assert settings["test images scored"] == "the whole images"
+    assert settings["border left out of the scores"].startswith("4 px")
+    assert settings["test sets"] == "Set5, Set14 (without lenna)" and settings["pixel loss"].startswith("L1")
+    sweep = t["sweep"]
+    assert sweep.index.tolist() == ["bicubic", "λ = 0.01", "λ = 0.03", "λ = 0.1"] and sweep.index.name == "run"
+    assert sweep.loc["λ = 0.01", "chosen"] == "yes" and sweep.loc["bicubic", "chosen"] == "—"
+    assert "λ = 0.01" in t["sweep"].index and "—" in t["sweep_note"]
+    for name in ("settings", "channels", "plateau", "sweep", "summary"):
+        text = t[name].to_string() + " ".join(map(str, t[name].index.names))
+        for raw in ("None", "NaN", "nan", "True", "False", "random-s0", "['", "lambda", "eval_crop", "l1"):
+            assert raw not in text, (name, raw)
+    assert "random (seed 0)" in t["plateau"].index and "random (seed 0)" in t["channels"].index
+    assert "img_" not in t["sample"] and "butterfly" in t["sample"]
+    assert "more than one call" not in t["grid"] and "resumed" in t["grid"]
+
+
+def test_plateau_sentence_says_levelled_off_only_when_validation_psnr_stopped_rising():
+    from pecore.sr.conclusions import chapter_tables, plateau_sentence
+
+    rising = pd.DataFrame({"relative_change": [0.001], "val_psnr_y_end": [26.80], "val_psnr_y_at_80pct": [26.76]},
+                          index=pd.Index(["top"], name="run"))
+    flat = rising.assign(val_psnr_y_end=[26.765])
+    assert "still rising" in plateau_sentence(rising) and "had not levelled off" in plateau_sentence(rising)
+    assert "the arms had levelled off" in plateau_sentence(flat) and "rising" not in plateau_sentence(flat)
+    stored = chapter_tables(_stored_book())["plateau_sentence"]  # the stored arms rose by up to 0.07 dB
+    assert "still rising" in stored and "0.07 dB" in stored
+
+
+def test_conclusion_never_says_more_than_the_verdicts():
+    from pecore.claims import row_verdict
+    from pecore.sr.conclusions import conclusion_markdown, conclusions, top_verdicts
+
+    res = _stored_book()
+    text = conclusion_markdown(res)
+    verdicts = [v.verdict for v in conclusions(res)]
+    # the overall word is the claims page's, with the counts
+    assert f"the claim is **{row_verdict(verdicts)}**" in text
+    counts = {k: verdicts.count(k) for k in ("supported", "contradicted", "undecided")}
+    assert ", ".join(f"{c} {k}" for k, c in counts.items() if c) in text
+    # LPIPS-alex: each arm named with its own verdict, never "contradicted" against an arm whose interval holds 0
+    tv = top_verdicts(res.differences)
+    alex = tv[tv.metric == "lpips_alex"].set_index("b").verdict
+    assert alex["bottom"] == "undecided" and "not clearly different from the bottom-PE loss" in text
+    assert alex["all"] == "contradicted" and "worse than the random (seed 0) and all-channel losses" in text
+    assert "is **contradicted** here" not in text and "random-s0" not in text
+    # the line format the claims test reads
+    r = tv[(tv.metric == "lpips_alex") & (tv.b == "all")].iloc[0]
+    assert f"top − all {r['mean']:+.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] ({r.verdict})" in text
+
+
+def test_chapter_figures_fit_the_column_with_at_most_three_panels_per_row():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pecore.figures import displayed_scale
+    from pecore.sr import plots
+
+    res = _stored_book()
+    for fig in (plots.training_curves(res.logs), plots.metric_intervals(res.summary),
+                plots.difference_intervals(res.differences), plots.crops_side_by_side(res.samples)):
+        assert displayed_scale(fig) == 1.0  # shown at its own size: no text shrunk
+        rows = {}
+        for ax in fig.axes:
+            if ax.get_visible():
+                y = round(ax.get_position().y0, 2)
+                rows[y] = rows.get(y, 0) + 1
+        assert max(rows.values()) <= 3
+        for ax in fig.axes:  # no axis with more than five tick labels across 3.3 inches
+            assert len([t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]) <= 6
+        plt.close(fig)
+
+
+def test_recorded_command_names_repository_paths(tmp_path):
+    from pecore.notebook import REPO_ROOT
+    from pecore.sr.cli import _shown_path
+
+    assert _shown_path(str(REPO_ROOT / "stored" / "sr" / "x")) == "stored/sr/x"
+    assert _shown_path(str(tmp_path)) == str(tmp_path)

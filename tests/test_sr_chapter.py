@@ -38,9 +38,9 @@ def test_chapter_runs_under_ci(tmp_path):
     md = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs if "text/markdown" in o.get("data", {}))
     assert md.count("preset ci") >= 6  # every caption names the preset
     assert "Did training work?" in md and "LPIPS-alex is read first" in md and "top − all" in md
-    assert any(v in md for v in ("**supported**", "**contradicted**", "**undecided**"))
-    text = json.dumps(nb)
-    for name in ("bicubic", "pixel", "all", "top", "bottom", "random-s0"):
+    assert any(v in md for v in ("**supported**", "**contradicted**", "**undecided**", "**mixed**"))
+    text = json.dumps(nb, ensure_ascii=False)
+    for name in ("bicubic", "pixel", "all", "top", "bottom", "random (seed 0)"):
         assert name in text
     assert "computed for this page" in text and "preset ci has no stored results" in text
 
@@ -56,7 +56,18 @@ def test_chapter_renders_the_stored_book_results_by_default(tmp_path):
     assert md.count("preset book (stored results)") >= 6  # every caption: preset, machine, wall time
     assert " min" in md and "cpu (" in md
     assert "every interval lies above 0" in md and "LPIPS-alex is read first" in md
-    assert "Table 4." in md and "18 images" in md
+    assert "Table 4." in md and "Table 5." in md and "18 images" in md
+    # readers see words: no code names or Python values in the captions, tables and conclusion of this chapter
+    html = [("".join(o["data"]["text/html"])) for o in outputs if "text/html" in o.get("data", {})]
+    html = "\n".join(h for h in html if "<details" not in h and "admonition" not in h)  # not the provenance boxes
+    for raw in ("None", "NaN", "True", "False", "random-s0", "['Set5'", "lambda", "evaluation border crop", ">l1<"):
+        assert raw not in html, raw
+    for raw in ("random-s0", "img_0", "/work/", "more than one call", "is **contradicted** here"):
+        assert raw not in md, raw
+    assert "the whole images" in html and "4 px (the upscaling factor)" in html and ">yes<" in html
+    # the claim's overall word is the claims page's; the validation curves still rose, and the page says so
+    assert "the claim is **mixed**: 6 supported, 4 contradicted, 2 undecided" in md
+    assert "still rising" in md and "had levelled off" not in md
 
 
 @pytest.mark.parametrize("param,value,msg", [("preset", "fast", "notebook parameter preset"),

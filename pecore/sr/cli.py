@@ -140,7 +140,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
     wall = round(time.perf_counter() - start, 1)
     # an interrupted and resumed run: the wall time of this call only; the training seconds add up every call
     res.provenance["wall_seconds"] = wall
-    opts = [("--preset", args.preset), ("--out", args.out), ("--work", args.work), ("--device", args.device),
+    opts = [("--preset", args.preset), ("--out", _shown_path(args.out)), ("--work", _shown_path(args.work)),
+            ("--device", args.device),
             ("--net", args.net), ("--seed", args.seed), ("--threads", args.threads)]
     res.provenance["command"] = "pecore sr run " + " ".join(f"{k} {shlex.quote(str(v))}" for k, v in opts
                                                             if v is not None)
@@ -152,6 +153,27 @@ def _run_experiment(args: argparse.Namespace) -> int:
     print(conclusion_text(res.differences))
     print(f"wrote {out} ({res.provenance['wall_seconds']} s)")
     return 0
+
+
+def _shown_path(path: str | None) -> str | None:
+    """A path as the recorded command shows it: relative to the repository when it lies inside it.
+
+    Examples
+    --------
+    >>> from pecore.notebook import REPO_ROOT
+    >>> _shown_path(str(REPO_ROOT / "stored" / "sr" / "vgg16-book")), _shown_path(None)
+    ('stored/sr/vgg16-book', None)
+    """
+    if path is None:
+        return None
+    from pathlib import Path
+
+    from ..notebook import REPO_ROOT
+
+    try:
+        return Path(path).resolve().relative_to(REPO_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _run_train(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
-
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 import torch
@@ -12,6 +12,7 @@ import torch
 from ..figures import panel_grid
 from ..errors import ParameterError
 from ..experiment import display_name
+from .evaluate import POOLED_NAME
 
 __all__ = ["METHOD_COLORS", "method_color", "training_curves", "metric_intervals", "difference_intervals",
            "crops_side_by_side"]
@@ -32,9 +33,17 @@ def method_color(name: str) -> str:
     return METHOD_COLORS.get(name, _RANDOM if name.startswith("random") else "#000000")
 
 
+def _arm_order(name: str) -> tuple[int, str]:
+    order = {"bicubic": 0, "pixel": 1, "all": 2, "top": 3, "bottom": 4}
+    return order.get(name, 5 if name.startswith("random") else 6), name
+
+
 def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt.Figure:
     """The total loss, pixel term and feature term against step for every run (rolling mean of ``smooth`` rows),
     and, where the logs have it, PSNR-Y on a fixed batch of validation crops (a fourth panel).
+
+    Two panels per row, the runs in the order pixel, all, top, bottom, random; at most 6.6 inches wide, so the
+    book shows it without shrinking.
 
     Examples
     --------
@@ -46,8 +55,9 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
     if not logs:
         raise ParameterError("training_curves needs at least one loss log")
     has_val = any("val_psnr_y" in log and log.val_psnr_y.notna().any() for log in logs.values())
-    fig, axes = panel_grid(4 if has_val else 3, (3.9, 3.0) if has_val else (2.9, 3.0), max_cols=2 if has_val else 3)
-    for name, log in logs.items():
+    fig, axes = panel_grid(4 if has_val else 3, (3.3, 2.7) if has_val else (2.2, 2.7), max_cols=2 if has_val else 3)
+    for name in sorted(logs, key=_arm_order):
+        log = logs[name]
         if log.empty:
             continue
         for ax, col in zip(axes, ("loss", "pixel", "feature")):
@@ -60,25 +70,89 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
             v = log[log.val_psnr_y.notna()]
             axes[3].plot(v.step, v.val_psnr_y, color=method_color(name), lw=1.4, marker=".", ms=3,
                          ls="--" if name.startswith("random") else "-")
-    titles = ("total loss", "pixel loss", "feature loss (before the weight λ)")
+    titles = ("total loss", "pixel loss", "feature loss (before λ)")
     for ax, title in zip(axes, titles):
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step")
         ax.margins(y=0.05)  # linear: the curves vary within one decade, where log ticks read '4.2×10⁻²'
         ax.grid(alpha=0.3, which="both")
     if has_val:
-        axes[3].set_title("PSNR-Y on fixed validation crops (dB) ↑", fontsize=10)
-        axes[3].set_xlabel("step")
+        axes[3].set_title("validation PSNR-Y (dB) ↑", fontsize=10)
         axes[3].grid(alpha=0.3)
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, [display_name(x) for x in labels], fontsize=9, ncol=min(6, len(labels)), loc="lower center",
-               frameon=False, bbox_to_anchor=(0.5, -0.01))
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.legend(handles, [display_name(x) for x in labels], fontsize=9, ncol=min(5, len(labels)), loc="lower center",
+               frameon=False, bbox_to_anchor=(0.5, -0.01), columnspacing=1.0, handlelength=1.6)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
+#: the marker of each test set in the interval figures; the pooled set (the one the conclusion reads) is the
+#: large circle, each single set a small marker beneath it
+_SET_MARKERS = ("o", "^", "s", "D", "v")
+
+
+def _set_styles(datasets: Sequence[str]) -> dict[str, tuple[str, float, float]]:
+    """marker, size and vertical offset of each test set: the pooled set first and largest."""
+    first = [d for d in datasets if d == POOLED_NAME] or list(datasets[:1])
+    rest = [d for d in datasets if d not in first]
+    order = first + rest
+    step = 0.56 / max(1, len(order) - 1) if len(order) > 1 else 0.0
+    return {d: (_SET_MARKERS[i % len(_SET_MARKERS)], 6.5 if i == 0 else 4.5, 0.28 - i * step if len(order) > 1 else 0.0)
+            for i, d in enumerate(order)}
+
+
+def _set_legend(fig: plt.Figure, styles: Mapping[str, tuple[str, float, float]], n_images: Mapping[str, int]) -> None:
+    if len(styles) < 2:  # one test set: the title of the figure's caption says which
+        return
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="", marker=m, ms=s, color="#555555",
+                      label=f"{d} ({n_images[d]} images)" if d in n_images else d) for d, (m, s, _) in styles.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=min(3, len(handles)), fontsize=9, frameon=False,
+               bbox_to_anchor=(0.5, -0.01), columnspacing=1.2, handletextpad=0.3)
+
+
+def _interval_panels(table: pd.DataFrame, groups: Sequence[tuple[str, pd.Series]], datasets: Sequence[str],
+                     metrics: Sequence[str], titles: Mapping[str, str], *, color_of, filled_of=None,
+                     zero_line: bool = False) -> tuple[plt.Figure, dict]:
+    """One panel per metric (two per row); one row group per entry of ``groups``, one marker per test set."""
+    styles = _set_styles(datasets)
+    fig, axes = panel_grid(len(metrics), (3.3, 0.5 + 0.42 * len(groups)), max_cols=2, sharey=True)
+    ypos = np.arange(len(groups))[::-1].astype(float)
+    for ax, m in zip(axes, metrics):
+        for y, (label, select) in zip(ypos, groups):
+            for ds, (marker, size, dy) in styles.items():
+                r = table[select & (table.dataset == ds) & (table.metric == m)]
+                if r.empty:
+                    continue
+                r = r.iloc[0]
+                color = color_of(r)
+                filled = filled_of(r) if filled_of is not None else True
+                ax.errorbar(r["mean"], y + dy, xerr=[[r["mean"] - r.ci_low], [r.ci_high - r["mean"]]], fmt=marker,
+                            ms=size, color=color, mfc=color if filled else "white", capsize=2,
+                            lw=1.4 if size > 5 else 0.9, alpha=1.0 if size > 5 else 0.85)
+        if zero_line:
+            ax.axvline(0, color="k", ls=":", lw=1)
+        ax.set_yticks(ypos, [label for label, _ in groups])
+        ax.set_ylim(ypos.min() - 0.5, ypos.max() + 0.5)
+        ax.set_title(titles[m], fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=3))
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes[1::2]:
+        ax.tick_params(axis="y", labelleft=False)
+    return fig, styles
+
+
+def _n_images(table: pd.DataFrame) -> dict[str, int]:
+    return {str(d): int(g.n_images.max()) for d, g in table.groupby("dataset", sort=False)} if "n_images" in table else {}
+
+
 def metric_intervals(summary: pd.DataFrame, dataset: str | None = None) -> plt.Figure:
-    """One panel per metric: each method's mean with its 95 % bootstrap interval over images.
+    """One panel per metric (two per row): each method's mean with its 95 % bootstrap interval over images,
+    one marker per test set (the pooled set, the one the conclusion reads, large).
 
     Examples
     --------
@@ -91,25 +165,18 @@ def metric_intervals(summary: pd.DataFrame, dataset: str | None = None) -> plt.F
     metrics = [m for m in _LABELS if m in set(summary.metric)]
     if not metrics or not datasets:
         raise ParameterError("metric_intervals needs a summary table with psnr_y, ssim_y or lpips_vgg rows")
-    fig, axes = plt.subplots(len(metrics), len(datasets), figsize=(2.9 * len(datasets) + 0.6, 0.5 + 2.5 * len(metrics)),
-                             squeeze=False)
-    for i, ds in enumerate(datasets):
-        for j, m in enumerate(metrics):
-            ax = axes[j, i]  # one column per test set, one row per metric: at most three panels per row
-            t = summary[(summary.dataset == ds) & (summary.metric == m)].reset_index(drop=True)
-            ypos = np.arange(len(t))[::-1]
-            for y, (_, r) in zip(ypos, t.iterrows()):
-                ax.errorbar(r["mean"], y, xerr=[[r["mean"] - r.ci_low], [r.ci_high - r["mean"]]], fmt="o",
-                            color=method_color(r.method), capsize=3)
-            ax.set_yticks(ypos, [display_name(x) for x in t.method] if i == 0 else [])
-            ax.set_title(f"{ds}: {_LABELS[m]} (n = {int(t.n_images.max())})", fontsize=10)
-            ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+    t = summary[summary.dataset.isin(datasets)]
+    methods = sorted(dict.fromkeys(t.method), key=_arm_order)
+    groups = [(display_name(x), t.method == x) for x in methods]
+    fig, styles = _interval_panels(t, groups, datasets, metrics, _LABELS, color_of=lambda r: method_color(r.method))
+    _set_legend(fig, styles, _n_images(t))
+    fig.tight_layout(rect=(0, 0.05 if len(datasets) > 1 else 0.03, 1, 1))
     return fig
 
 
 def difference_intervals(differences: pd.DataFrame, dataset: str | None = None) -> plt.Figure:
-    """Paired differences ``a − b`` per metric with 95 % bootstrap intervals; the dotted line is no difference.
+    """Paired differences ``a − b`` per metric (one panel each, two per row) with 95 % bootstrap intervals, one
+    marker per test set (the pooled set large); filled where the interval excludes 0 (dotted line).
 
     Examples
     --------
@@ -122,22 +189,14 @@ def difference_intervals(differences: pd.DataFrame, dataset: str | None = None) 
     metrics = [m for m in _LABELS if m in set(differences.metric)]
     if not metrics or not datasets:
         raise ParameterError("difference_intervals needs a differences table (pecore.sr.evaluate.paired_differences)")
-    fig, axes = plt.subplots(len(metrics), len(datasets), figsize=(2.9 * len(datasets) + 0.6, 0.5 + 2.4 * len(metrics)),
-                             squeeze=False)
-    for i, ds in enumerate(datasets):
-        for j, m in enumerate(metrics):
-            ax = axes[j, i]  # one column per test set, one row per metric: at most three panels per row
-            t = differences[(differences.dataset == ds) & (differences.metric == m)].reset_index(drop=True)
-            ypos = np.arange(len(t))[::-1]
-            for y, (_, r) in zip(ypos, t.iterrows()):
-                ax.errorbar(r["mean"], y, xerr=[[r["mean"] - r.ci_low], [r.ci_high - r["mean"]]], fmt="o",
-                            color=method_color(r.b), mfc=method_color(r.b) if r.clear else "white", capsize=3)
-            ax.axvline(0, color="k", ls=":", lw=1)
-            ax.set_yticks(ypos, [f"{display_name(a)} − {display_name(b)}" for a, b in zip(t.a, t.b)] if i == 0 else [])
-            sign = "< 0" if m.startswith("lpips") else "> 0"
-            ax.set_title(f"{ds}: Δ {_LABELS[m][:-2]} ({sign}: a better)", fontsize=10)
-            ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+    t = differences[differences.dataset.isin(datasets)]
+    pairs = list(dict.fromkeys(zip(t.a, t.b)))
+    groups = [(f"{display_name(a)} − {display_name(b)}", (t.a == a) & (t.b == b)) for a, b in pairs]
+    titles = {m: f"Δ {_LABELS[m][:-2]}, {'< 0' if m.startswith('lpips') else '> 0'}: a better" for m in metrics}
+    fig, styles = _interval_panels(t, groups, datasets, metrics, titles, color_of=lambda r: method_color(r.b),
+                                   filled_of=lambda r: bool(r.clear), zero_line=True)
+    _set_legend(fig, styles, _n_images(t))
+    fig.tight_layout(rect=(0, 0.05 if len(datasets) > 1 else 0.03, 1, 1))
     return fig
 
 
@@ -154,7 +213,7 @@ def crops_side_by_side(samples: Mapping[str, torch.Tensor], *, order: Sequence[s
         raise ParameterError("crops_side_by_side needs at least one image")
     names = list(order) if order is not None else list(samples)
     n = len(names)
-    fig, axes = panel_grid(n, (2.0, 2.2), max_cols=4)  # thumbnails: four per row
+    fig, axes = panel_grid(n, (2.2, 2.3))  # three per row: 6.6 inches, shown without shrinking
     for ax, name in zip(axes, names):
         img = samples[name].detach().cpu().float().clamp(0, 1)
         if img.ndim == 4:
