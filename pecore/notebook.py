@@ -209,7 +209,8 @@ def page_summary(what: str, provenance: Mapping[str, Any], *, grid: str | None =
     rescored = provenance.get("rescored_from") not in (None, "memory")
     where = (("the stored paper-grid sweeps in <code>stored/</code>, scored for this page (no probe ran)" if rescored
               else "the stored results in <code>stored/</code>") + ", made by pecore's own command"
-             + (f" (<code>{_html.escape(str(provenance['command']))}</code>)" if provenance.get("command") else "")
+             + (f" (<code>{_html.escape(str(portable_command(provenance['command'])))}</code>)"
+                if provenance.get("command") else "")
              if provenance.get("stored") else
              "computed for this page" + (f": {_html.escape(str(provenance['stored_reason']))}"
                                           if provenance.get("stored_reason") else ""))

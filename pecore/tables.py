@@ -17,7 +17,7 @@ READABLE_NAMES = {
     "psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "lpips_vgg": "LPIPS-vgg", "lpips_alex": "LPIPS-alex",
     "psnr_minus_bicubic": "PSNR-Y gain over bicubic (dB)", "loss_before": "loss, previous tenth",
     "loss_last": "loss, last tenth", "relative_change": "relative change", "val_psnr_y_end": "validation PSNR-Y, end",
-    "val_psnr_y_at_80pct": "validation PSNR-Y at 80 % of steps", "batch_size": "batch size", "eval_crop": "evaluation border crop",
+    "val_psnr_y_at_80pct": "validation PSNR-Y at 80 % of steps", "batch_size": "batch size", "eval_crop": "test-image centre crop (px)",
     "eval_sets": "test sets", "feature_normalise": "feature normalisation", "lambda_grid": "λ grid",
     "loss_precision": "loss precision", "n_blocks": "residual blocks", "n_bootstrap": "bootstrap resamples",
     "n_feats": "feature channels", "pixel_loss": "pixel loss", "sweep_steps": "steps per λ in the sweep",
