@@ -12,6 +12,13 @@ Claim 1 (channels of a layer differ widely) is tested by :func:`spread_verdict`:
 score over the live channels of the layer divided by its median, with a bootstrap interval over channels,
 judged by :func:`pecore.experiment.judge` against :data:`SPREAD_THRESHOLD` instead of 0.
 
+The orientation chapter's own tests live here too: :func:`axis_preference` (is θ̂ near 0° or near 90° more
+often than chance, each axis on its own) and :func:`share_near_nyquist` (how many of a layer's most selective
+channels have f̂ close to the grid's Nyquist limit).
+
+Length: two parts that share the verdict machinery — the claims page (findings, table, figures) and the
+orientation chapter's tests of θ̂ and μ2 (which would sit better beside :func:`pecore.compare.cardinal_preference`).
+
 Examples
 --------
 >>> import tempfile
@@ -44,9 +51,11 @@ from .errors import DatasetError, ParameterError, UnknownNameError
 from .experiment import VERDICTS, Verdict, display_name, judge, overall_reading
 from .figures import panel_grid
 
-__all__ = ["Claim", "CLAIMS", "FINDINGS_DIR", "SPREAD_THRESHOLD", "ROW_VERDICTS", "relative_spread", "spread_verdict",
-           "record_finding", "load_findings", "row_verdict", "claims_table", "claims_html", "plot_claim",
-           "section_anchor"]
+__all__ = ["Claim", "CLAIMS", "CHAPTER_TITLES", "FINDINGS_DIR", "SPREAD_THRESHOLD", "ROW_VERDICTS", "relative_spread",
+           "spread_verdict", "record_finding", "load_findings", "row_verdict", "claims_table", "claims_html",
+           "findings_table", "plot_claim", "section_anchor", "chapter_title", "interval_text",
+           "CARDINAL_AXES", "axis_preference", "axis_table", "axis_reading", "share_near_nyquist", "silent_at_fhat",
+           "verdict_reading"]
 
 #: the folder (relative to where a chapter runs) that holds the recorded findings
 FINDINGS_DIR = "findings"
@@ -56,7 +65,12 @@ SPREAD_THRESHOLD = 0.25
 #: the verdict of a row: the four readings, then 'too few data' and 'not run'
 ROW_VERDICTS = ("supported", "contradicted", "undecided", "mixed", "too few data", "not run")
 _FORMAT = 1
-_MAX_SHOWN = 10
+_MAX_SHOWN = 4
+#: the chapters' titles in words (shortened), for links and settings on the claims page
+CHAPTER_TITLES = {"01_frequency": "Spatial-frequency sensitivity (μ1)", "02_orientation": "Orientation selectivity (μ2)",
+                  "03_pe": "Perceptual efficacy (PE)", "04_reconstruction": "Feature inversion",
+                  "05_iqa": "Image quality", "06_sr": "Super-resolution", "07_claims": "Claims",
+                  "08_exercises": "Exercises"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,10 @@ class Claim:
     """One claim of the paper: its key, its words, what the paper reports, and the chapter sections that test it.
 
     ``shown`` picks the tests the table spells out (all are counted in the verdict) and ``shown_note`` says
-    which; ``tag`` names one test in a line; ``reference`` is the value the verdicts are judged against.
+    which; ``tag`` names one test in a line; ``family`` puts a test in a group of like tests (the same measure
+    in several layers or subset sizes) and names it within the group — a group of more than one test is one
+    line of counts in the table, a lone test one line with its numbers; ``reference`` is the value the
+    verdicts are judged against.
     """
 
     key: str
@@ -74,12 +91,23 @@ class Claim:
     shown: Callable[[Mapping[str, Any]], bool] = lambda row: True
     shown_note: str = ""
     tag: Callable[[Mapping[str, Any]], str] = lambda r: f"{r['scope']} · {display_name(r['measure'])}"
+    family: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None
     reference: float = 0.0
 
 
 def _sr_arm(test: str) -> str:
     """The arm an SR test compares the top arm with, from its sentence (``... than one on the bottom channels``)."""
     return str(test).split(" one on the ")[-1].removesuffix(" channels")
+
+
+def _iqa_family(r: Mapping[str, Any]) -> tuple[str, str]:
+    scope = str(r["scope"])
+    if scope.startswith("all layers"):
+        return f"all layers together · {display_name(r['measure'])}", scope.split(", ", 1)[-1]
+    if str(r["test"]).startswith("a channel's"):
+        return f"{display_name(r['measure'])}, per layer", scope
+    layer, _, p = scope.partition(", ")
+    return f"{layer} alone · {display_name(r['measure'])}", p
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -93,13 +121,15 @@ CLAIMS: tuple[Claim, ...] = (
           "random channels.",
           (("05_iqa", "What these data can and cannot support"),),
           shown=lambda r: str(r["scope"]).startswith("all layers") or str(r["test"]).startswith("a channel's"),
-          shown_note="shown: all layers together, and PE against each channel's own agreement"),
+          shown_note="shown: all layers together, and PE against each channel's own agreement",
+          family=_iqa_family),
     Claim("reconstruction",
           "Inversions from high-PE channels keep structure, from low-PE channels texture and colour",
           "Images rebuilt from the high-PE channels keep the structure and content of the photograph; those "
           "rebuilt from the low-PE channels keep its texture and colour (example images).",
           (("04_reconstruction", "Conclusion"),),
-          tag=lambda r: f"{r['scope']} · {r['test']} ({display_name(r['measure'])}, top − bottom)"),
+          tag=lambda r: f"{r['scope']} · {r['test']} ({display_name(r['measure'])}, top − bottom)",
+          family=lambda r: (f"{r['test']} ({display_name(r['measure'])}, top − bottom)", str(r["scope"]))),
     Claim("sr", "A PE-selected perceptual loss improves super-resolution",
           "A super-resolution network trained with a loss on the high-PE VGG-16 channels gives better images "
           "than one trained with the other channels.",
@@ -143,6 +173,8 @@ def spread_verdict(table: pd.DataFrame, score: str, layer: str, *, threshold: fl
                    n_boot: int = 1000, seed: int = 0) -> Verdict:
     """Claim 1 for one score and layer: :func:`relative_spread` over the live channels, judged against ``threshold``.
 
+    For μ2 the live channels silent at every orientation at their f̂ (:func:`silent_at_fhat`) are left out too.
+
     The interval is the percentile bootstrap over channels (:func:`pecore.statistics.bootstrap_interval`);
     'supported' when it lies above ``threshold``, 'contradicted' when below, else 'undecided'.
 
@@ -159,6 +191,8 @@ def spread_verdict(table: pd.DataFrame, score: str, layer: str, *, threshold: fl
         raise UnknownNameError(f"spread_verdict: no score {score!r} of layer {layer!r} in the table; layers: "
                                f"{', '.join(map(str, table.layer.unique()))}")
     t = table[(table.layer == layer) & ~table.dead.astype(bool)]
+    if score == "mu2":  # μ2 is 0 by convention, not measured, for a channel silent to straight gratings at f̂
+        t = t[~silent_at_fhat(t)]
     values = t[score].to_numpy(dtype=float)
     estimate = relative_spread(values) if len(values) else float("nan")
     lo, hi = (bootstrap_interval(relative_spread, values, n_boot=n_boot, seed=seed) if len(values) > 1
@@ -258,91 +292,243 @@ def row_verdict(verdicts: Sequence[str]) -> str:
     return "mixed"
 
 
-def _test_line(claim: Claim, r: Mapping[str, Any]) -> str:
+def chapter_title(name: str) -> str:
+    """A chapter's title in words (:data:`CHAPTER_TITLES`); an unknown name is returned unchanged.
+
+    Examples
+    --------
+    >>> chapter_title("05_iqa"), chapter_title("09_new")
+    ('Image quality', '09_new')
+    """
+    return CHAPTER_TITLES.get(str(name), str(name))
+
+
+def _decimals(*values: float, bounds: Sequence[float] = ()) -> int:
+    """Decimals that give the largest of ``values`` about three significant digits (0 to 3), more when a
+    non-zero interval bound in ``bounds`` would otherwise round to 0 (which side of 0 it lies on matters)."""
+    finite = [abs(float(v)) for v in values if np.isfinite(v)]
+    scale = max(finite, default=0.0)
+    if scale == 0:
+        return 2
+    d = int(np.clip(2 - np.floor(np.log10(scale)), 0, 3))
+    bounds = [abs(float(v)) for v in bounds if np.isfinite(v)]
+    while d < 5 and any(0 < v < 0.5 * 10.0 ** -d for v in bounds):
+        d += 1
+    return d
+
+
+def interval_text(estimate: float, ci_low: float, ci_high: float) -> str:
+    """``estimate [low, high]`` in plain decimals with signs, all three to the same number of decimals.
+
+    About three significant digits of the largest of the three (never an exponent); a value that rounds to
+    zero is written without a sign; 'n/a' for a value that is not finite.
+
+    Examples
+    --------
+    >>> interval_text(-9.8e-05, -0.0206, 0.0245)
+    '0.000 [-0.021, +0.025]'
+    >>> interval_text(0.9072, 0.7511, 1.0708), interval_text(11.13, 9.106, 13.72)
+    ('+0.91 [+0.75, +1.07]', '+11.1 [+9.1, +13.7]')
+    >>> interval_text(0.0184, 0.000531, 0.0353), interval_text(0.1, float("nan"), float("nan"))
+    ('+0.018 [+0.001, +0.035]', '+0.100 [n/a, n/a]')
+    """
+    d = _decimals(estimate, ci_low, ci_high, bounds=(ci_low, ci_high))
+
     def f(x: float) -> str:
-        return f"{x:+.3g}" if np.isfinite(x) else "n/a"
+        if not np.isfinite(x):
+            return "n/a"
+        text = f"{x:+.{d}f}"
+        return text[1:] if float(text) == 0 else text
 
+    return f"{f(estimate)} [{f(ci_low)}, {f(ci_high)}]"
+
+
+def _test_line(claim: Claim, r: Mapping[str, Any]) -> str:
     tag = " · ".join(display_name(part) for part in claim.tag(r).split(" · "))
-    return f"{tag}: {f(r['estimate'])} [{f(r['ci_low'])}, {f(r['ci_high'])}], n = {int(r['n'])} " \
-           f"({r['verdict']})"
+    return f"{tag}: {interval_text(r['estimate'], r['ci_low'], r['ci_high'])}, n = {int(r['n'])} ({r['verdict']})"
 
 
-def _setting(g: pd.DataFrame) -> str:
-    parts: dict[str, list[str]] = {}
+def _counts(verdicts: Sequence[str]) -> str:
+    return ", ".join(f"{sum(v == k for v in verdicts)} {k}" for k in VERDICTS if k in verdicts)
+
+
+def _family_lines(claim: Claim, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """(line, number of tests) per group of like tests: a lone test with its numbers, a group with its members
+    and the count of each verdict."""
+    if claim.family is None:
+        return [(_test_line(claim, r), 1) for r in rows]
+    groups: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    for r in rows:
+        name, member = claim.family(r)
+        groups.setdefault(name, []).append((member, r))
+    lines = []
+    for name, members in groups.items():
+        if len(members) == 1:
+            lines.append((_test_line(claim, members[0][1]), 1))
+        else:
+            names = [m for m, _ in members]
+            if all(m.startswith("p = ") and m.endswith(" %") for m in names):  # 'p = 10 %', 'p = 25 %' → 'p = 10, 25 %'
+                names = ["p = " + ", ".join(m[4:-2] for m in names) + " %"]
+            lines.append((f"{name} — {', '.join(names)}: {_counts([r['verdict'] for _, r in members])}",
+                          len(members)))
+    return lines
+
+
+def _settings(g: pd.DataFrame) -> list[tuple[list[str], str, str]]:
+    """Per distinct setting of the chapters that recorded ``g``: (chapters, short line, full line)."""
+    parts: dict[tuple[str, str], list[str]] = {}
     for _, r in g.drop_duplicates("chapter").iterrows():
         results = "stored results" if r.stored else "computed for the page"
-        text = f"{r.network}, preset {r.preset} ({results})" + (f"; {r.grid}" if r.grid else "")
-        parts.setdefault(text, []).append(r.chapter)
-    return "\n".join(f"{', '.join(chapters)}: {text}" for text, chapters in parts.items())
+        short = f"{display_name(r.network)} · preset {r.preset} · {results}"
+        full = f"{display_name(r.network)}, preset {r.preset} ({results})" + (f"; {r.grid}" if r.grid else "")
+        parts.setdefault((short, full), []).append(r.chapter)
+    return [(chapters, short, full) for (short, full), chapters in parts.items()]
 
 
 def claims_table(findings: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:
     """One row per claim: the claim, what the paper reports, what was measured, the verdict, the setting, links.
 
-    ``measured`` lists the tests the claim's ``shown`` picks (with estimate, 95 % interval, n and verdict),
-    how many more were counted, and :func:`pecore.experiment.overall_reading` of all of them; a chapter
-    with no finding is named as not run. ``links`` holds ``(chapter, href)`` pairs to the chapter sections.
+    ``measured`` starts with :func:`pecore.experiment.overall_reading` of all the claim's tests, then one
+    line per group of the tests the claim's ``shown`` picks (a lone test with estimate, 95 % interval, n and
+    verdict; a group of like tests with its members and the count of each verdict), then how many more tests
+    were counted; a chapter with no finding is named (by its title) as not run. ``setting`` is one line per
+    distinct network, preset and source of results; ``setting_full`` adds the grid; ``links`` holds
+    ``(chapter, href)`` pairs to the chapter sections.
 
     Examples
     --------
     >>> claims_table(load_findings("/nonexistent")).measured.tolist()[0]
-    'not run: 01_frequency, 02_orientation (no finding recorded)'
+    'not run: Spatial-frequency sensitivity (μ1), Orientation selectivity (μ2) (no finding recorded)'
     """
     rows = []
     for c in claims:
         g = findings[findings.claim_id == c.key]
         tested = g[g.verdict.isin(VERDICTS)]
         missing = [ch for ch, _ in c.sections if ch not in set(g.chapter)]
-        shown = [r for _, r in tested.iterrows() if c.shown(r)]
-        lines = [_test_line(c, r) for r in shown[:_MAX_SHOWN]]
-        if len(tested) > len(lines):
-            lines.append(f"({c.shown_note + '; ' if c.shown_note and lines else ''}"
-                         f"{len(tested) - len(lines)} more tests on the chapter page)")
+        lines = []
         if len(tested):
             verdicts = [Verdict(r.test, r.scope, r.measure, r.estimate, r.ci_low, r.ci_high, int(r.n), r.verdict)
                         for r in tested.itertuples()]
             lines.append(overall_reading(verdicts))
         elif len(g):
             lines.append("the chapter ran but recorded no test")
+        shown = _family_lines(c, [r for _, r in tested.iterrows() if c.shown(r)])[:_MAX_SHOWN]
+        lines += [line for line, _ in shown]
+        more = len(tested) - sum(n for _, n in shown)
+        if more > 0:
+            note = c.shown_note + "; " if c.shown_note and shown else ""
+            lines.append(f"({note}{more} more tests on the chapter page)")
         if missing:
-            lines.append(f"not run: {', '.join(missing)} (no finding recorded)")
+            lines.append(f"not run: {', '.join(map(chapter_title, missing))} (no finding recorded)")
         verdict = row_verdict(tested.verdict.tolist())
         if missing and verdict != "not run":
             verdict += " (incomplete)"
+        settings = _settings(g) if len(g) else []
         rows.append({"key": c.key, "claim": c.text, "paper": c.paper, "measured": "\n".join(lines),
-                     "verdict": verdict, "setting": _setting(g) if len(g) else "—",
+                     "verdict": verdict,
+                     "setting": "\n".join(dict.fromkeys(short for _, short, _ in settings)) or "—",
+                     "setting_full": "\n".join(f"{', '.join(map(chapter_title, chs))}: {full}"
+                                               for chs, _, full in settings) or "—",
                      "links": [(ch, f"{ch}.html#{section_anchor(sec)}") for ch, sec in c.sections]})
-    return pd.DataFrame(rows, columns=["key", "claim", "paper", "measured", "verdict", "setting", "links"])
+    return pd.DataFrame(rows, columns=["key", "claim", "paper", "measured", "verdict", "setting", "setting_full",
+                                      "links"])
 
 
 def claims_html(table: pd.DataFrame) -> str:
-    """The claims table (from :func:`claims_table`) as an HTML table for the book, text escaped, links relative.
+    """The claims table (from :func:`claims_table`) as an HTML table that fits the book's text column.
+
+    Three columns: the claim (with what the paper reports and links to the chapters, by title), what this
+    book measures, and the verdict with a one-line setting whose details (grids, budgets) are numbered notes
+    under the table. Text is escaped, links are relative.
 
     Examples
     --------
-    >>> "<a href=\\"05_iqa.html#what-these-data" in claims_html(claims_table(load_findings("/nonexistent")))
+    >>> html_text = claims_html(claims_table(load_findings("/nonexistent")))
+    >>> '<a href="05_iqa.html#what-these-data' in html_text and ">Image quality</a>" in html_text
     True
     """
     def lines(text: str) -> str:
         return "<br>".join(html.escape(x) for x in str(text).split("\n"))
 
-    out = pd.DataFrame({
-        "#": range(1, len(table) + 1),
-        "claim": [html.escape(x) for x in table.claim],
-        "what the paper reports": [html.escape(x) for x in table.paper],
-        "what this book measures (95 % intervals)": [lines(x) for x in table.measured],
-        "verdict": [f"<b>{html.escape(x)}</b>" for x in table.verdict],
-        "network · preset · results": [lines(x) for x in table.setting],
-        "chapter": ["<br>".join(f'<a href="{html.escape(h)}">{html.escape(ch)}</a>' for ch, h in links)
-                    for links in table.links]})
-    return out.to_html(escape=False, index=False, classes="claims-table", border=0)
+    notes: dict[str, int] = {}
+    for full in table.setting_full:
+        for line in str(full).split("\n"):
+            if line != "—":
+                notes.setdefault(line, len(notes) + 1)
+    small = 'style="font-size:0.85em"'
+    cell = 'style="vertical-align:top;text-align:left;padding:0.4em 0.5em;overflow-wrap:anywhere"'
+    row = 'style="border-top:1px solid #ccc"'
+    body = []
+    for i, r in enumerate(table.itertuples(), start=1):
+        links = ", ".join(f'<a href="{html.escape(h)}">{html.escape(chapter_title(ch))}</a>' for ch, h in r.links)
+        refs = [notes[x] for x in str(r.setting_full).split("\n") if x in notes]
+        setting = "<br>".join(html.escape(x) for x in str(r.setting).split("\n") if x != "—")
+        marks = f"<sup>{', '.join(map(str, refs))}</sup>" if refs else ""
+        measured = str(r.measured).split("\n")
+        if len(measured) > 1 and not measured[0].startswith("not run"):  # the count of verdicts, then one item a line
+            items = "".join(f'<li style="margin:0.15em 0">{html.escape(x)}</li>' for x in measured[1:])
+            shown = (f"<b>{html.escape(measured[0])}</b>"
+                     f'<ul style="margin:0.2em 0 0 0;padding-left:1.1em">{items}</ul>')
+        else:
+            shown = "<br>".join(html.escape(x) for x in measured)
+        body.append(
+            f"<tr {row}><td {cell}><b>{i}. {html.escape(r.claim)}</b><br><span {small}>Paper: {html.escape(r.paper)}"
+            f"<br>Tested in: {links}</span></td>"
+            f"<td {cell}><span {small}>{shown}</span></td>"
+            f"<td {cell}><b>{html.escape(r.verdict)}</b>"
+            + (f"<br><span {small}>{setting}{marks}</span>" if setting else "") + "</td></tr>")
+    head = ("<thead><tr>" + "".join(f'<th {cell}>{h}</th>' for h in
+                                    ("The paper's claim", "What this book measures (95 % intervals)", "Verdict"))
+            + "</tr></thead>")
+    cols = '<colgroup><col style="width:34%"><col style="width:46%"><col style="width:20%"></colgroup>'
+    foot = ("<p " + small + ">" + "<br>".join(f"<sup>{n}</sup> {html.escape(x)}" for x, n in notes.items()) + "</p>"
+            if notes else "")
+    return (f'<table class="claims-table" style="width:100%;table-layout:fixed;border-collapse:collapse">{cols}'
+            f"{head}<tbody>{''.join(body)}</tbody></table>{foot}")
+
+
+def findings_table(findings: pd.DataFrame) -> pd.DataFrame:
+    """Every recorded test as readers see it: claim number, chapter title, what was tested, interval, n, verdict.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> v = Verdict.from_interval("top-PE keeps edges in place better", "relu2_2", "structure", 0.1, 0.05, 0.15, n=8)
+    >>> _ = record_finding("reconstruction", [v], {"network": "vgg16", "preset": "ci"}, chapter="04_reconstruction",
+    ...                    folder=d)
+    >>> findings_table(load_findings(d)).iloc[0].astype(str).tolist()
+    ['3', 'Feature inversion', 'relu2_2 · top-PE keeps edges in place better (edge correlation, top − bottom)', '+0.100 [+0.050, +0.150]', '8', 'supported']
+    """
+    number = {c.key: i for i, c in enumerate(CLAIMS, start=1)}
+    rows = []
+    for _, r in findings.iterrows():
+        c = _BY_KEY.get(r.claim_id)
+        tested = r.verdict in VERDICTS
+        what = " · ".join(display_name(x) for x in c.tag(r).split(" · ")) if c is not None and tested else "—"
+        rows.append({"claim": number.get(r.claim_id, 0), "chapter": chapter_title(r.chapter), "test": what,
+                     "estimate [95 % interval]": interval_text(r.estimate, r.ci_low, r.ci_high) if tested else "—",
+                     "n": int(r.n) if tested else 0, "verdict": r.verdict})
+    return pd.DataFrame(rows, columns=["claim", "chapter", "test", "estimate [95 % interval]", "n", "verdict"])
 
 
 def plot_claim(findings: pd.DataFrame, claim: str):
     """Every recorded test of one claim: estimate and 95 % interval, one panel per measure, coloured by verdict.
 
-    The dashed line is the value the verdicts are judged against. Returns the figure, or ``None`` when
-    no test of ``claim`` was recorded.
+    Panels sit two to a row; each row is as tall as its longest panel needs (a panel of five tests is not
+    stretched to the height of one of eighteen), and the legend takes an empty cell of the last row, or a
+    line under the panels. The dashed line is the value the verdicts are judged against. Returns the figure,
+    or ``None`` when no test of ``claim`` was recorded.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"claim_id": "sr", "measure": ["lpips_alex", "lpips_alex", "psnr_y", "ssim_y"],
+    ...                   "scope": "Set5", "test": ["a one on the bottom channels", "a one on the all channels"] * 2,
+    ...                   "estimate": [0.1, -0.1, 0.2, 0.1], "ci_low": [0.05, -0.2, 0.1, 0.0],
+    ...                   "ci_high": [0.2, 0.0, 0.3, 0.2], "verdict": ["contradicted", "undecided", "supported",
+    ...                                                               "undecided"]})
+    >>> fig = plot_claim(f, "sr"); len(fig.axes)  # three panels and the legend in the fourth cell
+    4
     """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
@@ -355,8 +541,15 @@ def plot_claim(findings: pd.DataFrame, claim: str):
         return None
     measures = list(dict.fromkeys(g.measure))
     colours = {"supported": "tab:blue", "contradicted": "tab:red", "undecided": "0.45", "too few data": "0.75"}
-    height = max(1.6, 0.32 * g.groupby("measure").size().max() + 1.0)
-    fig, axes = panel_grid(len(measures), (3.9, height), max_cols=2)
+    sizes = g.groupby("measure", sort=False).size().reindex(measures).tolist()
+    cols = 1 if len(measures) == 1 else 2
+    n_rows = int(np.ceil(len(measures) / cols))
+    row_tests = [max(sizes[i * cols:(i + 1) * cols]) for i in range(n_rows)]
+    heights = [0.3 * n + 0.9 for n in row_tests]  # inches: one line per test, plus title and axis
+    free_cell = len(measures) < n_rows * cols
+    fig = plt.figure(figsize=(3.5 * cols, sum(heights) + (0 if free_cell else 0.45)), layout="constrained")
+    grid = fig.add_gridspec(n_rows, cols, height_ratios=heights)
+    axes = [fig.add_subplot(grid[i // cols, i % cols]) for i in range(len(measures))]
     for ax, m in zip(axes, measures):
         gm = g[g.measure == m].reset_index(drop=True)
         y = np.arange(len(gm))[::-1]
@@ -364,15 +557,218 @@ def plot_claim(findings: pd.DataFrame, claim: str):
             ax.errorbar(r.estimate, yi, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]], fmt="o",
                         color=colours[r.verdict], capsize=3)
         ax.axvline(c.reference, color="k", ls="--", lw=0.8)
-        names = gm.scope.tolist() if gm.scope.is_unique else \
-            [c.tag(r).replace(f" · {m}", "") for _, r in gm.iterrows()]
+        title = display_name(m)
+        if gm.scope.is_unique:
+            names = gm.scope.tolist()
+        else:  # the tests differ in what they compare: name that, and a scope they share once, in the title
+            names = [c.tag(r).replace(f" · {display_name(m)}", "").replace(f" · {m}", "") for _, r in gm.iterrows()]
+            scope = str(gm.scope.iloc[0])
+            if gm.scope.nunique() == 1 and all(n.startswith(scope + ", ") for n in names):
+                names = [n[len(scope) + 2:] for n in names]
+                title += f", {scope}"
         ax.set_yticks(y, [display_name(n) for n in names], fontsize=9)
-        ax.set_title(display_name(m), fontsize=10)
+        ax.set_ylim(-0.6, len(gm) - 0.4)
+        ax.set_title(title, fontsize=10)
         ax.xaxis.set_major_locator(MaxNLocator(3))
         ax.tick_params(axis="x", labelsize=9)
     handles = [plt.Line2D([], [], color=col, marker="o", ls="", label=k) for k, col in colours.items()
                if k in set(g.verdict)]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False,
-               bbox_to_anchor=(0.5, -0.02))
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    if free_cell:
+        lax = fig.add_subplot(grid[n_rows - 1, cols - 1])
+        lax.axis("off")
+        lax.legend(handles=handles, loc="center", fontsize=9, frameon=False, title="verdict", title_fontsize=9)
+    else:
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
     return fig
+
+
+#: the two cardinal axes of a grating's direction of modulation, in words (θ = 0°: vertical bars)
+CARDINAL_AXES = {0.0: "0° (vertical bars)", 90.0: "90° (horizontal bars)"}
+
+
+def silent_at_fhat(table: pd.DataFrame) -> pd.Series:
+    """Live channels that give no activation to any straight grating at their f̂ (peak â = 0).
+
+    Such a channel answers the radial gratings (so it is not dead and has a μ1 and an f̂) but not the
+    oriented ones at f̂: its μ2 is 0 and its θ̂ is 0° by convention, not by measurement, so orientation
+    statistics leave it out. A table without ``a_hat`` has none.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"dead": [False, False, True], "a_hat": [0.5, 0.0, 0.0]})
+    >>> silent_at_fhat(t).tolist()
+    [False, True, False]
+    """
+    dead = table.dead.astype(bool) if "dead" in table else pd.Series(False, index=table.index)
+    if "a_hat" not in table:
+        return pd.Series(False, index=table.index)
+    return ~dead & ~(table.a_hat.astype(float) > 0)
+
+
+def axis_preference(table: pd.DataFrame, orientations: Sequence[float], *, axes: Sequence[float] = (0.0, 90.0),
+                    window: float = 7.5, level: float = 0.95) -> tuple[pd.DataFrame, list[Verdict]]:
+    """Per layer and cardinal axis, the share of channels whose θ̂ lies near that axis, against chance.
+
+    Each axis is tested on its own, so a preference for one (say 0°, vertical bars) is never reported as one
+    for both. Channels: live and not :func:`silent_at_fhat`. θ̂ is near an axis when within ``window`` degrees
+    of it (θ and θ + 180° are the same grating). Chance is the share of the probed ``orientations`` near the
+    axis (θ̂ can take only those). The interval of a share is Clopper–Pearson's; the verdict on "θ̂ lies near
+    this axis more often than chance" is :func:`pecore.experiment.judge` of the interval minus chance.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of pecore.experiment.Verdict)
+        Columns ``layer, axis, n, k, share, ci_low, ci_high, chance, verdict``, one row and one verdict per
+        layer and axis.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": "l", "dead": False, "a_hat": 1.0, "theta_hat": [0.0] * 30 + [45.0] * 30})
+    >>> rows, verdicts = axis_preference(t, np.arange(-90, 90, 5.0))
+    >>> rows[["axis", "k", "verdict"]].values.tolist()
+    [[0.0, 30, 'supported'], [90.0, 0, 'contradicted']]
+    >>> round(float(rows.chance[0]), 4)
+    0.0833
+    """
+    from scipy.stats import beta
+
+    orientations = np.asarray(orientations, dtype=float)
+
+    def near(values: np.ndarray, axis: float) -> np.ndarray:
+        return np.abs((np.asarray(values, dtype=float) - axis + 90.0) % 180.0 - 90.0) < window
+
+    a = (1 - level) / 2
+    rows, verdicts = [], []
+    usable = table[~table.dead.astype(bool) & ~silent_at_fhat(table)] if "dead" in table else table
+    for layer, g in usable.groupby("layer", sort=False):
+        n = len(g)
+        for axis in axes:
+            chance = float(near(orientations, axis).mean())
+            k = int(near(g.theta_hat.to_numpy(), axis).sum())
+            lo = float(beta.ppf(a, k, n - k + 1)) if k > 0 else 0.0
+            hi = float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0
+            v = Verdict.from_interval(f"θ̂ lies near {CARDINAL_AXES.get(float(axis), f'{axis:g}°')} more often "
+                                      "than chance", str(layer), "share of θ̂ near the axis − chance",
+                                      k / max(n, 1) - chance, lo - chance, hi - chance, n=n)
+            verdicts.append(v)
+            rows.append({"layer": layer, "axis": float(axis), "n": n, "k": k, "share": k / n if n else np.nan,
+                         "ci_low": lo, "ci_high": hi, "chance": chance, "verdict": v.verdict})
+    return pd.DataFrame(rows, columns=["layer", "axis", "n", "k", "share", "ci_low", "ci_high", "chance",
+                                       "verdict"]), verdicts
+
+
+def _axis_words(axis: float) -> str:
+    return f"{axis:g}°"
+
+
+def _layer_axis_reading(g: pd.DataFrame) -> str:
+    above = [_axis_words(a) for a, v in zip(g.axis, g.verdict) if v == "supported"]
+    below = [_axis_words(a) for a, v in zip(g.axis, g.verdict) if v == "contradicted"]
+    text = ("both axes" if len(above) == len(g) and len(g) > 1 else f"{' and '.join(above)} only" if above
+            else "neither")
+    return text + (f" ({' and '.join(below)} below chance)" if below else "")
+
+
+def axis_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`axis_preference` rows as a table for the page: one row per layer, each axis's share with its
+    interval, chance, and which axes lie above chance by their intervals ('both axes', '0° only', 'neither').
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": "l", "dead": False, "a_hat": 1.0, "theta_hat": [0.0] * 30 + [45.0] * 30})
+    >>> axis_table(axis_preference(t, np.arange(-90, 90, 5.0))[0]).iloc[0].astype(str).tolist()
+    ['60', '0.50 [0.37, 0.63]', '0.00 [0.00, 0.06]', '0.083', '0° only (90° below chance)']
+    """
+    out = []
+    for layer, g in rows.groupby("layer", sort=False):
+        rec: dict[str, Any] = {"layer": layer, "channels tested": int(g.n.iloc[0])}
+        for r in g.itertuples():
+            rec[f"share near {CARDINAL_AXES.get(r.axis, _axis_words(r.axis))} [95 %]"] = \
+                f"{r.share:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+        rec["chance"] = ", ".join(dict.fromkeys(f"{c:.3f}" for c in g.chance))
+        rec["above chance"] = _layer_axis_reading(g)
+        out.append(rec)
+    return pd.DataFrame(out).set_index("layer")
+
+
+def axis_reading(rows: pd.DataFrame) -> str:
+    """One sentence from :func:`axis_preference` rows: which layers show θ̂ near both cardinal axes more often
+    than chance (a cardinal preference), near only one, or near neither — never stronger than the verdicts.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"layer": ["a", "a", "b", "b"], "axis": [0.0, 90.0] * 2,
+    ...                      "verdict": ["supported", "supported", "supported", "undecided"]})
+    >>> axis_reading(rows)
+    'Near both cardinal axes more often than chance (a cardinal preference): a. Near only one axis: b (0°, vertical bars).'
+    """
+    both, one, neither, below = [], [], [], []
+    for layer, g in rows.groupby("layer", sort=False):
+        up = [a for a, v in zip(g.axis, g.verdict) if v == "supported"]
+        below += [f"{layer} ({_axis_words(a)})" for a, v in zip(g.axis, g.verdict) if v == "contradicted"]
+        if len(up) == len(g) and len(g) > 1:
+            both.append(str(layer))
+        elif up:
+            one.append(f"{layer} ({', '.join(CARDINAL_AXES.get(a, _axis_words(a)).replace(' (', ', ').rstrip(')') for a in up)})")
+        else:
+            neither.append(str(layer))
+    parts = []
+    if both:
+        parts.append(f"Near both cardinal axes more often than chance (a cardinal preference): {', '.join(both)}.")
+    if one:
+        parts.append(f"Near only one axis: {'; '.join(one)}.")
+    if neither:
+        parts.append(f"Near neither axis more often than chance: {', '.join(neither)}.")
+    if below:
+        parts.append(f"Less often than chance: {', '.join(below)}.")
+    return " ".join(parts)
+
+
+def share_near_nyquist(table: pd.DataFrame, layer: str, *, score: str = "mu2", p: float = 10.0,
+                       ppd: float = 60.0, pixels_per_cycle: float = 3.0) -> dict[str, Any]:
+    """How many of a layer's top-p % channels by ``score`` have f̂ close to the grid's Nyquist limit.
+
+    Close means above ``ppd / pixels_per_cycle`` cycles per degree (20 cpd at 60 ppd: a grating of fewer than
+    three pixels per cycle, where the pixel grid shapes a response as much as the frequency does; the Nyquist
+    limit is ``ppd / 2``). Channels: live and not :func:`silent_at_fhat`.
+
+    Returns
+    -------
+    dict
+        ``n_top`` (channels in the top set), ``n_near`` (of them with f̂ above the limit), ``share_top``,
+        ``share_layer`` (the share among all the layer's channels counted), ``f_limit``, ``nyquist``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": "l", "dead": False, "a_hat": 1.0, "mu2": np.arange(10.0),
+    ...                   "fhat": [5.0] * 8 + [25.0, 28.0]})
+    >>> out = share_near_nyquist(t, "l", p=20)
+    >>> out["n_top"], out["n_near"], out["share_layer"], out["f_limit"]
+    (2, 2, 0.2, 20.0)
+    """
+    from .selection import subset_size
+
+    t = table[(table.layer == layer) & ~table.dead.astype(bool) & ~silent_at_fhat(table)]
+    if t.empty:
+        raise UnknownNameError(f"share_near_nyquist: no live channel of layer {layer!r} in the table")
+    limit = float(ppd) / float(pixels_per_cycle)
+    top = t.nlargest(subset_size(len(t), p), score)
+    n_near = int((top.fhat > limit).sum())
+    return {"n_top": len(top), "n_near": n_near, "share_top": n_near / len(top),
+            "share_layer": float((t.fhat > limit).mean()), "f_limit": limit, "nyquist": float(ppd) / 2}
+
+
+def verdict_reading(verdicts: Sequence[Verdict]) -> str:
+    """:func:`pecore.experiment.overall_reading` of ``verdicts``, naming the scopes (in words) whose test was
+    supported and those whose test was contradicted: one sentence for a page, instead of one per test.
+
+    Examples
+    --------
+    >>> vs = [Verdict("c", "vgg16 relu1_2", "m", -0.4, -0.6, -0.1, 64, "contradicted"),
+    ...       Verdict("c", "alexnet relu1", "m", 0.1, -0.1, 0.3, 64, "undecided")]
+    >>> verdict_reading(vs)
+    'Not supported: of 2 tests, 1 contradicted, 1 undecided; contradicted in VGG-16 relu1_2.'
+    """
+    named = [f"{k} in {', '.join(' '.join(display_name(w) for w in v.scope.split(' ')) for v in verdicts if v.verdict == k)}"
+             for k in ("supported", "contradicted") if any(v.verdict == k for v in verdicts)]
+    return overall_reading(verdicts).rstrip(".") + ("; " + "; ".join(named) if named else "") + "."

@@ -132,7 +132,7 @@ def frequency_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelProf
     ax2.set_ylabel("CSF (normalised)", color="0.4")
     _log_frequency_axis(ax, f)
     ax.set_ylabel("mean activation / max")
-    ax.set_title(f"{profiles[0].network} {profiles[0].layer}: frequency tuning")
+    ax.set_title(f"{display_name(profiles[0].network)} {profiles[0].layer}: frequency tuning")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
@@ -177,7 +177,7 @@ def channel_card(profile: ChannelProfile, frequency: float | None = None) -> plt
     _log_frequency_axis(ax, profile.frequencies)
     ax.set_ylabel("mean activation / max")
     ax.legend(fontsize=9, frameon=False)
-    ax.set_title(f"{profile.network} {profile.layer} ch {profile.channel}: μ1 = {profile.mu1:.3f}, "
+    ax.set_title(f"{display_name(profile.network)} {profile.layer} ch {profile.channel}: μ1 = {profile.mu1:.3f}, "
                  f"$\\hat{{f}}$ = {profile.fhat:.2g} cpd", fontsize=10)
     pax = fig.add_subplot(1, 2, 2, projection="polar")
     _polar_tuning(pax, profile.orientations, profile.orientation_at(), "C0")
@@ -212,14 +212,30 @@ def per_channel_scores(result: ProbeResult, layer: str, column: str = "mu1", hig
     return fig
 
 
-def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: str) -> plt.Figure:
-    """Box plots of ``column`` per layer (live channels), for one network or side by side for several."""
+def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: str, *,
+                        exclude_silent: bool = False) -> plt.Figure:
+    """Box plots of ``column`` per layer over the live channels, for one network or side by side for several.
+
+    ``exclude_silent`` also leaves out the live channels silent at every orientation at their f̂
+    (:func:`pecore.claims.silent_at_fhat`), whose μ2 is 0 by convention rather than measured. Panel titles
+    name the networks in words.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"network": "vgg16", "layer": ["a"] * 3, "dead": False, "a_hat": [1.0, 1.0, 0.0],
+    ...                   "mu2": [0.4, 0.6, 0.0]})
+    >>> fig = layer_distributions(t, "mu2", exclude_silent=True); fig.axes[0].get_title()
+    'VGG-16'
+    """
+    from .claims import silent_at_fhat
+
     if isinstance(tables, pd.DataFrame):
         tables = {tables.network.iloc[0]: tables}
     fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables) + 1, 3.2), squeeze=False, sharey=True)
     for ax, (name, t) in zip(axes[0], tables.items()):
         layers = list(dict.fromkeys(t.layer))
-        live = t[~t.dead.astype(bool)]
+        keep = ~t.dead.astype(bool) & (~silent_at_fhat(t) if exclude_silent else True)
+        live = t[keep]
         data = [live[live.layer == k][column].to_numpy() for k in layers]
         parts = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=False)
         for patch, k in zip(parts["boxes"], layers):
@@ -228,7 +244,7 @@ def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: 
         for i, d in enumerate(data, start=1):
             ax.scatter(np.random.default_rng(0).normal(i, 0.07, d.size), d, s=2, color="k", alpha=0.3)
         ax.set_xticks(range(1, len(layers) + 1), layers, rotation=20)
-        ax.set_title(name)
+        ax.set_title(display_name(name))
         ax.set_xlabel("layer")
     axes[0][0].set_ylabel({"mu1": "μ1", "mu2": "μ2", "pe": "PE"}.get(column, column))
     fig.tight_layout()
@@ -259,24 +275,46 @@ def orientation_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelPr
 
 
 def preference_histograms(result: ProbeResult) -> plt.Figure:
-    """Per layer: the distribution of f̂ (log axis) and of the preferred orientation θ̂."""
+    """Per layer: the distribution of f̂ (log axis) over the live channels, and of the preferred orientation θ̂
+    over the live channels that respond to straight gratings at their f̂.
+
+    θ̂ is drawn on one period, −82.5° to 97.5°, in bins of 15° centred on 0°, ±45° and 90°, so the 90° bin
+    (θ̂ = −90° is the same grating as +90°) is one whole bin, as wide in orientations as the 0° bin; each bin
+    shows its share of the layer's channels, and the dotted line the share one bin holds by chance (1/12).
+    Channels silent at every orientation at f̂ (:func:`pecore.claims.silent_at_fhat`) are left out of θ̂:
+    their θ̂ is 0° by convention, not measured.
+
+    Examples
+    --------
+    >>> from pecore.notebook import chapter_probe
+    >>> fig = preference_histograms(chapter_probe("alexnet", "ci")); [round(t) for t in fig.axes[1].get_xticks()]
+    [-45, 0, 45, 90]
+    """
+    from .claims import silent_at_fhat
+
     t = result.table[~result.table.dead.astype(bool)]
+    oriented = t[~silent_at_fhat(t)]
     layers = _layers(result)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.6, 3.4))
     f = result.frequency.frequencies
     edges = np.geomspace(f[0] / 1.1, f[-1] * 1.1, 16)
-    th_edges = np.arange(-97.5, 97.6, 15)  # bins centred on 0°, ±45°, ±90°
+    th_edges = np.arange(-82.5, 97.6, 15)  # one period; bins centred on -45°, 0°, 45°, 90°
     for k in layers:
         rows = t[t.layer == k]
         a1.hist(rows.fhat, bins=edges, histtype="step", lw=1.6, density=True, color=layer_color(k, layers), label=k)
-        a2.hist(rows.theta_hat, bins=th_edges, histtype="step", lw=1.6, density=True, color=layer_color(k, layers),
-                label=k)
+        th = oriented[oriented.layer == k].theta_hat.to_numpy(dtype=float)
+        th = np.where(th < -82.5, th + 180.0, th)  # −90° and +90° are the same orientation
+        a2.hist(th, bins=th_edges, histtype="step", lw=1.6, weights=np.full(th.size, 1 / max(th.size, 1)),
+                color=layer_color(k, layers), label=k)
     _log_frequency_axis(a1, f)
     a1.set_xlabel(r"$\hat{f}$ (cycles per degree)")
     a1.set_ylabel("density")
     a1.set_title("frequency of highest CSF-weighted sensitivity")
+    a2.axhline(15 / 180, color="0.3", ls=":", lw=1.2, label="chance")  # a 15° bin holds 1/12 of the orientations
+    a2.set_ylabel("share of channels")
     a2.set_xlabel(r"preferred orientation $\hat{\theta}$ (degrees)")
-    a2.set_xticks(np.arange(-90, 91, 45))
+    a2.set_xticks(np.arange(-45, 91, 45))
+    a2.set_xlim(-82.5, 97.5)
     a2.set_title("preferred orientation")
     a2.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
@@ -286,9 +324,9 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
 def feature_maps(maps: torch.Tensor, channels: Sequence[int], titles: Sequence[str], image: torch.Tensor) -> plt.Figure:
     """The image and the feature maps ``maps[0, channels]`` of one layer, each scaled to its own max."""
     n = len(channels) + 1
-    cols = min(n, 5)  # thumbnails: five per row keep their titles readable at page width
+    cols = min(n, 4)  # thumbnails: four per row keep them and their titles readable at page width
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.7 * cols, 1.9 * rows), squeeze=False)
     axes = axes.ravel()
     axes[0].imshow(image.permute(1, 2, 0).cpu().numpy())
     axes[0].set_title("input", fontsize=9)
@@ -328,12 +366,13 @@ def agreement_heatmap(agreement: pd.DataFrame, values: str | Sequence[str] = "sp
 
 
 def pe_weight_scatter(pe_table: pd.DataFrame, weights: dict[str, np.ndarray], title: str) -> plt.Figure:
-    """PE against a per-channel weight (LPIPS's learned weights), one panel per layer."""
+    """PE against a per-channel weight (LPIPS's learned weights) over the live channels, one panel per layer."""
     layers = list(weights)
     fig, axes = panel_grid(len(layers), (3.2, 2.9))
     for i, (ax, k) in enumerate(zip(axes, layers)):
         t = pe_table[pe_table.layer == k].sort_values("channel")
-        ax.scatter(t.pe, np.asarray(weights[k]).ravel(), s=4, alpha=0.5, color=layer_color(k, layers))
+        live = ~t.dead.to_numpy(bool) if "dead" in t else np.ones(len(t), bool)
+        ax.scatter(t.pe[live], np.asarray(weights[k]).ravel()[live], s=4, alpha=0.5, color=layer_color(k, layers))
         ax.set_title(k, fontsize=10)
         ax.set_xlabel("PE (perceptual efficacy)")
         if i % 3 == 0:

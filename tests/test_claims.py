@@ -53,7 +53,7 @@ def test_spread_row_is_recomputed_from_the_same_stored_probe(book):
     assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi), rel=1e-12)
     assert row.verdict == judge(lo - claims.SPREAD_THRESHOLD, hi - claims.SPREAD_THRESHOLD, n=len(live))
     page = _outputs(book / "07_claims.ipynb")
-    assert f"{row.estimate:+.3g} [{lo:+.3g}, {hi:+.3g}], n = {len(live)} ({row.verdict})" in page
+    assert f"{claims.interval_text(row.estimate, lo, hi)}, n = {len(live)} ({row.verdict})" in page
     assert "preset paper (stored results)" in page and "01_frequency.html#of-every-channel" in page
 
 
@@ -66,9 +66,9 @@ def test_sr_row_shows_the_numbers_the_sr_chapter_shows(book):
     assert len(shown) >= 2
     for r in shown.itertuples():
         arm = r.test.split(" one on the ")[-1].removesuffix(" channels")
-        # the chapter's conclusion writes LPIPS-alex with 4 decimals; the claims page with 3 significant digits
+        # the chapter's conclusion writes LPIPS-alex with 4 decimals; the claims page in plain decimals
         assert f"top − {arm} {r.estimate:+.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] ({r.verdict})" in chapter_page
-        assert (f"top − {display_name(arm)} · LPIPS-alex: {r.estimate:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]"
+        assert (f"top − {display_name(arm)} · LPIPS-alex: {claims.interval_text(r.estimate, r.ci_low, r.ci_high)}"
                 in claims_page)  # the claims page names measures and arms in words
         assert r.verdict == judge(r.ci_low, r.ci_high, predicted=-1, n=r.n)  # LPIPS: lower is better
     row = claims.claims_table(findings).set_index("key").loc["sr"]
@@ -78,11 +78,11 @@ def test_sr_row_shows_the_numbers_the_sr_chapter_shows(book):
 def test_chapters_not_run_are_marked_not_run(book):
     table = claims.claims_table(claims.load_findings(book / "findings")).set_index("key")
     assert table.loc["iqa", "verdict"] == "not run" and table.loc["reconstruction", "verdict"] == "not run"
-    assert "not run: 05_iqa" in table.loc["iqa", "measured"]
-    assert "not run: 02_orientation" in table.loc["spread", "measured"]  # μ1 measured, μ2 not
+    assert "not run: Image quality" in table.loc["iqa", "measured"]  # chapters by title, not file name
+    assert "not run: Orientation selectivity (μ2)" in table.loc["spread", "measured"]  # μ1 measured, μ2 not
     assert table.loc["spread", "verdict"].endswith("(incomplete)")
     page = _outputs(book / "07_claims.ipynb")
-    assert page.count("<b>not run</b>") == 2 and "not run: 04_reconstruction" in page
+    assert page.count("<b>not run</b>") == 2 and "not run: Feature inversion" in page
     assert "Traceback" not in page and "image/png" in (book / "07_claims.ipynb").read_text()
 
 
@@ -113,7 +113,7 @@ def test_an_undecided_interval_makes_the_row_undecided_or_mixed(tmp_path):
     claims.record_finding("reconstruction", [und], {"network": "vgg16", "preset": "ci"}, chapter="04_reconstruction",
                           folder=tmp_path)
     row = claims.claims_table(claims.load_findings(tmp_path)).set_index("key").loc["reconstruction"]
-    assert und.verdict == "undecided" and row.verdict == "undecided" and "[-0.02, +0.04]" in row.measured
+    assert und.verdict == "undecided" and row.verdict == "undecided" and "+0.010 [-0.020, +0.040]" in row.measured
     assert "relu2_2 · c (edge correlation, top − bottom)" in row.measured and "structure" not in row.measured
     claims.record_finding("reconstruction", [und, sup], {"network": "vgg16", "preset": "ci"},
                           chapter="04_reconstruction", folder=tmp_path)  # a rerun replaces the record
@@ -152,3 +152,29 @@ def test_every_linked_section_is_a_heading_of_its_chapter():
             assert heading in headings, f"{chapter} has no section {heading!r}"
             nb_text = json.dumps(nb)
             assert "pecore.claims" in nb_text, f"{chapter} records no finding"
+
+
+def test_claims_page_reads_as_words_and_fits_the_column(book):
+    """Table 1 in three columns, chapters by title, numbers in plain decimals, captions naming the paper's claims."""
+    import re
+
+    page = _outputs(book / "07_claims.ipynb")
+    table_html = claims.claims_html(claims.claims_table(claims.load_findings(book / "findings")))
+    assert table_html.count("<th ") == 3 and "table-layout:fixed" in table_html
+    cells = re.sub(r'href="[^"]*"', "", table_html)
+    assert not re.search(r"\d_(frequency|orientation|reconstruction|iqa|sr)\b", cells)  # no file names as words
+    assert not re.search(r"\de[-+]\d", page)  # no exponent notation
+    for i, c in enumerate(claims.CLAIMS, start=1):
+        if c.key in ("spread", "sr"):
+            assert f"Claim {i} (the paper): “{c.text}”" in page
+
+
+def test_a_claim_figure_gives_each_row_of_panels_the_height_it_needs():
+    rows = [{"claim_id": "iqa", "chapter": "05_iqa", "measure": m, "scope": f"{m} {k}", "test": "t",
+             "estimate": 0.1, "ci_low": 0.0, "ci_high": 0.2, "n": 5, "verdict": "undecided"}
+            for m, n in (("SROCC top − bottom", 18), ("SROCC top − random", 18), ("rho", 5)) for k in range(n)]
+    fig = claims.plot_claim(pd.DataFrame(rows), "iqa")
+    fig.canvas.draw()
+    long, _, short = (ax.get_position().height for ax in fig.axes[:3])
+    assert short < 0.45 * long  # five tests get a short panel, not one as tall as eighteen
+    assert len(fig.axes) == 4 and not fig.axes[3].axison  # the legend sits in the empty cell beside it

@@ -53,6 +53,29 @@ def _numbers(text: str) -> list[float]:
     return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", text)]
 
 
+def _table(cell: dict, number: int) -> tuple[list[str], dict[str, list[str]]]:
+    """The columns and rows (label: cell texts) of the table a cell shows under its caption **Table <number>.**"""
+    outputs = cell.get("outputs", [])
+    at = next(i for i, o in enumerate(outputs) if f"**Table {number}.**" in _text(o))
+    html = next("".join(o["data"]["text/html"]) for o in outputs[at + 1:] if "text/html" in o.get("data", {}))
+
+    def cells(row: str, tag: str) -> list[str]:
+        return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(rf"<{tag}[^>]*>(.*?)</{tag}>", row, re.S)]
+
+    head = re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
+    columns = cells(re.findall(r"<tr[^>]*>(.*?)</tr>", head, re.S)[0], "th")[1:]
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S).group(1)
+    rows = {cells(r, "th")[0]: cells(r, "td") for r in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)}
+    return columns, rows
+
+
+def _interval(text: str) -> tuple[float, float, float]:
+    """``estimate [low, high]`` as three numbers."""
+    m = re.fullmatch(r"(-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\]", text.strip())
+    assert m, text
+    return tuple(map(float, m.groups()))
+
+
 def _solution(nb: dict, number: int) -> dict:
     heading, codes, _ = _exercises(nb)[number - 1]
     assert heading.startswith(f"## Exercise {number} ")
@@ -112,27 +135,38 @@ def test_rescored_rankings_are_the_packages(executed):
     jac = {k: top_jaccard(default.layer(k).pe.to_numpy(), barten.layer(k).pe.to_numpy(), 25) for k in layers}
     rho_barten = {k: spearman(default.layer(k).pe.to_numpy(), barten.layer(k).pe.to_numpy()) for k in layers}
 
-    line1 = _results(_solution(nb, 1))[0]
+    columns, rows = _table(_solution(nb, 1), 1)
     for k in layers:
-        assert f"{k} {rho_circ[k]:.3f}" in line1
+        assert rows[k][columns.index("ρ of PE")] == f"{rho_circ[k]:.3f}"
     assert all(0 < v < 1 for v in rho_circ.values())  # the two μ2 rules agree, but not perfectly
+    line1 = _results(_solution(nb, 1))[0]  # a one-line answer, not the table again
+    lo, hi = min(rho_circ, key=rho_circ.get), max(rho_circ, key=rho_circ.get)
+    assert f"from {rho_circ[lo]:.3f} in {lo} to {rho_circ[hi]:.3f} in {hi}" in line1
+    assert sum(f"{rho_circ[k]:.3f}" in line1 for k in layers) == 2
 
+    columns, rows = _table(_solution(nb, 2), 2)
+    for k in layers:
+        assert rows[k][columns.index("Jaccard of top 25 %")] == f"{jac[k]:.3f}"
     line2 = _results(_solution(nb, 2))[0]
-    for k in layers:
-        assert f"{k} {jac[k]:.3f}" in line2
+    worst = min(jac, key=jac.get)
+    assert f"changes most in {worst} (Jaccard {jac[worst]:.3f})" in line2
 
-    line7 = _results(_solution(nb, 7))[0]
+    columns, rows = _table(_solution(nb, 7), 6)
+    highest = 0.0
     for k in layers:
-        m = re.search(rf"{k} ρ (-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\]", line7)
-        rho, lo, hi = map(float, m.groups())
+        rho, lo, hi = _interval(rows[k][0])
         assert rho == pytest.approx(rho_barten[k], abs=6e-4)
         assert lo <= rho <= hi < 1  # the change of CSF reorders channels beyond resampling noise
+        highest = max(highest, hi)
+    line7 = _results(_solution(nb, 7))[0]
+    assert line7.startswith("Result: no interval of ρ reaches 1") and f"highest upper bound is {highest:.3f}" in line7
 
 
 def test_ppd_exercise_fhat_scales_with_ppd(executed):
     nb, _ = executed
     line = _results(_solution(nb, 3))[0]
-    m = re.search(r"ppd ([\d.]+) -> ([\d.]+) \(ratio ([\d.]+)\); median per-channel f̂ ratio ([\d.]+) \(default rule\), "
+    m = re.search(r"ppd ([\d.]+) -> ([\d.]+) \(ratio ([\d.]+)\); median per-channel ratio of preferred frequencies "
+                  r"([\d.]+) \(default rule\), "
                   r"([\d.]+) \(peak-activation rule\)", line)
     assert m, line
     ppd1, ppd2, ratio, fhat_default, fhat_peak = map(float, m.groups())
@@ -145,29 +179,32 @@ def test_ppd_exercise_fhat_scales_with_ppd(executed):
 
 def test_hand_built_network_is_recovered(executed):
     nb, _ = executed
+    columns, rows = _table(_solution(nb, 4), 3)
+    value = {name: dict(zip(columns, map(float, cells))) for name, cells in rows.items()}
+    assert value["sobel-x"]["θ̂ (°)"] == 0 and abs(value["sobel-y"]["θ̂ (°)"]) == 90
+    assert value["sobel-x"]["μ2"] == pytest.approx(value["sobel-y"]["μ2"]) and value["sobel-x"]["μ2"] > 0.3
+    assert value["laplacian"]["μ2"] < 0.1
+    assert value["box"]["μ1"] == 0.0  # a linear response that the ReLU never clips: flat mean activation
     line = _results(_solution(nb, 4))[0]
-    theta = dict(re.findall(r"(sobel-x|sobel-y|laplacian|box) (-?[\d.]+)°", line))
-    mu2 = dict(re.findall(r"(sobel-x|sobel-y|laplacian|box) ([\d.]+)(?=[,;]|$)", line.split("μ2 ")[1].split(";")[0]))
-    mu1 = dict(re.findall(r"(sobel-x|sobel-y|laplacian|box) ([\d.]+)", line.split("μ1 ")[1].split(";")[0]))
-    assert float(theta["sobel-x"]) == 0 and abs(float(theta["sobel-y"])) == 90
-    assert float(mu2["sobel-x"]) == pytest.approx(float(mu2["sobel-y"])) and float(mu2["sobel-x"]) > 0.3
-    assert float(mu2["laplacian"]) < 0.1
-    assert float(mu1["box"]) == 0.0  # a linear response that the ReLU never clips: flat mean activation
+    assert "̂" not in line  # no combining hat in printed text: it detaches from its letter in a monospace font
+    assert f"{value['sobel-y']['θ̂ (°)']:g}° for sobel-y" in line
 
 
 def test_subset_distances_order_clean_before_distorted(executed):
     nb, _ = executed
+    columns, rows = _table(_solution(nb, 5), 4)
+    assert set(columns) == {"PSNR (dB)", "LPIPS", "top 25 %", "bottom 25 %"}
+    clean = rows.pop("clean image (σ = 0)")
+    assert clean[columns.index("PSNR (dB)")] == "∞ (identical)"  # never a finite stand-in such as 100 dB
+    for name in ("LPIPS", "top 25 %", "bottom 25 %"):
+        col = columns.index(name)
+        assert float(clean[col]) == 0.0, name
+        for kind in ("noise", "blur"):
+            values = [float(cells[col]) for label, cells in rows.items() if label.startswith(f"Gaussian {kind}")]
+            assert len(values) == 4 and all(b > a > 0 for a, b in zip(values, values[1:])), (name, kind, values)
     lines = _results(_solution(nb, 5))
-    curves = {}
-    for line in lines:
-        m = re.match(r"Result: (.+) distance under (noise|blur) σ = ([\d., ]+): ([\d., ]+)$", line)
-        if m:
-            curves[(m.group(1), m.group(2))] = _numbers(m.group(4))
-    assert {name for name, _ in curves} == {"LPIPS", "top 25 %", "bottom 25 %"}
-    for (name, kind), values in curves.items():
-        assert values[0] == 0.0, (name, kind)
-        assert all(b > a for a, b in zip(values, values[1:])), (name, kind, values)  # grows with σ
-    assert any(line.startswith("Result: blur / noise at equal PSNR") for line in lines)
+    assert len(lines) == 1 and "growing with σ under both distortions (Table 4): LPIPS, top 25 %, bottom 25 %;" in lines[0]
+    assert "blur / noise at equal PSNR" in lines[0]
 
 
 def test_inversion_lowers_the_feature_loss_of_both_subsets(executed):

@@ -26,6 +26,9 @@ def test_iqa_chapter_runs_under_ci(tmp_path):
                      for o in outputs if "data" in o)
     assert "Table 1." in text and "Figure 1." in text and "Figure 2." in text and "Table 3." in text
     assert "resized so that their shorter side is 64 pixels" in text
+    assert "Gaussian blur" in text and "gblur" not in text and "random-PE" not in text  # names in words
+    assert "baseline: PSNR" in text and not re.search(r"\d+e-\d", text)  # plain decimals, no exponent
+    assert "Table 4." in text and "independent units" in text  # what the subset intervals rest on, from the data
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2
     verdicts = VERDICT.findall(text)
     assert len(verdicts) >= 3 and "**Overall:**" in text

@@ -38,7 +38,8 @@ def conclusions(result: IQAResult, *, min_scenes: int = 4) -> list[Verdict]:
                 if not np.isfinite(d):
                     continue
                 scope = f"{'all layers' if layers == 'all' else layers}, p = {r.p:g} %"
-                out.append(Verdict.from_interval(f"top-PE predicts human scores better than {other}-PE", scope,
+                arm = "bottom-PE channels" if other == "bottom" else f"{other} channels"
+                out.append(Verdict.from_interval(f"top-PE channels predict human scores better than {arm}", scope,
                                                  f"SROCC top − {other}", d, lo, hi, n=n_ref, min_n=min_scenes))
     for _, r in result.channel_summary.iterrows():
         if np.isfinite(r.get("rho", np.nan)):
