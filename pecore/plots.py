@@ -75,7 +75,7 @@ def grating_gallery(grid: ProbeGrid, frequencies: Sequence[float] = (1.0, 4.0, 1
     for i, name in enumerate(CSFS):
         sens = get_csf(name)(f)
         ax.plot(f, sens / sens.max(), lw=2.6 if name == csf else 1.4, color=f"C{i}",
-                label=name + (" (this page)" if name == csf else ""))
+                label=display_name(name) + (" (this page)" if name == csf else ""))
     for fr in freqs:
         ax.axvline(fr, color="0.5", ls=":", lw=1)
     log_axis_ticks(ax, f)
@@ -127,7 +127,7 @@ def frequency_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelProf
             ax.axvline(pr.fhat, color=cmap(i), ls=":", lw=1)
     s = config.csf_function()(f)
     ax2 = ax.twinx()
-    ax2.fill_between(f, s / s.max(), color="0.6", alpha=0.2, label=f"CSF ({config.csf}), normalised")
+    ax2.fill_between(f, s / s.max(), color="0.6", alpha=0.2, label=f"CSF ({display_name(config.csf)}), normalised")
     ax2.set_ylim(0, 1.05)
     ax2.set_ylabel("CSF (normalised)", color="0.4")
     _log_frequency_axis(ax, f)
@@ -171,7 +171,7 @@ def channel_card(profile: ChannelProfile, frequency: float | None = None) -> plt
     a = profile.frequency_response
     ax.plot(profile.frequencies, a / a.max() if a.max() > 0 else a, "-o", ms=2.5, color="C0", label="channel")
     s = profile.config.csf_function()(profile.frequencies)
-    ax.fill_between(profile.frequencies, s / s.max(), color="0.6", alpha=0.25, label=f"CSF ({profile.config.csf})")
+    ax.fill_between(profile.frequencies, s / s.max(), color="0.6", alpha=0.25, label=f"CSF ({display_name(profile.config.csf)})")
     if np.isfinite(profile.fhat):
         ax.axvline(profile.fhat, color="C0", ls=":", lw=1)
     _log_frequency_axis(ax, profile.frequencies)
@@ -217,7 +217,7 @@ def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: 
     """Box plots of ``column`` per layer over the live channels, for one network or side by side for several.
 
     ``exclude_silent`` also leaves out the live channels silent at every orientation at their f̂
-    (:func:`pecore.claims.silent_at_fhat`), whose μ2 is 0 by convention rather than measured. Panel titles
+    (:func:`pecore.orientation.silent_at_fhat`), whose μ2 is 0 by convention rather than measured. Panel titles
     name the networks in words.
 
     Examples
@@ -227,7 +227,7 @@ def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: 
     >>> fig = layer_distributions(t, "mu2", exclude_silent=True); fig.axes[0].get_title()
     'VGG-16'
     """
-    from .claims import silent_at_fhat
+    from .orientation import silent_at_fhat
 
     if isinstance(tables, pd.DataFrame):
         tables = {tables.network.iloc[0]: tables}
@@ -281,7 +281,7 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
     θ̂ is drawn on one period, −82.5° to 97.5°, in bins of 15° centred on 0°, ±45° and 90°, so the 90° bin
     (θ̂ = −90° is the same grating as +90°) is one whole bin, as wide in orientations as the 0° bin; each bin
     shows its share of the layer's channels, and the dotted line the share one bin holds by chance (1/12).
-    Channels silent at every orientation at f̂ (:func:`pecore.claims.silent_at_fhat`) are left out of θ̂:
+    Channels silent at every orientation at f̂ (:func:`pecore.orientation.silent_at_fhat`) are left out of θ̂:
     their θ̂ is 0° by convention, not measured.
 
     Examples
@@ -290,7 +290,7 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
     >>> fig = preference_histograms(chapter_probe("alexnet", "ci")); [round(t) for t in fig.axes[1].get_xticks()]
     [-45, 0, 45, 90]
     """
-    from .claims import silent_at_fhat
+    from .orientation import silent_at_fhat
 
     t = result.table[~result.table.dead.astype(bool)]
     oriented = t[~silent_at_fhat(t)]

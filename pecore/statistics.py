@@ -20,7 +20,27 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["bootstrap_mean", "bootstrap_interval", "summarise", "paired_differences"]
+__all__ = ["clopper_pearson", "bootstrap_mean", "bootstrap_interval", "summarise", "paired_differences"]
+
+
+def clopper_pearson(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) interval of a share ``k / n``.
+
+    Examples
+    --------
+    >>> [round(v, 3) for v in clopper_pearson(30, 60)]
+    [0.368, 0.632]
+    >>> clopper_pearson(0, 10)[0], clopper_pearson(10, 10)[1]
+    (0.0, 1.0)
+    """
+    from scipy.stats import beta
+
+    if not (isinstance(n, (int, np.integer)) and isinstance(k, (int, np.integer)) and 0 <= k <= n and n > 0):
+        raise ParameterError(f"clopper_pearson needs counts 0 <= k <= n with n > 0, got k={k!r}, n={n!r}")
+    a = (1 - level) / 2
+    lo = float(beta.ppf(a, k, n - k + 1)) if k > 0 else 0.0
+    hi = float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0
+    return lo, hi
 
 
 def bootstrap_mean(values: Sequence[float] | np.ndarray, *, n_boot: int = 1000, level: float = 0.95,

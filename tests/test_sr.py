@@ -435,7 +435,7 @@ def _stored_book():
 
 
 def test_chapter_tables_of_the_stored_run_are_in_words():
-    from pecore.sr.conclusions import chapter_tables
+    from pecore.sr.tables import chapter_tables
 
     t = chapter_tables(_stored_book())
     settings = t["settings"].value.to_dict()
@@ -457,7 +457,8 @@ def test_chapter_tables_of_the_stored_run_are_in_words():
 
 
 def test_plateau_sentence_says_levelled_off_only_when_validation_psnr_stopped_rising():
-    from pecore.sr.conclusions import chapter_tables, plateau_sentence
+    from pecore.sr.conclusions import plateau_sentence
+    from pecore.sr.tables import chapter_tables
 
     rising = pd.DataFrame({"relative_change": [0.001], "val_psnr_y_end": [26.80], "val_psnr_y_at_80pct": [26.76]},
                           index=pd.Index(["top"], name="run"))
