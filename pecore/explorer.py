@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .orientation import silent_at_fhat
 from .errors import DatasetError, OutputError, ParameterError
 
 __all__ = ["PHOTOS", "EXPLORER_FILE", "explorer_data", "explorer_html", "write_explorer"]
@@ -132,7 +133,9 @@ def _network_data(network: str, photos: Any, map_side: int, quality: int) -> dic
         sweep = result.frequency.responses[layer]
         out["layers"][layer] = {
             "n": len(rows), **{k: [_plain(v) for v in rows[k]] for k in ("mu1", "mu2", "pe")},
-            "fhat": [_plain(v) for v in rows.fhat], "theta": [_plain(v) for v in rows.theta_hat],
+            "fhat": [_plain(v) for v in rows.fhat],
+            # no θ̂ where the channel answers no straight grating at f̂: its 0° is a convention, not a measurement
+            "theta": [None if s else _plain(v) for v, s in zip(rows.theta_hat, silent_at_fhat(rows))],
             "rank": rows["rank"].astype(int).tolist(), "dead": rows.dead.astype(bool).tolist(),
             "fprobe": [_plain(v) for v in result.orientation.frequency[layer]],
             "peak": [float(f"{v:.4g}") for v in sweep.max(axis=1)], "freq": _ints(sweep),
@@ -349,6 +352,7 @@ function scores(c){const l=L(),rows=[["μ1 (frequency sensitivity)",fmt(l.mu1[c]
  ["PE rank in "+lay.value,l.rank[c]+" of "+l.n+" (1 = highest)"],
  ["largest mean activation",fmt(l.peak[c])],
  ["status",l.dead[c]?'<span class="pex-dead">dead: no response to any grating</span>':
+  l.theta[c]===null?'<span class="pex-dead">answers radial gratings only: no straight grating at f̂ (μ2 = 0, no θ̂)</span>':
   '<span class="pex-live">responds to gratings</span>']];
  $("pex-scores").innerHTML=rows.map(r=>"<tr><td>"+r[0]+"</td><td>"+r[1]+"</td></tr>").join("");}
 function sprite(cb){const k=net.value+"/"+lay.value;if(sprites[k]&&sprites[k].complete)return cb(sprites[k]);

@@ -47,9 +47,12 @@ def test_every_channel_has_the_stored_scores(alexnet_data, alexnet_result):
         for key, col in (("mu1", "mu1"), ("mu2", "mu2"), ("pe", "pe"), ("rank", "rank"), ("dead", "dead")):
             assert d[key] == rows[col].tolist(), (layer, key)
         assert d["fhat"] == [None if math.isnan(v) else v for v in rows.fhat]
-        assert d["theta"] == rows.theta_hat.astype(float).tolist()
+        silent = (~rows.dead.astype(bool) & ~(rows.a_hat > 0)).tolist()  # no straight-grating response at f̂
+        assert d["theta"] == [None if s else float(v) for v, s in zip(rows.theta_hat, silent)]
         assert sorted(d["rank"]) == list(range(1, d["n"] + 1))
     assert sum(sum(d["dead"]) for d in net["layers"].values()) == int(table.dead.sum()) == 7
+    n_silent = sum(v is None for d in net["layers"].values() for v in d["theta"])
+    assert n_silent == int((~table.dead.astype(bool) & ~(table.a_hat > 0)).sum())
 
 
 def test_curves_are_the_probes_scaled_to_their_maximum(alexnet_data, alexnet_result):
