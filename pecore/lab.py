@@ -105,6 +105,9 @@ def describe(profile: ChannelProfile, n_channels: int, variant: str = "default")
     """
     if profile.dead:
         scores = "dead (no response to any grating): μ1 = μ2 = PE = 0, no f̂ or θ̂"
+    elif not profile.orientation_at().max() > 0:
+        scores = (f"μ1 = {profile.mu1:.3f}, f̂ = {profile.fhat:.3g} cpd; answers no straight grating at f̂, so "
+                  "μ2 = PE = 0 and no θ̂")
     else:
         scores = (f"μ1 = {profile.mu1:.3f}, μ2 = {profile.mu2:.3f}, PE = {profile.pe:.3f}, "
                   f"f̂ = {profile.fhat:.3g} cpd, θ̂ = {profile.theta_hat:.0f}°")

@@ -9,7 +9,7 @@ from nbclient import NotebookClient
 
 from pecore import load_probe_result, rescore
 from pecore.errors import ParameterError, PecoreError
-from pecore.lab import ExplorerData, channel_explorer
+from pecore.lab import ExplorerData, channel_explorer, describe
 from pecore.notebook import stored_probe_dir
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,10 @@ def test_profiles_are_the_rescored_stored_probe(data):
     q = data.profile("alexnet", "default", "relu2", value=best)
     assert q.config.csf == "mannos-sakrison" and p.config.csf == "barten"
     assert data.result("alexnet", "barten-csf") is data.result("alexnet", "barten-csf")  # scored once
+    full = data.result("alexnet").table
+    silent = full[~full.dead.astype(bool) & ~(full.a_hat > 0)].iloc[0]  # answers radial gratings only
+    p = data.profile("alexnet", "default", silent.layer, value=int(silent.channel))
+    assert "answers no straight grating at f̂, so μ2 = PE = 0 and no θ̂" in describe(p, 384)
 
 
 @pytest.mark.parametrize("call, message", [
