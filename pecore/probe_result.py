@@ -74,6 +74,27 @@ class ProbeResult:
                 for k, g in ((k, self.layer(k)) for k in dict.fromkeys(self.table.layer))}
         return self.cube.at(freq)
 
+    def fhat_at_grid_edges(self) -> pd.DataFrame:
+        """Per layer, how many live channels have f̂ at the lowest or the highest frequency of the grid.
+
+        There the CSF-weighted slope is steepest at the edge of what was probed: the channel's tuning may lie
+        beyond the grid, so its f̂ (and the orientation tuning read at f̂) is a bound, not a preference.
+
+        Examples
+        --------
+        >>> from pecore.notebook import stored_probe_dir
+        >>> edges = load_probe_result(stored_probe_dir("alexnet")).fhat_at_grid_edges()
+        >>> list(edges.columns)
+        ['live', 'at lowest', 'at highest', 'lowest (cpd)', 'highest (cpd)']
+        """
+        f = self.frequency.frequencies
+        live = self.table[~self.table.dead.astype(bool)]
+        rows = {layer: {"live": len(g), "at lowest": int(np.isclose(g.fhat, f.min()).sum()),
+                        "at highest": int(np.isclose(g.fhat, f.max()).sum()),
+                        "lowest (cpd)": float(f.min()), "highest (cpd)": float(f.max())}
+                for layer, g in live.groupby("layer", sort=False)}
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("layer")
+
     def layer(self, name: str) -> pd.DataFrame:
         """The rows of one layer, by channel."""
         return self.table[self.table.layer == name].sort_values("channel").reset_index(drop=True)

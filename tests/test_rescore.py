@@ -159,3 +159,16 @@ def test_rescore_folder_inputs_missing_file_empty_truncated(saved, tmp_path, cap
     assert "no-such" in capsys.readouterr().err and not (tmp_path / "out").exists()
     assert main(["probe", "--rescore", str(saved), "--out", str(saved)]) == 2
     assert "the --rescore folder itself" in capsys.readouterr().err
+
+
+def test_fhat_at_the_grid_edges_is_counted_from_the_stored_probe():
+    probed = load_probe_result(stored_probe_dir("vgg16"))
+    edges = probed.fhat_at_grid_edges()
+    live = probed.table[~probed.table.dead.astype(bool)]
+    deep = live[live.layer == "relu5_3"]
+    assert edges.loc["relu5_3", "live"] == len(deep)
+    assert edges.loc["relu5_3", "at lowest"] == int((deep.fhat == deep.fhat.min()).sum()) == 85  # 0.5 cpd
+    assert edges.loc["relu5_3", "at highest"] == int((deep.fhat >= 30.0 - 1e-9).sum())
+    # another scoring re-reads the same sweeps: the same live channels per layer
+    flat = rescore(probed, "no-csf").fhat_at_grid_edges()
+    assert list(flat.index) == list(edges.index) and (flat["live"] == edges["live"]).all()
