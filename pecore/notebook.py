@@ -119,6 +119,7 @@ def check_parameters(values: Mapping[str, Any], spec: Mapping[str, Param] | None
     ...
     pecore.errors.UnknownNameError: notebook parameter preset: unknown value 'fast'; allowed: paper, quick, ci
     """
+    fit_figures_to_page()  # a chapter's figures readable at page width, whatever the order of its imports
     spec = {**COMMON, **(spec or {})}
     out = dict(values)
     for name, value in values.items():
