@@ -88,7 +88,7 @@ def provenance_details(params: Mapping[str, Any], provenance: Mapping[str, Any] 
     >>> provenance_details({"preset": "ci"}).startswith("<details>")
     True
     """
-    table = parameter_table(params, provenance).to_html(escape=True)
+    table = parameter_table(params, provenance).reset_index().to_html(escape=True, index=False)
     return f"<details><summary>Parameters and provenance of this page</summary>{table}</details>"
 
 
@@ -113,21 +113,42 @@ def grid_text(provenance: Mapping[str, Any]) -> str:
             + (f"; scoring: {', '.join(other)}" if other else ""))
 
 
+def _page_value(name: str, value: Any) -> str:
+    """A page parameter's value as a reader reads it (names in words, yes/no, 'none', the chapter's default)."""
+    if value is None:
+        return "— (the chapter's default)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(display_name(str(v)) for v in value) if value else "none"
+    return display_name(str(value)) if isinstance(value, str) else str(value)
+
+
 def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """A two-column table of the chapter's parameters and the provenance of its results.
 
+    A page ``preset`` that the results did not use (the page shows stored results of another preset) says so.
+
     Examples
     --------
-    >>> parameter_table({"preset": "ci"}).loc["page parameter: preset", "value"]
-    'ci'
+    >>> t = parameter_table({"preset": "quick", "use_stored": True, "variants": []},
+    ...                     {"preset": "paper", "stored": True, "network": "vgg16"})
+    >>> t.loc["page parameter: preset", "value"]
+    'quick (not used: the page shows the stored paper results)'
+    >>> t.loc["page parameter: use_stored", "value"], t.loc["page parameter: variants", "value"]
+    ('yes', 'none')
     """
-    rows = [(f"page parameter: {k}", v) for k, v in params.items()]
+    rows = [(f"page parameter: {k}", _page_value(k, v)) for k, v in params.items()]
     if provenance:
+        used = provenance.get("preset")
+        rows = [(k, f"{v} (not used: the page shows the stored {used} results)"
+                 if k == "page parameter: preset" and provenance.get("stored") and used and v != used else v)
+                for k, v in rows]
         w = provenance.get("weights", {}) or {}
         rows += [
-            ("results: preset", str(provenance.get("preset")) + (" (stored results)" if provenance.get("stored") else "")),
-            ("results: command", portable_command(provenance.get("command"))),
-            ("results: wall time (s)", provenance.get("wall_seconds")),
+            ("results: preset", str(used) + (" (stored results)" if provenance.get("stored") else "")),
+            ("results: command", portable_command(provenance.get("command")) or "— (not recorded)"),
+            ("results: wall time (s)", provenance.get("wall_seconds") or "— (not recorded)"),
             ("results: CPU", provenance.get("cpu")),
             ("weights source", w.get("source")),
             ("weights sha256", (w.get("sha256") or "")[:16] + "…"),
@@ -137,7 +158,8 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
             ("torch", provenance.get("torch")),
             ("created (UTC)", provenance.get("created_utc")),
         ]
-    return pd.DataFrame([(k, _short(v)) for k, v in rows], columns=["parameter", "value"]).set_index("parameter")
+    return pd.DataFrame([(k, _short(v, long=k == "results: command")) for k, v in rows],
+                        columns=["parameter", "value"]).set_index("parameter")
 
 
 def portable_command(command: str | None) -> str | None:
@@ -161,6 +183,7 @@ def portable_command(command: str | None) -> str | None:
     return " ".join(words)
 
 
-def _short(v: Any) -> str:
-    text = "— (the chapter's default)" if v is None else str(v)
-    return text if len(text) < 90 else text[:87] + "…"
+def _short(v: Any, long: bool = False) -> str:
+    text = "—" if v is None else str(v)
+    limit = 400 if long else 90  # a command is shown whole
+    return text if len(text) < limit else text[:limit - 3] + "…"
