@@ -47,10 +47,11 @@ from .cache import atomic_write_text
 from .errors import DatasetError, ParameterError, UnknownNameError
 from .experiment import VERDICTS, Verdict, display_name, judge, overall_reading
 from .orientation import silent_at_fhat
+from .tables import interval_text
 
 __all__ = ["Claim", "CLAIMS", "CHAPTER_TITLES", "FINDINGS_DIR", "SPREAD_THRESHOLD", "ROW_VERDICTS", "relative_spread",
            "spread_verdict", "record_finding", "load_findings", "row_verdict", "claims_table", "claims_html",
-           "findings_table", "plot_claim", "section_anchor", "chapter_title", "interval_text"]
+           "findings_table", "plot_claim", "section_anchor", "chapter_title"]
 
 #: the folder (relative to where a chapter runs) that holds the recorded findings
 FINDINGS_DIR = "findings"
@@ -296,46 +297,6 @@ def chapter_title(name: str) -> str:
     ('Image quality', '09_new')
     """
     return CHAPTER_TITLES.get(str(name), str(name))
-
-
-def _decimals(*values: float, bounds: Sequence[float] = ()) -> int:
-    """Decimals that give the largest of ``values`` about three significant digits (0 to 3), more when a
-    non-zero interval bound in ``bounds`` would otherwise round to 0 (which side of 0 it lies on matters)."""
-    finite = [abs(float(v)) for v in values if np.isfinite(v)]
-    scale = max(finite, default=0.0)
-    if scale == 0:
-        return 2
-    d = int(np.clip(2 - np.floor(np.log10(scale)), 0, 3))
-    bounds = [abs(float(v)) for v in bounds if np.isfinite(v)]
-    while d < 5 and any(0 < v < 0.5 * 10.0 ** -d for v in bounds):
-        d += 1
-    return d
-
-
-def interval_text(estimate: float, ci_low: float, ci_high: float) -> str:
-    """``estimate [low, high]`` in plain decimals with signs, all three to the same number of decimals.
-
-    About three significant digits of the largest of the three (never an exponent); a value that rounds to
-    zero is written without a sign; 'n/a' for a value that is not finite.
-
-    Examples
-    --------
-    >>> interval_text(-9.8e-05, -0.0206, 0.0245)
-    '0.000 [-0.021, +0.025]'
-    >>> interval_text(0.9072, 0.7511, 1.0708), interval_text(11.13, 9.106, 13.72)
-    ('+0.91 [+0.75, +1.07]', '+11.1 [+9.1, +13.7]')
-    >>> interval_text(0.0184, 0.000531, 0.0353), interval_text(0.1, float("nan"), float("nan"))
-    ('+0.018 [+0.001, +0.035]', '+0.100 [n/a, n/a]')
-    """
-    d = _decimals(estimate, ci_low, ci_high, bounds=(ci_low, ci_high))
-
-    def f(x: float) -> str:
-        if not np.isfinite(x):
-            return "n/a"
-        text = f"{x:+.{d}f}"
-        return text[1:] if float(text) == 0 else text
-
-    return f"{f(estimate)} [{f(ci_low)}, {f(ci_high)}]"
 
 
 def _test_line(claim: Claim, r: Mapping[str, Any]) -> str:

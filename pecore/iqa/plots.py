@@ -208,7 +208,7 @@ def conclusions(result: IQAResult, stat: str = "srocc") -> list[str]:
     >>> print(conclusions(r)[0])
     **Top-PE channels predict human scores better than bottom-PE channels** — all layers together, SROCC top − bottom: p = 10 %: 0.000 [-0.020, +0.020], n = 5: **undecided**; p = 25 %: +0.030 [+0.010, +0.050], n = 5: **supported**
     """
-    from ..claims import interval_text
+    from ..tables import interval_text
     from ..experiment import overall_reading
     from .conclusions import conclusions as verdicts_of
 
@@ -249,7 +249,7 @@ def limits(result: IQAResult) -> str:
     """
     from math import comb
 
-    from ..claims import interval_text
+    from ..tables import interval_text
     from .conclusions import conclusions as verdicts_of
 
     n_ref = int(result.provenance.get("dataset", {}).get("reference_images") or 0)

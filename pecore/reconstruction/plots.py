@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..figures import panel_grid
+from ..tables import interval_decimals, interval_text
 
 from .experiment import ReconstructionResult
 from .measures import HIGHER_IS_BETTER
@@ -146,12 +147,9 @@ def loss_curves(result: ReconstructionResult) -> plt.Figure:
     return fig
 
 
-def _interval(m: float, lo: float, hi: float) -> str:
-    return f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
-
-
-def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """:meth:`ReconstructionResult.summary` as a readable table: layer × subset rows, one column per measure.
+def summary_table(summary: pd.DataFrame, measures: Sequence[str] | None = None) -> pd.DataFrame:
+    """:meth:`ReconstructionResult.summary` as a readable table: layer × subset rows, one column per measure
+    (``measures``: which, in that order; default all of :data:`MEASURE_LABELS` present).
 
     Examples
     --------
@@ -160,10 +158,13 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     >>> summary_table(s).columns.tolist()
     ['PSNR (dB) ↑']
     """
-    t = summary.assign(value=[_interval(m, lo, hi) for m, lo, hi in zip(summary["mean"], summary.ci_low,
-                                                                       summary.ci_high)])
+    # one number of decimals per measure, so a column reads alike
+    d = {m: max(interval_decimals(*r, signed=False) for r in zip(g["mean"], g.ci_low, g.ci_high))
+         for m, g in summary.groupby("measure")}
+    t = summary.assign(value=[interval_text(v, lo, hi, signed=False, decimals=d[m]) for m, v, lo, hi in
+                              zip(summary.measure, summary["mean"], summary.ci_low, summary.ci_high)])
     wide = t.pivot(index=["layer", "subset"], columns="measure", values="value")
-    wide = wide[[m for m in MEASURE_LABELS if m in wide.columns]]
+    wide = wide[[m for m in (measures or MEASURE_LABELS) if m in wide.columns]]
     wide.columns = [f"{MEASURE_LABELS[m]} {'↑' if HIGHER_IS_BETTER.get(m, True) else '↓'}" for m in wide.columns]
     wide.index = wide.index.set_names(["layer", "subset"])
     return wide
@@ -201,7 +202,7 @@ def verdicts_table(verdicts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "layer": verdicts.scope, "part of the claim": verdicts.claim,
         "measure": [MEASURE_LABELS.get(m, m) for m in verdicts.measure],
-        "top − bottom [95 % interval]": [_interval(m, lo, hi) for m, lo, hi in
+        "top − bottom [95 % interval]": [interval_text(m, lo, hi) for m, lo, hi in
                                          zip(verdicts.estimate, verdicts.ci_low, verdicts.ci_high)],
         "pairs": verdicts.n, "verdict": verdicts.verdict})
 
