@@ -162,6 +162,7 @@ def chapter_tables(results: SRResults) -> dict[str, Any]:
     if plateau.val_psnr_y_end.notna().any():
         shown["validation PSNR-Y at 80 % (dB)"] = plateau.val_psnr_y_at_80pct.map(lambda v: _fmt(v, 2))
         shown["validation PSNR-Y at the end (dB)"] = plateau.val_psnr_y_end.map(lambda v: _fmt(v, 2))
+        shown["rise (dB)"] = (plateau.val_psnr_y_end - plateau.val_psnr_y_at_80pct).map(lambda v: _fmt(v, 3, sign=True))
     shown.index = [display_name(x) for x in shown.index]
     shown.index.name = "arm"
     sweep, sweep_note = None, ""
