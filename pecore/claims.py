@@ -45,7 +45,7 @@ import pandas as pd
 
 from .cache import atomic_write_text
 from .errors import DatasetError, ParameterError, UnknownNameError
-from .experiment import VERDICTS, Verdict, display_name, judge, overall_reading
+from .experiment import READINGS, VERDICTS, Verdict, display_name, judge, overall_reading, verdict_word
 from .orientation import silent_at_fhat
 from .tables import interval_text
 
@@ -59,7 +59,7 @@ FINDINGS_DIR = "findings"
 #: percentile scores at least a quarter of the median more than the one at the 10th — a deliberately low bar
 SPREAD_THRESHOLD = 0.25
 #: the verdict of a row: the four readings, then 'too few data' and 'not run'
-ROW_VERDICTS = ("supported", "contradicted", "undecided", "mixed", "too few data", "not run")
+ROW_VERDICTS = READINGS + ("not run",)
 _FORMAT = 1
 _MAX_SHOWN = 4
 #: the chapters' titles in words (shortened), for links and settings on the claims page
@@ -263,29 +263,18 @@ def load_findings(folder: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def row_verdict(verdicts: Sequence[str]) -> str:
-    """One word for a claim from the verdicts of its tests, never stronger than they are.
-
-    'supported' / 'contradicted' only when every test is; 'undecided' when none is either; 'mixed' when
-    some test is supported or contradicted and the others are not all the same.
+    """One word for a claim's row from the verdicts of its tests (:func:`pecore.experiment.verdict_word`),
+    'not run' when there is none.
 
     Examples
     --------
     >>> row_verdict(["supported"] * 3), row_verdict(["supported", "undecided"]), row_verdict(["undecided"])
-    ('supported', 'mixed', 'undecided')
-    >>> row_verdict(["too few data"]), row_verdict([])
-    ('too few data', 'not run')
+    ('supported', 'supported in part', 'undecided')
+    >>> row_verdict(["contradicted", "undecided"]), row_verdict(["too few data"]), row_verdict([])
+    ('not supported', 'too few data', 'not run')
     """
     v = [x for x in verdicts if x in VERDICTS]
-    if not v:
-        return "not run"
-    if all(x == "too few data" for x in v):
-        return "too few data"
-    for word in ("supported", "contradicted"):
-        if all(x == word for x in v):
-            return word
-    if "supported" not in v and "contradicted" not in v:
-        return "undecided"
-    return "mixed"
+    return verdict_word(v) if v else "not run"
 
 
 def chapter_title(name: str) -> str:

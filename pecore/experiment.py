@@ -38,7 +38,7 @@ import pandas as pd
 from .errors import PecoreError
 
 __all__ = ["VERDICTS", "Verdict", "judge", "verdict_table", "overall_reading", "ExperimentResult", "display_name", "DISPLAY_NAMES",
-           "stored_or_compute", "read_provenance", "verdict_reading"]
+           "stored_or_compute", "read_provenance", "verdict_reading", "READINGS", "verdict_word"]
 
 VERDICTS = ("supported", "contradicted", "undecided", "too few data")
 
@@ -132,6 +132,37 @@ def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
                         columns=["claim", "scope", "measure", "estimate", "ci_low", "ci_high", "n", "verdict", "note"])
 
 
+#: one word for a set of verdicts (:func:`verdict_word`), never stronger than they are
+READINGS = ("supported", "contradicted", "undecided", "supported in part", "not supported", "mixed", "too few data")
+
+
+def verdict_word(verdicts: Sequence[str]) -> str:
+    """One word for a claim from the verdicts of its tests, never stronger than they are.
+
+    'supported' / 'contradicted' when every test is; 'undecided' when none is either; 'supported in part'
+    when some are supported and none contradicted; 'not supported' when some are contradicted and none
+    supported; 'mixed' when some are supported and some contradicted. Tests with too few data count as
+    undecided unless every test has too few data.
+
+    Examples
+    --------
+    >>> verdict_word(["supported"] * 3), verdict_word(["supported", "undecided"]), verdict_word(["undecided"])
+    ('supported', 'supported in part', 'undecided')
+    >>> verdict_word(["contradicted", "undecided"]), verdict_word(["supported", "contradicted"])
+    ('not supported', 'mixed')
+    """
+    v = [x for x in verdicts if x in VERDICTS]
+    if not v:
+        raise ValueError("verdict_word needs at least one verdict")
+    if all(x == "too few data" for x in v):
+        return "too few data"
+    for word in ("supported", "contradicted"):
+        if all(x == word for x in v):
+            return word
+    up, down = "supported" in v, "contradicted" in v
+    return "mixed" if up and down else "supported in part" if up else "not supported" if down else "undecided"
+
+
 def overall_reading(verdicts: Sequence[Verdict]) -> str:
     """One sentence that counts the verdicts, never stronger than they are.
 
@@ -146,19 +177,12 @@ def overall_reading(verdicts: Sequence[Verdict]) -> str:
         return "Nothing was tested: the arms the claim compares were not both run."
     counts = {k: sum(v.verdict == k for v in verdicts) for k in VERDICTS}
     listing = ", ".join(f"{counts[k]} {k}" for k in VERDICTS if counts[k])
-    if counts["too few data"] == n:
-        return f"Too few data for any verdict ({n} tests): rerun with more images or seeds."
-    if counts["supported"] == n:
-        return f"Supported in every test ({n} of {n})."
-    if counts["contradicted"] == n:
-        return f"Contradicted in every test ({n} of {n})."
-    if counts["supported"] == 0 and counts["contradicted"] == 0:
-        return f"Undecided: no interval excludes zero ({listing})."
-    if counts["supported"] == 0:
-        return f"Not supported: of {n} tests, {listing}."
-    if counts["contradicted"] == 0:
-        return f"Supported in part: of {n} tests, {listing}."
-    return f"Mixed: of {n} tests, {listing}."
+    word = verdict_word([v.verdict for v in verdicts])
+    return {"too few data": f"Too few data for any verdict ({n} tests): rerun with more images or seeds.",
+            "supported": f"Supported in every test ({n} of {n}).",
+            "contradicted": f"Contradicted in every test ({n} of {n}).",
+            "undecided": f"Undecided: no interval excludes zero ({listing}).",
+            }.get(word, f"{word.capitalize()}: of {n} tests, {listing}.")
 
 
 class ExperimentResult:

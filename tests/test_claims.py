@@ -107,7 +107,7 @@ def test_spread_verdict_is_the_one_its_interval_gives(values, verdict):
         assert v.ci_low <= v.estimate <= v.ci_high
 
 
-def test_an_undecided_interval_makes_the_row_undecided_or_mixed(tmp_path):
+def test_an_undecided_interval_makes_the_row_undecided_or_supported_in_part(tmp_path):
     und = Verdict.from_interval("c", "relu2_2", "structure", 0.01, -0.02, 0.04, n=8)
     sup = Verdict.from_interval("c", "relu3_3", "structure", 0.05, 0.01, 0.09, n=8)
     claims.record_finding("reconstruction", [und], {"network": "vgg16", "preset": "ci"}, chapter="04_reconstruction",
@@ -118,7 +118,7 @@ def test_an_undecided_interval_makes_the_row_undecided_or_mixed(tmp_path):
     claims.record_finding("reconstruction", [und, sup], {"network": "vgg16", "preset": "ci"},
                           chapter="04_reconstruction", folder=tmp_path)  # a rerun replaces the record
     row = claims.claims_table(claims.load_findings(tmp_path)).set_index("key").loc["reconstruction"]
-    assert row.verdict == "mixed" and "1 supported, 1 undecided" in row.measured
+    assert row.verdict == "supported in part" and "1 supported, 1 undecided" in row.measured
 
 
 def test_a_nan_interval_round_trips_as_too_few_data(tmp_path):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..experiment import display_name
+from ..experiment import display_name, verdict_word
 from .evaluate import POOLED_NAME
 from .results import SRResults
 
@@ -88,21 +88,16 @@ def top_verdicts(differences: pd.DataFrame, dataset: str | None = None) -> pd.Da
 
 def claim_verdict(verdicts: Sequence[str]) -> str:
     """One word for "the top-PE loss is better than each other loss" from the verdicts of its comparisons, never
-    stronger than they are: the word of the book's claims page (:func:`pecore.claims.row_verdict`).
-
-    'supported' / 'contradicted' only when every comparison is; 'undecided' when none is either; 'mixed'
-    otherwise.
+    stronger than they are: :func:`pecore.experiment.verdict_word`, the word of the book's claims page.
 
     Examples
     --------
     >>> claim_verdict(["supported", "supported"]), claim_verdict(["contradicted", "undecided"])
-    ('supported', 'mixed')
+    ('supported', 'not supported')
     >>> claim_verdict(["supported", "contradicted"]), claim_verdict(["undecided"])
     ('mixed', 'undecided')
     """
-    from ..claims import row_verdict
-
-    return row_verdict(list(verdicts))
+    return verdict_word(list(verdicts))
 
 
 _AGAINST = {"supported": "better than", "contradicted": "worse than", "undecided": "not clearly different from"}
