@@ -36,8 +36,12 @@ def test_chapter_executes_under_ci_and_states_the_computed_verdicts(tmp_path):
     result = chapter_result("vgg16", "ci", device="cpu")
     verdicts = conclusions(result)
     assert verdicts and {v.scope for v in verdicts} == set(result.table.layer)
-    for v in verdicts:
-        assert v.sentence() in markdown
+    from pecore.experiment import overall_reading
+    from pecore.tables import interval_text
+
+    for v in verdicts:  # Table 4 lists every test with its interval and verdict
+        assert interval_text(v.estimate, v.ci_low, v.ci_high) in html and v.verdict in html
+    assert overall_reading(verdicts) in markdown
 
 
 def test_committed_notebook_carries_no_outputs():
