@@ -454,7 +454,8 @@ def findings_table(findings: pd.DataFrame) -> pd.DataFrame:
         rows.append({"claim": number.get(r.claim_id, 0), "chapter": chapter_title(r.chapter), "test": what,
                      "estimate [95 % interval]": interval_text(r.estimate, r.ci_low, r.ci_high) if tested else "—",
                      "n": int(r.n) if tested else 0, "verdict": r.verdict})
-    return pd.DataFrame(rows, columns=["claim", "chapter", "test", "estimate [95 % interval]", "n", "verdict"])
+    table = pd.DataFrame(rows, columns=["claim", "chapter", "test", "estimate [95 % interval]", "n", "verdict"])
+    return table.sort_values("claim", kind="stable").reset_index(drop=True)  # in claim order, each in record order
 
 
 def plot_claim(findings: pd.DataFrame, claim: str):
