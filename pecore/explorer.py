@@ -261,6 +261,7 @@ border:1px solid #8c959f;border-radius:4px;background:#f6f8fa;color:#1d1d1f}
 .pex .pex-fhat{font-size:15px;line-height:1}
 .pex h4{margin:10px 0 4px;font-size:16px;color:#1d1d1f}.pex .pex-note{font-size:13px;color:#555}
 .pex table.pex-scores{border-collapse:collapse;font-size:15px;margin:0}
+.pex table.pex-scores td:first-child{white-space:nowrap;padding-right:14px}
 .pex table.pex-scores td{padding:2px 10px 2px 0;border:0;background:none;color:#1d1d1f}
 .pex table.pex-scores td:nth-child(2){font-variant-numeric:tabular-nums;font-weight:600}
 .pex .pex-dead{color:#b42318;font-weight:700}.pex .pex-live{color:#1a7f37;font-weight:700}
@@ -322,8 +323,8 @@ function freqPlot(c){const s=$("pex-freq"),n=N(),l=L(),f=n.frequencies,W=372,H=2
   "stroke-width":2.5},s);
  if(l.fhat[c]!==null){const x=X(l.fhat[c]);el("line",{x1:x,x2:x,y1:Y(0),y2:Y(1),stroke:"#c2410c",
   "stroke-width":1.8,"stroke-dasharray":"5 4"},s);const t=el("text",{x:Math.min(Math.max(x,m.l+45),W-m.r-45),y:Y(1)-6,
-  fill:"#c2410c","text-anchor":"middle"},s,"f");el("tspan",{dx:"-0.55em",dy:"-0.38em"},t,"ˆ");
-  el("tspan",{dx:"0.05em",dy:"0.38em"},t," = "+fmt(l.fhat[c])+" cpd");}
+  fill:"#c2410c","text-anchor":"middle"},s,"f");el("tspan",{dx:"-0.5em",dy:"-0.32em"},t,"ˆ");
+  el("tspan",{dx:"0.02em",dy:"0.32em"},t," = "+fmt(l.fhat[c])+" cpd");}
  el("rect",{x:X(f0),y:Y(1),width:X(f1)-X(f0),height:Y(0)-Y(1),fill:"none",stroke:"#999"},s);
  el("text",{x:(X(f0)+X(f1))/2,y:H-10,"text-anchor":"middle"},s,"spatial frequency (cycles per degree, log scale)");
  el("text",{transform:"translate(15,"+(Y(0.5))+") rotate(-90)","text-anchor":"middle"},s,"mean activation / max");
@@ -332,16 +333,20 @@ function freqPlot(c){const s=$("pex-freq"),n=N(),l=L(),f=n.frequencies,W=372,H=2
  el("rect",{x:118,y:2,width:16,height:11,fill:"#d6dbe1",stroke:"#9aa4ae"},g);
  el("text",{x:140,y:12},g,"CSF ("+csfName(n.csf_name)+")");}
 function polarPlot(c){const s=$("pex-polar"),n=N(),l=L(),cx=136,cy=142,r=98,q0=75*Math.PI/180;s.innerHTML="";
- [0.25,0.5,0.75,1].forEach(t=>{el("circle",{cx:cx,cy:cy,r:r*t,fill:"none",stroke:"#e0e0e0"},s);
-  el("text",{x:cx+r*t*Math.cos(q0)+2,y:cy-r*t*Math.sin(q0)+4,"font-size":12,fill:"#777"},s,t);});
+ [0.25,0.5,0.75,1].forEach(t=>el("circle",{cx:cx,cy:cy,r:r*t,fill:"none",stroke:"#e0e0e0"},s));
  for(let a=0;a<360;a+=30){const q=a*Math.PI/180;el("line",{x1:cx,y1:cy,x2:cx+r*Math.cos(q),y2:cy-r*Math.sin(q),
   stroke:"#e0e0e0"},s);el("text",{x:cx+(r+16)*Math.cos(q),y:cy-(r+16)*Math.sin(q)+4,"text-anchor":"middle"},s,a+"°");}
  const o=n.orientations,v=l.orient[c],pts=[];for(const k of [0,180])o.forEach((t,i)=>{const q=(t+k)*Math.PI/180;
   pts.push((cx+r*v[i]/1000*Math.cos(q)).toFixed(1)+","+(cy-r*v[i]/1000*Math.sin(q)).toFixed(1));});
  el("polygon",{points:pts.join(" "),fill:"rgba(31,95,191,0.18)",stroke:"#1f5fbf","stroke-width":2.2},s);
+ [0.25,0.5,0.75,1].forEach(t=>el("text",{x:cx+r*t*Math.cos(q0)+2,y:cy-r*t*Math.sin(q0)+4,"font-size":12,
+  fill:"#555",stroke:"#fff","stroke-width":3,"paint-order":"stroke"},s,t));
  if(l.theta[c]!==null&&!l.dead[c])for(const k of [0,180]){const q=(l.theta[c]+k)*Math.PI/180;
   el("line",{x1:cx,y1:cy,x2:cx+r*Math.cos(q),y2:cy-r*Math.sin(q),stroke:"#c2410c","stroke-width":1.8,
   "stroke-dasharray":"5 4"},s);}
+ if(l.theta[c]===null||l.dead[c]){el("rect",{x:cx-70,y:cy-22,width:140,height:44,rx:4,fill:"#fff",
+  stroke:"#b42318"},s);const w=l.dead[c]?["dead: no response","to any grating"]:["no response to","straight gratings"];
+  w.forEach((t,i)=>el("text",{x:cx,y:cy-4+17*i,"text-anchor":"middle",fill:"#b42318"},s,t));}
  el("text",{x:cx,y:276,"text-anchor":"middle"},s,l.fprobe[c]===null?"no tuning (dead channel)":
   "grating orientation θ, at "+fmt(l.fprobe[c])+" cpd");
  el("text",{x:cx,y:294,"text-anchor":"middle"},s,"radius: mean activation / max");}
