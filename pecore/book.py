@@ -136,7 +136,7 @@ def _write_timings_page(record: dict[str, dict[str, Any]], path: Path) -> None:
 
     lines = [f"Measured by this build of the book on {cpu_model()}; wall-clock seconds of each chapter's papermill "
              "run. Preset 'default' means the chapter's own default (the stored results where the chapter has them).",
-             "", "| chapter | preset | device | seconds |", "| --- | --- | --- | --- |"]
+             "", "| chapter (as `--chapters` names it) | preset | device | seconds |", "| --- | --- | --- | --- |"]
     total = 0.0
     for name in sorted(record):
         r = record[name]
