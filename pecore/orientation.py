@@ -13,7 +13,8 @@ from .errors import UnknownNameError
 from .experiment import Verdict
 from .statistics import clopper_pearson
 
-__all__ = ["CARDINAL_AXES", "silent_at_fhat", "axis_preference", "axis_table", "axis_reading", "share_near_nyquist"]
+__all__ = ["CARDINAL_AXES", "silent_at_fhat", "axis_preference", "axis_table", "axis_reading", "share_near_nyquist",
+           "depth_trend"]
 
 
 #: the two cardinal axes of a grating's direction of modulation, in words (θ = 0°: vertical bars)
@@ -186,3 +187,62 @@ def share_near_nyquist(table: pd.DataFrame, layer: str, *, score: str = "mu2", p
     n_near = int((top.fhat > limit).sum())
     return {"n_top": len(top), "n_near": n_near, "share_top": n_near / len(top),
             "share_layer": float((t.fhat > limit).mean()), "f_limit": limit, "nyquist": float(ppd) / 2}
+
+
+def depth_trend(values: pd.Series, *, unit: str = "cpd", decimals: int = 2) -> str:
+    """How a per-layer value changes with depth, in words that say no more than the numbers show.
+
+    ``values`` is indexed by layer, shallowest first (a column of a per-layer table). The phrase names the first
+    and the last layer's value, the overall fall or rise as a ratio, and, when the change is not the same way at
+    every step, each step that goes the other way. Values are compared as shown, rounded to ``decimals``.
+
+    Parameters
+    ----------
+    values
+        One number per layer, in depth order (e.g. the median f̂ of each layer); layers without one (NaN) are
+        left out.
+    unit
+        Appended to every value shown.
+    decimals
+        Decimals shown and compared.
+
+    Returns
+    -------
+    str
+        A predicate for a sentence whose subject is the value, e.g. "The median f̂ " + ``depth_trend(...)``.
+
+    Examples
+    --------
+    >>> f = pd.Series([8.73, 5.1, 3.2, 2.09, 2.23], index=["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"])
+    >>> depth_trend(f)
+    'falls 3.9-fold with depth, from 8.73 cpd (relu1_2) to 2.23 cpd (relu5_3), but not at every step: relu4_3 2.09 cpd → relu5_3 2.23 cpd'
+    >>> depth_trend(pd.Series([4.0, 2.0, 1.0], index=["a", "b", "c"]))
+    'falls 4.0-fold with depth, at every step, from 4.00 cpd (a) to 1.00 cpd (c)'
+    >>> depth_trend(pd.Series([3.09, 4.86, 3.09], index=["a", "b", "c"]))
+    'is 3.09 cpd in both a and c, but not in between: from 3.09 cpd (a) to 4.86 cpd (b)'
+    >>> depth_trend(pd.Series([2.0, 2.0], index=["a", "b"]))
+    'is the same in every layer (2.00 cpd)'
+    """
+    v = pd.Series(np.round(np.asarray(values, dtype=float), decimals), index=list(values.index)).dropna()
+    layers, x = list(v.index), v.to_numpy()
+    if len(x) < 2:
+        return "cannot be compared across layers (fewer than two layers have a value)"
+
+    def shown(i: int) -> str:
+        return f"{x[i]:.{decimals}f} {unit}"
+
+    if np.all(x == x[0]):
+        return f"is the same in every layer ({shown(0)})"
+    span = f"from {shown(0)} ({layers[0]}) to {shown(-1)} ({layers[-1]})"
+    if x[-1] == x[0]:
+        lo, hi = int(np.argmin(x)), int(np.argmax(x))
+        return (f"is {shown(0)} in both {layers[0]} and {layers[-1]}, but not in between: from {shown(lo)} "
+                f"({layers[lo]}) to {shown(hi)} ({layers[hi]})")
+    falls = x[-1] < x[0]
+    low, high = sorted((x[0], x[-1]))
+    verb = ("falls" if falls else "rises") + (f" {high / low:.1f}-fold" if low > 0 else "") + " with depth"
+    against = [i for i, d in enumerate(np.diff(x)) if (d > 0 if falls else d < 0)]
+    if not against:
+        return f"{verb}, at every step, {span}"
+    turns = "; ".join(f"{layers[i]} {shown(i)} → {layers[i + 1]} {shown(i + 1)}" for i in against)
+    return f"{verb}, {span}, but not at every step: {turns}"

@@ -1,4 +1,8 @@
-"""Figures of the frequency, orientation and PE chapters (matplotlib), with one colour per layer depth."""
+"""Figures of the frequency, orientation and PE chapters (matplotlib), with one colour per layer depth.
+
+Length: one function per kind of figure those chapters show, each sized for the book's 6.8 in text column;
+they share the colour, title and tick rules kept here.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -34,6 +38,17 @@ __all__ = [
 
 def _layers(result: ProbeResult) -> list[str]:
     return list(dict.fromkeys(result.table.layer))
+
+
+def _mathtext(text: str) -> str:
+    r"""``text`` for matplotlib, with f̂ and θ̂ as mathtext (a combining hat drifts off its letter in a figure).
+
+    Examples
+    --------
+    >>> _mathtext("f̂ at peak activation")
+    '$\\hat{f}$ at peak activation'
+    """
+    return str(text).replace("f\u0302", r"$\hat{f}$").replace("θ\u0302", r"$\hat{\theta}$")
 
 
 def grating_gallery(grid: ProbeGrid, frequencies: Sequence[float] = (1.0, 4.0, 16.0),
@@ -116,7 +131,7 @@ def frequency_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelProf
     profiles = _profiles(result, layer, channels)
     config = config or profiles[0].config
     f = profiles[0].frequencies
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = plt.subplots(figsize=(6.8, 4.4 + 0.2 * len(profiles)))
     cmap = plt.get_cmap("viridis", max(2, len(profiles)))
     for i, pr in enumerate(profiles):
         a = pr.frequency_response
@@ -135,7 +150,8 @@ def frequency_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelProf
     ax.set_title(f"{display_name(profiles[0].network)} {profiles[0].layer}: frequency tuning")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ncol = 2 if max(len(_mathtext(x).replace("$\\hat{f}$", "f")) for x in l1 + l2) <= 40 else 1  # two fit 6.8 in
+    ax.legend(h1 + h2, l1 + l2, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False)
     ax.set_zorder(ax2.get_zorder() + 1)
     ax.patch.set_visible(False)
     fig.tight_layout()
@@ -154,6 +170,11 @@ def _polar_tuning(ax: plt.Axes, th: np.ndarray, a: np.ndarray, color: str) -> No
     ax.plot(ang, np.concatenate([a, a, a[:1]]), color=color)
     ax.set_yticklabels([])
     ax.set_xticks(np.deg2rad([0, 45, 90, 135]), ["0°", "45°", "90°", "135°"], fontsize=9)
+    ax.tick_params(axis="x", pad=1)  # angle labels close to the circle
+
+
+#: points between a polar panel's title and its circle: room for the 90° label that sits on top
+POLAR_TITLE_PAD = 16
 
 
 def channel_card(profile: ChannelProfile, frequency: float | None = None) -> plt.Figure:
@@ -185,7 +206,7 @@ def channel_card(profile: ChannelProfile, frequency: float | None = None) -> plt
     if frequency is not None:
         _polar_tuning(pax, profile.orientations, profile.orientation_at(frequency), "C3")
         title += f"\nblue: at f̂; red: at {profile.nearest_frequency(frequency):.2g} cpd"
-    pax.set_title(title, fontsize=10)
+    pax.set_title(_mathtext(title), fontsize=10, pad=POLAR_TITLE_PAD)
     fig.tight_layout()
     return fig
 
@@ -194,13 +215,15 @@ def per_channel_scores(result: ProbeResult, layer: str, column: str = "mu1", hig
     """The score of every channel of ``layer`` against channel index (the paper's per-channel figure)."""
     t = result.layer(layer)
     layers = _layers(result)
-    fig, ax = plt.subplots(figsize=(8, 3.3))
+    fig, ax = plt.subplots(figsize=(6.8, 3.0))
     ax.scatter(t.channel, t[column], s=12, color=layer_color(layer, layers))
     dead = t[t.dead.astype(bool)]
     if len(dead):
         ax.scatter(dead.channel, dead[column], s=14, marker="x", color="k", label="dead channel")
     for ch in highlight:
-        ax.annotate(f"ch {ch}", (ch, t.loc[ch, column]), textcoords="offset points", xytext=(6, -12), fontsize=9)
+        right = ch > t.channel.max() / 2  # label toward the middle, clear of the frame
+        ax.annotate(f"ch {ch}", (ch, t.loc[ch, column]), textcoords="offset points", xytext=(-6 if right else 6, -12),
+                    ha="right" if right else "left", fontsize=9)
     ax.margins(y=0.12)
     ax.set_xlabel("channel index")
     ax.set_ylabel({"mu1": "μ1 (frequency sensitivity)", "mu2": "μ2 (orientation selectivity)",
@@ -231,7 +254,8 @@ def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: 
 
     if isinstance(tables, pd.DataFrame):
         tables = {tables.network.iloc[0]: tables}
-    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables) + 1, 3.2), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(tables), figsize=(max(5.2, 3.0 * len(tables) + 0.7), 3.3), squeeze=False,
+                             sharey=True)  # two networks: 6.7 in, the width of the book's column
     for ax, (name, t) in zip(axes[0], tables.items()):
         layers = list(dict.fromkeys(t.layer))
         keep = ~t.dead.astype(bool) & (~silent_at_fhat(t) if exclude_silent else True)
@@ -243,7 +267,8 @@ def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: 
             patch.set_alpha(0.6)
         for i, d in enumerate(data, start=1):
             ax.scatter(np.random.default_rng(0).normal(i, 0.07, d.size), d, s=2, color="k", alpha=0.3)
-        ax.set_xticks(range(1, len(layers) + 1), layers, rotation=20)
+        ax.set_xticks(range(1, len(layers) + 1), layers, rotation=30 if len(tables) > 1 else 20, ha="right",
+                      rotation_mode="anchor")
         ax.set_title(display_name(name))
         ax.set_xlabel("layer")
     axes[0][0].set_ylabel({"mu1": "μ1", "mu2": "μ2", "pe": "PE"}.get(column, column))
@@ -262,15 +287,15 @@ def orientation_tuning(result: ProbeResult | ChannelProfile | Sequence[ChannelPr
     n = len(profiles)
     cols = min(n, 3)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 3.8 * rows), subplot_kw={"projection": "polar"},
-                             squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.25 * cols, 2.9 * rows), subplot_kw={"projection": "polar"},
+                             squeeze=False)  # three panels: 6.75 in, the book's column
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     for i, (ax, pr) in enumerate(zip(axes.ravel(), profiles)):
         _polar_tuning(ax, pr.orientations, pr.orientation_at(), "C0" if not labels or "high" in labels[i] else "C3")
-        head = (labels[i] + "\n") if labels else ""
-        ax.set_title(f"{head}ch {pr.channel}: μ2 = {pr.mu2:.2f}, at {pr.fhat:.2g} cpd", fontsize=10)
-    fig.tight_layout(h_pad=2.5)  # room between a row's circles and the next row's titles
+        head = f"{labels[i]}: " if labels else ""
+        ax.set_title(f"{head}ch {pr.channel}\nμ2 = {pr.mu2:.2f} at {pr.fhat:.2g} cpd", fontsize=10, pad=POLAR_TITLE_PAD)
+    fig.tight_layout(h_pad=2.5, w_pad=0.5)  # room between a row's circles and the next row's titles
     return fig
 
 
@@ -279,7 +304,8 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
     over the live channels that respond to straight gratings at their f̂.
 
     θ̂ is drawn on one period, −82.5° to 97.5°, in bins of 15° centred on 0°, ±45° and 90°, so the 90° bin
-    (θ̂ = −90° is the same grating as +90°) is one whole bin, as wide in orientations as the 0° bin; each bin
+    (θ̂ = −90° is the same grating as +90°) is one whole bin, as wide in orientations as the 0° bin, drawn with
+    a margin on both sides of the period so that no bin's edge hides under the frame; each bin
     shows its share of the layer's channels, and the dotted line the share one bin holds by chance (1/12).
     Channels silent at every orientation at f̂ (:func:`pecore.orientation.silent_at_fhat`) are left out of θ̂:
     their θ̂ is 0° by convention, not measured.
@@ -295,7 +321,7 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
     t = result.table[~result.table.dead.astype(bool)]
     oriented = t[~silent_at_fhat(t)]
     layers = _layers(result)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.6, 3.4))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(6.8, 3.9))
     f = result.frequency.frequencies
     edges = np.geomspace(f[0] / 1.1, f[-1] * 1.1, 16)
     th_edges = np.arange(-82.5, 97.6, 15)  # one period; bins centred on -45°, 0°, 45°, 90°
@@ -309,15 +335,17 @@ def preference_histograms(result: ProbeResult) -> plt.Figure:
     _log_frequency_axis(a1, f)
     a1.set_xlabel(r"$\hat{f}$ (cycles per degree)")
     a1.set_ylabel("density")
-    a1.set_title("frequency of highest CSF-weighted sensitivity")
+    a1.set_title("preferred frequency", fontsize=10)
     a2.axhline(15 / 180, color="0.3", ls=":", lw=1.2, label="chance")  # a 15° bin holds 1/12 of the orientations
     a2.set_ylabel("share of channels")
     a2.set_xlabel(r"preferred orientation $\hat{\theta}$ (degrees)")
     a2.set_xticks(np.arange(-45, 91, 45))
-    a2.set_xlim(-82.5, 97.5)
-    a2.set_title("preferred orientation")
-    a2.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
+    a2.set_xlim(-90, 105)  # the period −82.5° … 97.5° and a margin on each side
+    a2.set_title("preferred orientation", fontsize=10)
+    handles, names = a2.get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=9, loc="lower center", ncol=len(names), frameon=False, handlelength=1.5,
+               columnspacing=1.0)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))  # the shared legend below both panels
     return fig
 
 
@@ -344,21 +372,36 @@ def feature_maps(maps: torch.Tensor, channels: Sequence[int], titles: Sequence[s
 
 
 def agreement_heatmap(agreement: pd.DataFrame, values: str | Sequence[str] = "spearman", *, p: float = 25.0) -> plt.Figure:
-    """Heatmaps of Spearman ρ and/or top-set Jaccard per variant (rows) and layer (columns), side by side."""
+    r"""Heatmaps of Spearman ρ and/or top-set Jaccard per variant (rows) and layer (columns), side by side.
+
+    Each cell is annotated with its value, so no colour bar: two panels fit the book's 6.8 in column.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"variant": ["fhat-peak-activation"] * 2, "layer": ["relu1", "relu2"], "spearman": [0.9, 0.8],
+    ...                   "jaccard_top": [0.7, 0.6]})
+    >>> fig = agreement_heatmap(a, ("spearman", "jaccard_top")); [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['$\\hat{f}$ at peak activation']
+    """
     import seaborn as sns
 
     values = [values] if isinstance(values, str) else list(values)
-    names = {"spearman": "Spearman ρ with the default", "jaccard_top": f"Jaccard index of the top {p:g} %"}
+    names = {"spearman": "Spearman ρ\nwith the default", "jaccard_top": f"Jaccard index\nof the top {p:g} %"}
     layers = list(dict.fromkeys(agreement.layer))
     n_rows = agreement.variant.nunique()
-    fig, axes = plt.subplots(1, len(values), figsize=(3.9 * len(values) + 1.2, 0.36 * n_rows + 1.6), squeeze=False,
+    fig, axes = plt.subplots(1, len(values), figsize=(2.45 * len(values) + 1.9, 0.34 * n_rows + 1.7), squeeze=False,
                              sharey=True)
     for i, (ax, value) in enumerate(zip(axes[0], values)):
         pivot = agreement.pivot(index="variant", columns="layer", values=value)[layers]
-        pivot.index = [display_name(v) for v in pivot.index]
-        sns.heatmap(pivot, annot=True, fmt=".2f", vmin=-1 if value == "spearman" else 0, vmax=1,
+        pivot.index = [_mathtext(display_name(v)) for v in pivot.index]
+        sns.heatmap(pivot, annot=True, fmt=".2f", vmin=-1 if value == "spearman" else 0, vmax=1, cbar=False,
                     cmap="RdBu_r" if value == "spearman" else "viridis", ax=ax, annot_kws={"fontsize": 9})
         ax.set_title(names.get(value, value), fontsize=10)
+        if max(map(len, layers)) > 5:  # relu1_2 …: slanted, or neighbours touch
+            plt.setp(ax.get_xticklabels(), rotation=40, ha="right", rotation_mode="anchor")
+        else:
+            ax.tick_params(axis="x", rotation=0)
+        ax.tick_params(axis="y", rotation=0)
         ax.set_xlabel("layer")
         ax.set_ylabel("alternative choice" if i == 0 else "")
     fig.tight_layout()
@@ -368,13 +411,13 @@ def agreement_heatmap(agreement: pd.DataFrame, values: str | Sequence[str] = "sp
 def pe_weight_scatter(pe_table: pd.DataFrame, weights: dict[str, np.ndarray], title: str) -> plt.Figure:
     """PE against a per-channel weight (LPIPS's learned weights) over the live channels, one panel per layer."""
     layers = list(weights)
-    fig, axes = panel_grid(len(layers), (3.2, 2.9))
+    fig, axes = panel_grid(len(layers), (2.25, 2.3))  # three panels a row: 6.75 in, the book's column
     for i, (ax, k) in enumerate(zip(axes, layers)):
         t = pe_table[pe_table.layer == k].sort_values("channel")
         live = ~t.dead.to_numpy(bool) if "dead" in t else np.ones(len(t), bool)
         ax.scatter(t.pe[live], np.asarray(weights[k]).ravel()[live], s=4, alpha=0.5, color=layer_color(k, layers))
         ax.set_title(k, fontsize=10)
-        ax.set_xlabel("PE (perceptual efficacy)")
+        ax.set_xlabel("PE")
         if i % 3 == 0:
             ax.set_ylabel("LPIPS weight")
     fig.suptitle(title, fontsize=10)

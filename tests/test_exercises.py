@@ -181,13 +181,16 @@ def test_hand_built_network_is_recovered(executed):
     nb, _ = executed
     columns, rows = _table(_solution(nb, 4), 3)
     value = {name: dict(zip(columns, map(float, cells))) for name, cells in rows.items()}
-    assert value["sobel-x"]["θ̂ (°)"] == 0 and abs(value["sobel-y"]["θ̂ (°)"]) == 90
-    assert value["sobel-x"]["μ2"] == pytest.approx(value["sobel-y"]["μ2"]) and value["sobel-x"]["μ2"] > 0.3
-    assert value["laplacian"]["μ2"] < 0.1
-    assert value["box"]["μ1"] == 0.0  # a linear response that the ReLU never clips: flat mean activation
+    sobel_x, sobel_y = value["Sobel, vertical edges"], value["Sobel, horizontal edges"]  # filters named in words
+    assert sobel_x["θ̂ (°)"] == 0 and abs(sobel_y["θ̂ (°)"]) == 90
+    assert sobel_x["μ2"] == pytest.approx(sobel_y["μ2"]) and sobel_x["μ2"] > 0.3
+    assert value["Laplacian"]["μ2"] < 0.1
+    assert value["box blur (low-pass)"]["μ1"] == 0.0  # a linear response that the ReLU never clips: flat mean activation
     line = _results(_solution(nb, 4))[0]
     assert "̂" not in line  # no combining hat in printed text: it detaches from its letter in a monospace font
-    assert f"{value['sobel-y']['θ̂ (°)']:g}° for sobel-y" in line
+    assert f"{sobel_y['θ̂ (°)']:g}° for that of horizontal edges" in line
+    caption = next(_text(o) for o in _solution(nb, 4)["outputs"] if "**Figure 4.**" in _text(o))
+    assert "user-module" not in caption and "hand-set in this exercise" in caption  # the weights said in words
 
 
 def test_subset_distances_order_clean_before_distorted(executed):
