@@ -12,7 +12,7 @@ from ..experiment import display_name
 from .conclusions import _LABELS, METRIC_ORDER, plateau_sentence
 from .results import SRResults, plateau_table
 
-__all__ = ["chapter_tables", "settings_table", "sweep_table", "sample_description", "time_note"]
+__all__ = ["chapter_tables", "plateau_display", "settings_table", "sweep_table", "sample_description", "time_note"]
 
 
 def _fmt(v: float, nd: int = 4, sign: bool = False) -> str:
@@ -121,6 +121,33 @@ def sample_description() -> str:
     return f"the {what} of {ds} (image {number})" if what else f"image {number} of {ds}"
 
 
+def plateau_display(results: SRResults) -> tuple[pd.DataFrame, str]:
+    """Each arm's training loss over its last two tenths and validation PSNR-Y at 80 % and at the end of
+    training (with the rise between them), in words, and :func:`plateau_sentence` of the same numbers."""
+    plateau = plateau_table(results.logs)
+    val_end, val_before = [], []
+    for name in plateau.run:
+        log = results.logs[name]
+        v = log[log.val_psnr_y.notna()] if "val_psnr_y" in log else log.iloc[0:0]
+        val_end.append(float(v.val_psnr_y.iloc[-1]) if len(v) else np.nan)
+        k = v[v.step <= 0.8 * log.step.iloc[-1]]
+        val_before.append(float(k.val_psnr_y.iloc[-1]) if len(k) else np.nan)
+    plateau = plateau.assign(val_psnr_y_end=val_end, val_psnr_y_at_80pct=val_before).set_index("run")
+    order = {"pixel": 0, "all": 1, "top": 2, "bottom": 3}
+    plateau = plateau.loc[sorted(plateau.index, key=lambda x: (order.get(x, 4), x))]
+    sentence = plateau_sentence(plateau)
+    shown = pd.DataFrame({"loss, previous tenth": plateau.loss_before.map(lambda v: f"{v:.4f}"),
+                          "loss, last tenth": plateau.loss_last.map(lambda v: f"{v:.4f}"),
+                          "change": plateau.relative_change.map(lambda v: f"{100 * v:+.2f} %")}, index=plateau.index)
+    if plateau.val_psnr_y_end.notna().any():
+        shown["validation PSNR-Y at 80 % (dB)"] = plateau.val_psnr_y_at_80pct.map(lambda v: _fmt(v, 2))
+        shown["validation PSNR-Y at the end (dB)"] = plateau.val_psnr_y_end.map(lambda v: _fmt(v, 2))
+        shown["rise (dB)"] = (plateau.val_psnr_y_end - plateau.val_psnr_y_at_80pct).map(lambda v: _fmt(v, 3, sign=True))
+    shown.index = [display_name(x) for x in shown.index]
+    shown.index.name = "arm"
+    return shown, sentence
+
+
 def chapter_tables(results: SRResults) -> dict[str, Any]:
     """The tables and caption fragments the chapter shows, from the results alone (no computation), in words.
 
@@ -144,27 +171,7 @@ def chapter_tables(results: SRResults) -> dict[str, Any]:
     sc = prov.get("scores", {}) or {}
     scores = f"PE of {display_name(prov.get('network'))} under the {sc.get('preset')} probe preset" + \
         (" (stored results)" if sc.get("stored") else "")
-    plateau = plateau_table(results.logs)
-    val_end, val_before = [], []
-    for name in plateau.run:
-        log = results.logs[name]
-        v = log[log.val_psnr_y.notna()] if "val_psnr_y" in log else log.iloc[0:0]
-        val_end.append(float(v.val_psnr_y.iloc[-1]) if len(v) else np.nan)
-        k = v[v.step <= 0.8 * log.step.iloc[-1]]
-        val_before.append(float(k.val_psnr_y.iloc[-1]) if len(k) else np.nan)
-    plateau = plateau.assign(val_psnr_y_end=val_end, val_psnr_y_at_80pct=val_before).set_index("run")
-    order = {"pixel": 0, "all": 1, "top": 2, "bottom": 3}
-    plateau = plateau.loc[sorted(plateau.index, key=lambda x: (order.get(x, 4), x))]
-    sentence = plateau_sentence(plateau)
-    shown = pd.DataFrame({"loss, previous tenth": plateau.loss_before.map(lambda v: f"{v:.4f}"),
-                          "loss, last tenth": plateau.loss_last.map(lambda v: f"{v:.4f}"),
-                          "change": plateau.relative_change.map(lambda v: f"{100 * v:+.2f} %")}, index=plateau.index)
-    if plateau.val_psnr_y_end.notna().any():
-        shown["validation PSNR-Y at 80 % (dB)"] = plateau.val_psnr_y_at_80pct.map(lambda v: _fmt(v, 2))
-        shown["validation PSNR-Y at the end (dB)"] = plateau.val_psnr_y_end.map(lambda v: _fmt(v, 2))
-        shown["rise (dB)"] = (plateau.val_psnr_y_end - plateau.val_psnr_y_at_80pct).map(lambda v: _fmt(v, 3, sign=True))
-    shown.index = [display_name(x) for x in shown.index]
-    shown.index.name = "arm"
+    shown, sentence = plateau_display(results)
     sweep, sweep_note = None, ""
     if results.lambda_sweep is not None:
         sweep, sweep_note = sweep_table(results.lambda_sweep)
