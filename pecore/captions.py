@@ -185,5 +185,5 @@ def portable_command(command: str | None) -> str | None:
 
 def _short(v: Any, long: bool = False) -> str:
     text = "—" if v is None else str(v)
-    limit = 400 if long else 90  # a command is shown whole
+    limit = 400 if long else 200  # a command is shown whole
     return text if len(text) < limit else text[:limit - 3] + "…"

@@ -339,7 +339,7 @@ function polarPlot(c){const s=$("pex-polar"),n=N(),l=L(),cx=136,cy=142,r=98,q0=7
  const o=n.orientations,v=l.orient[c],pts=[];for(const k of [0,180])o.forEach((t,i)=>{const q=(t+k)*Math.PI/180;
   pts.push((cx+r*v[i]/1000*Math.cos(q)).toFixed(1)+","+(cy-r*v[i]/1000*Math.sin(q)).toFixed(1));});
  el("polygon",{points:pts.join(" "),fill:"rgba(31,95,191,0.18)",stroke:"#1f5fbf","stroke-width":2.2},s);
- [0.25,0.5,0.75,1].forEach(t=>el("text",{x:cx+r*t*Math.cos(q0)+2,y:cy-r*t*Math.sin(q0)+4,"font-size":12,
+ if(l.theta[c]!==null&&!l.dead[c])[0.25,0.5,0.75,1].forEach(t=>el("text",{x:cx+r*t*Math.cos(q0)+2,y:cy-r*t*Math.sin(q0)+4,"font-size":12,
   fill:"#555",stroke:"#fff","stroke-width":3,"paint-order":"stroke"},s,t));
  if(l.theta[c]!==null&&!l.dead[c])for(const k of [0,180]){const q=(l.theta[c]+k)*Math.PI/180;
   el("line",{x1:cx,y1:cy,x2:cx+r*Math.cos(q),y2:cy-r*Math.sin(q),stroke:"#c2410c","stroke-width":1.8,

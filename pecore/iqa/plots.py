@@ -163,11 +163,13 @@ def synthetic_table(table: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> synthetic_table(pd.DataFrame({"metric": ["PSNR", "vgg16 top 10 %"], "subset": ["psnr", "top"], "p": [np.nan, 10],
-    ...                               "noise": [1.0, 1.0], "all": [1.0, 1.0], "perfect": [1.0, 1.0]})).index.tolist()
-    ['PSNR', 'VGG-16 top 10 %']
+    >>> t = synthetic_table(pd.DataFrame({"metric": ["PSNR", "vgg16 top 10 %"], "subset": ["psnr", "top"], "p": [np.nan, 10],
+    ...                               "jpeg": [1.0, 1.0], "all": [1.0, 1.0], "perfect": [1.0, 1.0]}))
+    >>> t.index.tolist(), t.columns.tolist()[0]
+    (['PSNR', 'VGG-16 top 10 %'], 'JPEG')
     """
-    out = table.drop(columns=["subset", "p"]).rename(columns={"all": "mean ρ (all kinds)", "perfect": "perfectly ordered"})
+    out = table.drop(columns=["subset", "p"]).rename(columns={"all": "mean ρ (all kinds)", "perfect": "perfectly ordered",
+                                                              **DISTORTION_NAMES})
     out["metric"] = [" ".join(display_name(w) for w in str(m).split(" ")) for m in out.metric]
     return out.set_index("metric").round(3)
 

@@ -216,11 +216,11 @@ def layer_readings(verdicts: Sequence) -> list[str]:
     >>> from pecore.experiment import Verdict
     >>> vs = [Verdict("top-PE keeps edges in place better", "l", "structure", -1, -2, -0.5, 8, "contradicted"),
     ...       Verdict("bottom-PE keeps colour better", "l", "colour_de2000", 3, 1, 5, 8, "supported")]
-    >>> layer_readings(vs)[0].startswith("In l the bottom-PE reconstructions are closer to the photograph on every")
+    >>> layer_readings(vs)[0].startswith("In l the bottom-PE reconstructions are closer to the photograph on every tested")
     True
     >>> from dataclasses import replace
     >>> layer_readings(vs + [replace(v, scope="m") for v in vs])
-    ['In l and m the bottom-PE reconstructions are closer to the photograph on every measure, structure and colour alike: the bottom-PE channels keep more of the image, not a different part.']
+    ['In l and m the bottom-PE reconstructions are closer to the photograph on every tested measure, structure and colour alike (edge correlation, low-pass SSIM, ΔE2000, blurred ΔE2000): the bottom-PE channels keep more of the image, not a different part.']
     """
     by_reading: dict[str, list[str]] = {}
     for layer in dict.fromkeys(v.scope for v in verdicts):
@@ -231,8 +231,9 @@ def layer_readings(verdicts: Sequence) -> list[str]:
             by_reading.setdefault("bottom", []).append(layer)
         elif structure == {"supported"} and colour == {"contradicted"}:
             by_reading.setdefault("top", []).append(layer)
-    return [f"In {_join_words(layers)} the {which}-PE reconstructions are closer to the photograph on every measure, "
-            f"structure and colour alike: the {which}-PE channels keep more of the image, not a different part."
+    return [f"In {_join_words(layers)} the {which}-PE reconstructions are closer to the photograph on every tested "
+            f"measure, structure and colour alike (edge correlation, low-pass SSIM, ΔE2000, blurred ΔE2000): the "
+            f"{which}-PE channels keep more of the image, not a different part."
             for which, layers in by_reading.items()]
 
 
