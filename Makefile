@@ -55,7 +55,7 @@ plan: setup
 # JupyterLab with every chapter notebook, for a class (installs the lab extra once)
 lab: setup
 	$(PY) -m pip install --quiet -e '.[test,book,lab]'
-	$(VENV)/bin/jupyter lab notebooks/
+	env -u MPLBACKEND $(VENV)/bin/jupyter lab notebooks/  # figures inline, not the Agg the other targets use
 
 benchmark: setup
 	$(PY) benchmarks/bench_probe.py

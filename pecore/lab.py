@@ -10,6 +10,7 @@ Needs the ``lab`` extra (``pip install -e '.[lab]'``, which ``make lab`` does).
 """
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
@@ -141,7 +142,7 @@ def channel_explorer(network: str = "vgg16", layer: str | None = None, channel: 
     """
     widgets = _ipywidgets()
     import matplotlib.pyplot as plt
-    from IPython.display import Markdown
+    from IPython.display import Image, Markdown
 
     from . import plots
 
@@ -163,11 +164,13 @@ def channel_explorer(network: str = "vgg16", layer: str | None = None, channel: 
     def draw(*_: Any) -> None:
         profile = data.profile(net.value, score.value, lay.value, by=by.value, value=int(pick.value))
         fig = plots.channel_card(profile)
+        png = io.BytesIO()
+        fig.savefig(png, format="png", bbox_inches="tight")  # whatever the kernel's matplotlib backend
         plt.close(fig)  # shown once, through the output area (not again by the inline backend)
         shown["profile"] = profile
         text = Markdown(describe(profile, n_channels(), score.value))
         out.outputs = ()
-        out.append_display_data(fig)
+        out.append_display_data(Image(png.getvalue(), format="png"))
         out.append_display_data(text)
 
     def on_range(change: Any) -> None:
