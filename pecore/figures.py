@@ -80,6 +80,18 @@ def _texts(fig: plt.Figure) -> list:
     return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
+def _check_figure(fig: Any, column_px: Any, min_pt: Any = MIN_FONT_PT) -> None:
+    from matplotlib.figure import Figure
+
+    from .errors import ParameterError
+
+    if not isinstance(fig, Figure):
+        raise ParameterError(f"expected a matplotlib Figure, got {type(fig).__name__}")
+    for name, v in (("column_px", column_px), ("min_pt", min_pt)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) or v <= 0:
+            raise ParameterError(f"{name} must be a positive number, got {v!r}")
+
+
 def displayed_scale(fig: plt.Figure, column_px: float = COLUMN_PX) -> float:
     """How much the book shrinks ``fig`` to fit its text column (1 if it fits), for a PNG cropped to its ink.
 
@@ -89,6 +101,7 @@ def displayed_scale(fig: plt.Figure, column_px: float = COLUMN_PX) -> float:
     >>> 0.45 < displayed_scale(fig) < 0.55
     True
     """
+    _check_figure(fig, column_px)
     fig.canvas.draw()
     box = fig.get_tightbbox(fig.canvas.get_renderer())
     width_px = (box.width + 2 * 0.1) * fig.dpi  # the inline backend crops to the ink plus 0.1 inch
@@ -114,6 +127,8 @@ def fit_text_to_column(fig: plt.Figure, column_px: float = COLUMN_PX, min_pt: fl
     >>> all(t.get_fontsize() * scale * fig.dpi / 96 >= MIN_FONT_PT - 1e-6 for t in _texts(fig))
     True
     """
+    _check_figure(fig, column_px, min_pt)
+
     def shown_pt(size: float) -> float:  # point size as the reader sees it (CSS pt at 96 px per inch)
         return size * scale * fig.dpi / _CSS_PX_PER_INCH
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import UnknownNameError
+from .errors import ParameterError, UnknownNameError
 from .experiment import Verdict
 from .statistics import clopper_pearson
 
@@ -223,7 +223,10 @@ def depth_trend(values: pd.Series, *, unit: str = "cpd", decimals: int = 2) -> s
     >>> depth_trend(pd.Series([2.0, 2.0], index=["a", "b"]))
     'is the same in every layer (2.00 cpd)'
     """
-    v = pd.Series(np.round(np.asarray(values, dtype=float), decimals), index=list(values.index)).dropna()
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce")
+    if numbers.isna().sum() > pd.Series(values).isna().sum():
+        raise ParameterError(f"depth_trend needs one number per layer, got {list(pd.Series(values))!r}")
+    v = pd.Series(np.round(numbers.to_numpy(dtype=float), decimals), index=list(numbers.index)).dropna()
     layers, x = list(v.index), v.to_numpy()
     if len(x) < 2:
         return "cannot be compared across layers (fewer than two layers have a value)"

@@ -79,6 +79,11 @@ def interval_decimals(estimate: float, ci_low: float, ci_high: float, *, signed:
     >>> interval_decimals(30.61, 27.2, 33.9, signed=False), interval_decimals(0.998, 0.9962, 1.0, signed=False)
     (1, 4)
     """
+    for name, v in (("estimate", estimate), ("ci_low", ci_low), ("ci_high", ci_high)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            from .errors import ParameterError
+
+            raise ParameterError(f"{name} must be a number, got {v!r}")
     d = _decimals(estimate, ci_low, ci_high, bounds=(ci_low, ci_high))
     width = abs(float(ci_high) - float(ci_low))
     if not signed and np.isfinite(width) and width > 0:  # a level near its bound: enough decimals to tell them apart

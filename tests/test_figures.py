@@ -58,3 +58,19 @@ def test_a_chapter_kernel_enlarges_small_text_of_every_figure_it_shows():
     assert installed == "True"
     # a 12-inch figure is shown at about 676/1220 of its size: 8 pt would read as ~4.6 pt
     assert float(title) > 14 and float(ticks) > 14
+
+
+@pytest.mark.parametrize("args, message", [
+    (("not a figure",), "expected a matplotlib Figure, got str"),
+    ((None, 0), "column_px must be a positive number, got 0"),
+    ((None, float("nan")), "column_px must be a positive number"),
+    ((None, 676, -1), "min_pt must be a positive number, got -1"),
+])
+def test_bad_arguments_of_the_font_floor_are_named(args, message):
+    from pecore.errors import ParameterError
+
+    fig = plt.figure()
+    args = tuple(fig if a is None else a for a in args)
+    with pytest.raises(ParameterError, match=message):
+        fit_text_to_column(*args)
+    plt.close(fig)
