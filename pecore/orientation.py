@@ -13,7 +13,7 @@ from .errors import ParameterError, UnknownNameError
 from .experiment import Verdict
 from .statistics import clopper_pearson
 
-__all__ = ["CARDINAL_AXES", "silent_at_fhat", "axis_preference", "axis_table", "axis_reading", "share_near_nyquist",
+__all__ = ["CARDINAL_AXES", "silent_at_fhat", "tuning_measured", "layer_summary", "axis_preference", "axis_table", "axis_reading", "share_near_nyquist",
            "depth_trend"]
 
 
@@ -38,6 +38,42 @@ def silent_at_fhat(table: pd.DataFrame) -> pd.Series:
     if "a_hat" not in table:
         return pd.Series(False, index=table.index)
     return ~dead & ~(table.a_hat.astype(float) > 0)
+
+
+def tuning_measured(table: pd.DataFrame) -> pd.Series:
+    """Channels whose orientation tuning is measured: live and answering some straight grating at their f̂
+    (not dead, not :func:`silent_at_fhat`). μ2 and θ̂ statistics use these.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"dead": [False, False, True], "a_hat": [0.5, 0.0, 0.0]})
+    >>> tuning_measured(t).tolist()
+    [True, False, False]
+    """
+    dead = table.dead.astype(bool) if "dead" in table else pd.Series(False, index=table.index)
+    return ~dead & ~silent_at_fhat(table)
+
+
+def layer_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per layer: live channels, how many of them are silent at f̂, the median f̂ of the live channels and the
+    median μ2 of the channels whose tuning is measured (:func:`tuning_measured`).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": "l", "dead": [False, False, True], "a_hat": [0.5, 0.0, 0.0],
+    ...                   "fhat": [2.0, 4.0, np.nan], "mu2": [0.6, 0.0, 0.0]})
+    >>> layer_summary(t).iloc[0].tolist()
+    [2.0, 1.0, 3.0, 0.6]
+    """
+    live = table[~table.dead.astype(bool)]
+    measured = table[tuning_measured(table)]
+    by = dict(sort=False)
+    out = pd.DataFrame({"live channels": live.groupby("layer", **by).size(),
+                        "of them silent at f̂": silent_at_fhat(live).groupby(live.layer, **by).sum(),
+                        "median f̂ (cpd)": live.groupby("layer", **by).fhat.median().round(2),
+                        "median μ2": measured.groupby("layer", **by).mu2.median().round(3)})
+    out.index.name = "layer"
+    return out
 
 
 def axis_preference(table: pd.DataFrame, orientations: Sequence[float], *, axes: Sequence[float] = (0.0, 90.0),
@@ -71,7 +107,7 @@ def axis_preference(table: pd.DataFrame, orientations: Sequence[float], *, axes:
         return np.abs((np.asarray(values, dtype=float) - axis + 90.0) % 180.0 - 90.0) < window
 
     rows, verdicts = [], []
-    usable = table[~table.dead.astype(bool) & ~silent_at_fhat(table)] if "dead" in table else table
+    usable = table[tuning_measured(table)]
     for layer, g in usable.groupby("layer", sort=False):
         n = len(g)
         for axis in axes:
@@ -179,7 +215,7 @@ def share_near_nyquist(table: pd.DataFrame, layer: str, *, score: str = "mu2", p
     """
     from .selection import subset_size
 
-    t = table[(table.layer == layer) & ~table.dead.astype(bool) & ~silent_at_fhat(table)]
+    t = table[(table.layer == layer) & tuning_measured(table)]
     if t.empty:
         raise UnknownNameError(f"share_near_nyquist: no live channel of layer {layer!r} in the table")
     limit = float(ppd) / float(pixels_per_cycle)

@@ -250,7 +250,7 @@ def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: 
     >>> fig = layer_distributions(t, "mu2", exclude_silent=True); fig.axes[0].get_title()
     'VGG-16'
     """
-    from .orientation import silent_at_fhat
+    from .orientation import tuning_measured
 
     if isinstance(tables, pd.DataFrame):
         tables = {tables.network.iloc[0]: tables}
@@ -258,7 +258,7 @@ def layer_distributions(tables: dict[str, pd.DataFrame] | pd.DataFrame, column: 
                              sharey=True)  # two networks: 6.7 in, the width of the book's column
     for ax, (name, t) in zip(axes[0], tables.items()):
         layers = list(dict.fromkeys(t.layer))
-        keep = ~t.dead.astype(bool) & (~silent_at_fhat(t) if exclude_silent else True)
+        keep = tuning_measured(t) if exclude_silent else ~t.dead.astype(bool)
         live = t[keep]
         data = [live[live.layer == k][column].to_numpy() for k in layers]
         parts = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=False)
