@@ -20,6 +20,9 @@ LPIPS float32):
   optional Gaussian pre-blur (``blur_sigma``, as a fraction of the image side) that removes fine texture.
 - **Structure** [choice]: Pearson correlation of the Sobel gradient magnitudes of the BT.601 luma; 1 = the
   same edges in the same places; 0 when either map is constant.
+- **Band correlation** [choice]: the correlation of the BT.601 lumas restricted to one band of spatial
+  frequencies, in cycles per image (radial frequency ``√(u² + v²)`` of the 2-D DFT, both sides of the
+  band in cycles per image of the shorter side): what is kept at coarse, middle and fine scales, each alone.
 - **Colour difference**: mean CIEDE2000 in CIELAB (D65), optionally after a Gaussian blur of side/16.
 
 Examples
@@ -53,6 +56,8 @@ __all__ = [
     "psnr",
     "ssim",
     "structure",
+    "band_correlation",
+    "LUMA_BANDS",
     "ciede2000",
     "lpips",
     "compute",
@@ -226,6 +231,55 @@ def structure(x: Any, y: Any) -> torch.Tensor:
     return torch.where(ok, r.clamp(-1, 1), torch.zeros_like(r))
 
 
+#: bands of luma frequencies (cycles per image, lower edge included) read by the reconstruction chapter
+LUMA_BANDS = ((1.0, 4.0), (4.0, 8.0), (8.0, 16.0), (16.0, 32.0))
+
+
+def band_correlation(x: Any, y: Any, *, low: float = 1.0, high: float = 4.0) -> torch.Tensor:
+    """Correlation of the BT.601 lumas of ``x`` and ``y`` in the band ``low ≤ f < high`` cycles per image, ``(N,)``.
+
+    The lumas' 2-D DFTs are compared over the frequencies of the band only:
+    ``Re Σ X·conj(Y) / √(Σ|X|² Σ|Y|²)`` — 1 when the band's content is the same (up to a gain), 0 when
+    unrelated or when either image has nothing in the band. Frequencies count cycles per image of the
+    shorter side; a band above the Nyquist limit (half the shorter side) is refused.
+
+    Raises
+    ------
+    ParameterError
+        ``low`` not below ``high``, a negative ``low``, or a band beyond the Nyquist limit of the images.
+
+    Examples
+    --------
+    >>> i = torch.arange(32.0)
+    >>> coarse = 0.5 + 0.2 * torch.cos(2 * torch.pi * 2 * i / 32).expand(1, 3, 32, 32)
+    >>> fine = 0.5 + 0.2 * torch.cos(2 * torch.pi * 12 * i / 32).expand(1, 3, 32, 32)
+    >>> [round(float(band_correlation(coarse + fine - 0.5, coarse, low=lo, high=hi)[0]), 3) for lo, hi in ((1, 4), (8, 16))]
+    [1.0, 0.0]
+    """
+    a, b = _pair(x, y)
+    check_positive("low", low, allow_zero=True)
+    if not high > low:
+        raise ParameterError(f"band_correlation needs low < high, got {low} and {high}")
+    h, w = a.shape[-2:]
+    side = min(h, w)
+    if low >= side / 2:
+        raise ParameterError(f"band {low:g}–{high:g} cycles/image lies above the Nyquist limit of {side}-pixel "
+                             f"images ({side / 2:g} cycles/image): use larger images or a lower band")
+    fa, fb = (torch.fft.rfft2(to_colour(z, "luma-bt601")[:, 0]) for z in (a, b))
+    fy = torch.fft.fftfreq(h, dtype=torch.float64, device=a.device).abs() * side
+    fx = torch.fft.rfftfreq(w, dtype=torch.float64, device=a.device) * side
+    radius = torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+    band = (radius >= max(low, 1e-9)) & (radius < high)
+    weight = torch.ones_like(radius)  # rfft2 keeps half the plane: the other half is the mirror image
+    weight[:, 1:(w + 1) // 2] = 2.0
+    wb = (weight * band).to(fa.real.dtype)
+    cross = (fa * fb.conj()).real.mul(wb).flatten(1).sum(1)
+    pa, pb = fa.abs().pow(2).mul(wb).flatten(1).sum(1), fb.abs().pow(2).mul(wb).flatten(1).sum(1)
+    ok = (pa > 1e-20) & (pb > 1e-20)
+    r = cross / torch.sqrt(pa * pb).clamp_min(1e-30)
+    return torch.where(ok, r.clamp(-1, 1), torch.zeros_like(r))
+
+
 def ciede2000(x: Any, y: Any, *, blur: float | None = None) -> torch.Tensor:
     """Mean CIEDE2000 colour difference in CIELAB (D65), per image ``(N,)``; lower = closer colour.
 
@@ -322,6 +376,11 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             "SSIM averaged over R, G and B, 11 × 11 Gaussian window (σ 1.5)"),
     Measure("ssim-lowpass", "low-pass SSIM", "", True, ssim, {"colour": "luma-bt601", "blur": 1 / 40},
             "SSIM of the BT.601 luma after a Gaussian blur of σ = side/40 (3.2 px at 128 px): layout, not texture"),
+    Measure("ssim-lowpass-16", "low-pass SSIM (heavy blur)", "", True, ssim, {"colour": "luma-bt601", "blur": 1 / 16},
+            "SSIM of the BT.601 luma after a Gaussian blur of σ = side/16 (4 px at 64 px): the coarsest layout"),
+    *(Measure(f"luma-band-{lo:g}-{hi:g}", f"luma correlation, {lo:g}–{hi:g} cycles/image", "", True, band_correlation,
+              {"low": lo, "high": hi}, f"correlation of the lumas in the band {lo:g}–{hi:g} cycles per image")
+      for lo, hi in LUMA_BANDS),
     Measure("structure-edges", "edge correlation", "", True, structure, {},
             "correlation of the Sobel gradient magnitudes of the luma"),
     Measure("ciede2000", "ΔE2000", "", False, ciede2000, {}, "mean CIEDE2000 colour difference"),

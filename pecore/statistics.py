@@ -6,6 +6,9 @@ One implementation of each, with one meaning of each output column:
   left out; one value gives no interval).
 - :func:`bootstrap_interval` — the percentile bootstrap interval of any statistic, resampling rows or
   whole groups.
+- :func:`crossed_bootstrap_mean` — a mean and its interval when the rows come from several crossed
+  sources of variance (images × training seeds × random draws): each source's levels are resampled on
+  their own, so the interval widens when seeds (or draws) disagree, not only when images do.
 - :func:`summarise` — per group and measure: ``mean, ci_low, ci_high, n``.
 - :func:`paired_differences` — per group and measure, the paired difference ``a − b`` between two arms:
   ``a, b, contrast, mean, ci_low, ci_high, n_pairs, better``, where ``better`` names the arm the interval
@@ -14,13 +17,15 @@ One implementation of each, with one meaning of each output column:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["clopper_pearson", "bootstrap_mean", "bootstrap_interval", "summarise", "paired_differences"]
+__all__ = ["clopper_pearson", "bootstrap_mean", "bootstrap_interval", "crossed_bootstrap_mean", "summarise",
+           "paired_differences"]
 
 
 def clopper_pearson(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
@@ -105,6 +110,66 @@ def bootstrap_interval(
     return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
 
 
+def crossed_bootstrap_mean(values: Sequence[float] | np.ndarray, factors: Mapping[str, Sequence[Any]], *,
+                           n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``values`` and its percentile interval, resampling the levels of every factor independently.
+
+    Each row of ``values`` belongs to one level of each factor (e.g. an image, a training seed, a random
+    draw). One resample draws, for every factor, its levels with replacement; a row counts as many times
+    as the product of its levels' draws (a two- or three-way crossed bootstrap; rows of levels drawn
+    zero times drop out). With one factor whose levels are the rows this is :func:`bootstrap_mean`'s
+    interval; with a second factor, disagreement between its levels widens the interval.
+
+    Returns ``(mean, ci_low, ci_high)``; NaN bounds when every factor has a single level.
+
+    Raises
+    ------
+    ParameterError
+        No factor, a factor whose length differs from ``values``, or a non-finite value.
+
+    Examples
+    --------
+    >>> images, seeds = np.repeat(np.arange(6), 3), np.tile(np.arange(3), 6)
+    >>> agree = np.full(18, 1.0) + 0.1 * images
+    >>> disagree = agree + np.array([-1.0, 0.0, 1.0])[seeds]
+    >>> a = crossed_bootstrap_mean(agree, {"image": images, "seed": seeds}, n_boot=500)
+    >>> b = crossed_bootstrap_mean(disagree, {"image": images, "seed": seeds}, n_boot=500)
+    >>> round(a[0], 3) == round(b[0], 3), (b[2] - b[1]) > 3 * (a[2] - a[1])
+    (True, True)
+    """
+    from .validate import check_positive
+
+    v = np.asarray(values, dtype=np.float64).ravel()
+    check_positive("n_boot", n_boot, integer=True)
+    if not 0 < level < 1:
+        raise ParameterError(f"level must be in (0, 1), got {level!r}")
+    if not factors:
+        raise ParameterError("crossed_bootstrap_mean needs at least one factor (e.g. the image of each row)")
+    if not np.isfinite(v).all():
+        raise ParameterError(f"crossed_bootstrap_mean: {int((~np.isfinite(v)).sum())} non-finite value(s); "
+                             "drop or mend them before resampling")
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    weights = np.ones((n_boot, v.size))
+    varied = False
+    for name, labels in factors.items():
+        labels = np.asarray(labels)
+        if labels.shape != v.shape:
+            raise ParameterError(f"factor {name!r} labels {labels.size} rows, the values have {v.size}")
+        levels, index = np.unique(labels, return_inverse=True)
+        varied |= levels.size > 1
+        counts = rng.multinomial(levels.size, np.full(levels.size, 1.0 / levels.size), size=n_boot)
+        weights *= counts[:, index]
+    if not varied:
+        return float(v.mean()), float("nan"), float("nan")
+    total = weights.sum(axis=1)
+    keep = total > 0
+    means = (weights[keep] @ v) / total[keep]
+    a = (1 - level) / 2
+    return float(v.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+
+
 def _check_columns(table: pd.DataFrame, columns: Sequence[str]) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
@@ -141,7 +206,8 @@ def summarise(table: pd.DataFrame, by: Sequence[str], measures: Sequence[str], *
 
 def paired_differences(table: pd.DataFrame, pairs: Sequence[tuple[str, str]], *, arm: str, measures: Sequence[str],
                        pair_on: Sequence[str], by: Sequence[str] = (), higher_is_better: Mapping[str, bool],
-                       n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+                       n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                       resample: Sequence[str] | None = None, keep: Sequence[str] = ()) -> pd.DataFrame:
     """Mean paired difference ``a − b`` of each measure between arms, with a bootstrap interval.
 
     Rows of one arm with the same ``pair_on`` key (e.g. several random draws of one image) are
@@ -161,6 +227,14 @@ def paired_differences(table: pd.DataFrame, pairs: Sequence[tuple[str, str]], *,
         The columns that identify a pair (``('image', 'seed')``).
     by
         Group columns (``('layer',)``, ``('dataset',)``).
+    resample
+        ``None``: resample the pairs (rows of differences). Else the columns whose levels are resampled
+        independently (:func:`crossed_bootstrap_mean`), e.g. ``('image', 'seed')`` so that the interval
+        covers training seeds as well as images; each must be in ``pair_on`` or ``keep``.
+    keep
+        Columns an arm is *not* averaged over (e.g. ``'draw'`` of a random arm with several draws): its
+        rows are paired with the other arm's on ``pair_on`` one by one, so the draws' spread enters the
+        interval when ``resample`` names the column.
     higher_is_better
         Measure → direction, for the ``better`` column.
 
@@ -179,24 +253,43 @@ def paired_differences(table: pd.DataFrame, pairs: Sequence[tuple[str, str]], *,
     >>> float(r["mean"]), r["contrast"], r["better"]
     (2.25, 'top − bottom', 'top')
     """
-    by, pair_on = list(by), list(pair_on)
-    _check_columns(table, [arm, *by, *pair_on, *measures])
+    by, pair_on, keep = list(by), list(pair_on), [k for k in keep if k not in pair_on]
+    _check_columns(table, [arm, *by, *pair_on, *keep, *measures])
+    if resample is not None:
+        stray = [c for c in resample if c not in pair_on + keep]
+        if stray or not resample:
+            raise ParameterError(f"resample names {list(resample)}; each must be one of pair_on {pair_on} or "
+                                 f"keep {keep}, and at least one")
     groups = table.groupby(by, sort=False) if by else [((), table)]
     rows = []
     for key, grp in groups:
         key = key if isinstance(key, tuple) else (key,)
         for a, b in pairs:
-            left = grp[grp[arm] == a].groupby(pair_on)[list(measures)].mean()
-            right = grp[grp[arm] == b].groupby(pair_on)[list(measures)].mean()
-            common = left.index.intersection(right.index)
-            if len(common) == 0:
+            sides = []
+            for name, suffix in ((a, "_a"), (b, "_b")):
+                g = grp[grp[arm] == name]
+                kept = [k for k in keep if g[k].nunique() > 1]
+                sides.append(g.groupby(pair_on + kept)[list(measures)].mean().reset_index()
+                             .rename(columns={m: m + suffix for m in measures}))
+            merged = sides[0].merge(sides[1], on=pair_on, suffixes=("", "_b_key"))
+            if merged.empty:
                 continue
+            for k in keep:  # a column kept on one side only; the other side was averaged over it
+                if k not in merged and k + "_b_key" in merged:
+                    merged[k] = merged.pop(k + "_b_key")
+            n_pairs = int(merged[pair_on].drop_duplicates().shape[0])
             for m in measures:
-                d = (left.loc[common, m] - right.loc[common, m]).to_numpy(dtype=float)
-                mean, lo, hi = bootstrap_mean(d, n_boot=n_boot, seed=seed, level=level)
+                d = (merged[m + "_a"] - merged[m + "_b"]).to_numpy(dtype=float)
+                if resample is None:
+                    mean, lo, hi = bootstrap_mean(d, n_boot=n_boot, seed=seed, level=level)
+                else:
+                    ok = np.isfinite(d)
+                    factors = {c: merged[c].to_numpy()[ok] if c in merged else np.zeros(int(ok.sum()))
+                               for c in resample}
+                    mean, lo, hi = crossed_bootstrap_mean(d[ok], factors, n_boot=n_boot, seed=seed, level=level)
                 up = higher_is_better[m]
                 better = (a if up else b) if lo > 0 else (b if up else a) if hi < 0 else "neither"
                 rows.append({**dict(zip(by, key)), "measure": m, "a": a, "b": b, "contrast": f"{a} − {b}",
-                             "mean": mean, "ci_low": lo, "ci_high": hi, "n_pairs": int(len(common)),
+                             "mean": mean, "ci_low": lo, "ci_high": hi, "n_pairs": n_pairs,
                              "better": better})
     return pd.DataFrame(rows)

@@ -123,7 +123,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     image = load_image(args.image, size=size)
     inv = invert(net, image, args.layer, channels, steps=args.steps if args.steps is not None else settings.steps,
                  lr=args.lr if args.lr is not None else settings.lr,
-                 tv_weight=args.tv_weight if args.tv_weight is not None else settings.tv_weight,
+                 tv_weight=args.tv_weight if args.tv_weight is not None else settings.tv_weights[0],
                  tv_beta=settings.tv_beta, jitter=args.jitter if args.jitter is not None else settings.jitter,
                  parameterisation=args.parameterisation or settings.parameterisation, seed=args.seed,
                  device=args.device, progress=not args.quiet)

@@ -37,11 +37,17 @@ from .measures import MEASURES, measure, paired_differences, summarise
 from .settings import ReconstructionSettings
 
 __all__ = [
+    "CONVERGED_BELOW",
+    "SAVED_INITS",
     "ReconstructionResult",
     "stored_dir",
     "run",
     "chapter_result",
 ]
+
+#: a run counts as converged when its objective changed by less than this share over its last 10 % of steps
+CONVERGED_BELOW = 0.01
+
 
 def stored_dir(network: str, preset: str = "paper") -> Path:
     """Folder of the committed reconstruction results of ``network`` under ``preset``.
@@ -56,8 +62,12 @@ def stored_dir(network: str, preset: str = "paper") -> Path:
     return stored_results("reconstruction", network, preset)
 
 
-def _key(layer: str, subset: str, draw: int) -> str:
-    return f"{layer}/{subset}/{draw}"
+def _key(layer: str, subset: str, draw: int, tv_weight: float) -> str:
+    return f"{layer}/{subset}/{draw}/tv{tv_weight:g}"
+
+
+#: images of this many noise starts (inits) per reconstruction are written by :meth:`ReconstructionResult.save`
+SAVED_INITS = 1
 
 
 @dataclass
@@ -68,16 +78,17 @@ class ReconstructionResult(ExperimentResult):
     ----------
     table
         One row per reconstruction: network, weights_source, layer, subset, p, draw, subset_seed,
-        n_channels, image, image_name, seed, final_loss, final_feature_loss, rel_change_last10 (the
+        n_channels, tv_weight (the prior), image, image_name, seed (the noise start), final_loss, final_feature_loss, rel_change_last10 (the
         objective's relative change over the last 10 % of steps: < 0.01 counts as converged), and the measures.
     originals
         ``(n_images, 3, H, W)`` float32 targets.
     images
-        ``'layer/subset/draw'`` → ``(n_images, n_seeds, 3, H, W)`` float32 reconstructions.
+        ``'layer/subset/draw/tvλ'`` → ``(n_images, n_inits, 3, H, W)`` float32 reconstructions (read back from
+        a saved result: the first :data:`SAVED_INITS` inits only).
     losses
-        ``'layer/subset/draw'`` → ``(steps, n_images, n_seeds)`` objective histories.
+        ``'layer/subset/draw/tvλ'`` → ``(steps, n_images, n_seeds)`` objective histories.
     channels
-        ``'layer/subset/draw'`` → channel indices.
+        ``'layer/subset/draw/tvλ'`` → channel indices.
     provenance
         What made the result (see :func:`pecore.provenance.provenance_record`).
     """
@@ -94,12 +105,22 @@ class ReconstructionResult(ExperimentResult):
         """Image names in order."""
         return list(self.table.drop_duplicates("image").sort_values("image").image_name)
 
-    def reconstruction(self, layer: str, subset: str, image: int, seed_index: int = 0, draw: int = 0) -> np.ndarray:
-        """One reconstruction ``(3, H, W)``."""
-        key = _key(layer, subset, draw)
+    def reconstruction(self, layer: str, subset: str, image: int, seed_index: int = 0, draw: int = 0,
+                       tv_weight: float | None = None) -> np.ndarray:
+        """One reconstruction ``(3, H, W)`` (``tv_weight``: the prior; default the first of the run's)."""
+        tv = self.priors[0] if tv_weight is None else float(tv_weight)
+        key = _key(layer, subset, draw, tv)
         if key not in self.images:
             raise ParameterError(f"no reconstruction {key!r}; have: {', '.join(self.images)}")
+        if not 0 <= seed_index < self.images[key].shape[1]:
+            raise ParameterError(f"init {seed_index} of {key!r} is not kept: {self.images[key].shape[1]} init(s) "
+                                 "have images (the measures of every init are in the table)")
         return self.images[key][image, seed_index]
+
+    @property
+    def priors(self) -> list[float]:
+        """The λ_TV values of the run, in the order run (the first is the chapter's main prior)."""
+        return [float(v) for v in dict.fromkeys(self.table.tv_weight)]
 
     def summary(self, n_boot: int | None = None, seed: int = 0) -> pd.DataFrame:
         """Mean ± 95 % bootstrap interval of each measure per layer and subset (rows: images × seeds × draws)."""
@@ -134,7 +155,7 @@ class ReconstructionResult(ExperimentResult):
         for key, imgs in self.images.items():
             stem = key.replace("/", "_")
             for i in range(imgs.shape[0]):
-                for s in range(imgs.shape[1]):
+                for s in range(min(SAVED_INITS, imgs.shape[1])):
                     save_image(torch.from_numpy(imgs[i, s]), out / "images" / f"{stem}_img{i:02d}_seed{s}.png")
         self.write_provenance(out)
         return out
@@ -160,7 +181,7 @@ def _load(folder: Path) -> ReconstructionResult:
         losses = {k[len("loss/"):]: data[k] for k in data.files if k.startswith("loss/")}
         channels = {k[len("channels/"):]: data[k] for k in data.files if k.startswith("channels/")}
     names = list(table.drop_duplicates("image").sort_values("image").image_name)
-    n_seeds = int(table.groupby(["layer", "subset", "draw", "image"]).size().max())
+    n_seeds = min(SAVED_INITS, int(table.groupby(["layer", "subset", "draw", "tv_weight", "image"]).size().max()))
 
     def read(path: Path) -> np.ndarray:
         return load_image(path).numpy()
@@ -226,8 +247,9 @@ def run(
     images
         Set14 stems/names or image files; default ``settings.images``.
     seed
-        Base seed: noise seeds are ``seed, seed + 1, …`` (``settings.n_seeds`` of them); random
-        subsets are drawn with ``seed + draw`` (``settings.n_random_draws`` draws).
+        Base seed: noise seeds (inits) are ``seed, seed + 1, …`` (``settings.n_seeds`` of them); random
+        subsets are drawn with ``seed + draw`` (``settings.n_random_draws`` draws). Every subset and prior
+        starts from the same noise images.
     preset
         Name of the preset, for the provenance record.
     device
@@ -278,14 +300,21 @@ def run(
     batch = targets.repeat_interleave(n_seeds, dim=0)  # image-major: (i, s) at i * n_seeds + s
     batch_seeds = noise_seeds * n_img
     digest = _digest(targets)
-    recon_args = dict(steps=settings.steps, lr=settings.lr, lr_schedule=settings.lr_schedule, tv_weight=settings.tv_weight, tv_beta=settings.tv_beta,
-                      jitter=settings.jitter, parameterisation=settings.parameterisation)
+    if not settings.tv_weights:
+        raise ParameterError("settings.tv_weights names no prior: give at least one λ_TV (0 for none)")
+    for tv in settings.tv_weights:
+        check_positive("tv_weights value", tv, allow_zero=True)
+    if len(set(settings.tv_weights)) != len(settings.tv_weights):
+        raise ParameterError(f"settings.tv_weights {list(settings.tv_weights)} names a prior twice")
+    base_args = dict(steps=settings.steps, lr=settings.lr, lr_schedule=settings.lr_schedule, tv_beta=settings.tv_beta,
+                     jitter=settings.jitter, parameterisation=settings.parameterisation)
 
-    jobs = [(layer, subset, draw) for layer in layers for subset in subsets
+    jobs = [(layer, subset, draw, float(tv)) for layer in layers for tv in settings.tv_weights for subset in subsets
             for draw in range(settings.n_random_draws if subset == "random" else 1)]
     rows, images_out, losses_out, channels_out = [], {}, {}, {}
     cache_hits = 0
-    for layer, subset, draw in tqdm(jobs, desc="reconstruct", disable=not progress, unit="batch"):
+    for layer, subset, draw, tv in tqdm(jobs, desc="reconstruct", disable=not progress, unit="batch"):
+        recon_args = {**base_args, "tv_weight": tv}
         subset_seed = seed + draw
         if subset == "all":
             chans = np.arange(int(network.channels[layer]))
@@ -302,17 +331,17 @@ def run(
                 save_arrays(key, arrays)
         else:
             cache_hits += 1
-        jk = _key(layer, subset, draw)
+        jk = _key(layer, subset, draw, tv)
         imgs = arrays["image"].reshape(n_img, n_seeds, *arrays["image"].shape[1:])
         images_out[jk] = imgs
         losses_out[jk] = arrays["loss"].reshape(-1, n_img, n_seeds)
         channels_out[jk] = chans
         common = {"network": network.name, "weights_source": network.weights.source, "layer": layer,
                   "subset": subset, "p": 100.0 if subset == "all" else float(p), "draw": draw,
-                  "subset_seed": subset_seed if subset == "random" else -1, "n_channels": len(chans)}
+                  "subset_seed": subset_seed if subset == "random" else -1, "n_channels": len(chans), "tv_weight": tv}
         rows += _batch_rows(common, arrays, imgs, targets, names, noise_seeds)
     table = pd.DataFrame(rows)
-    params = {**settings.as_dict(),  # first: the layers actually inverted replace the preset's default layers
+    params = {**settings.as_dict(), "converged_below": CONVERGED_BELOW,  # first: the layers actually inverted replace the preset's default layers
               "layers": list(layers), "subsets": list(subsets), "p": float(p), "seed": seed, "images": names,
               "subset_sizes": {layer: subset_size(int(network.channels[layer]), p) for layer in layers}}
     prov = provenance_record(network=network, preset=preset, parameters=params, device=dev, cache_hits=cache_hits,

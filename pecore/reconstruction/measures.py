@@ -5,6 +5,11 @@ Each column of the results table is one named measure of :mod:`pecore.measures` 
 - ``psnr`` (``psnr-rgb``) and ``ssim`` (``ssim-rgb``, Gaussian 11 × 11 window, σ = 1.5) to the original;
 - ``ssim_lowpass`` (``ssim-lowpass``) [choice]: SSIM of the BT.601 luma after a Gaussian blur of
   σ = side/40 of both images — where the large-scale layout is, without rewarding fine texture in place;
+- ``ssim_lowpass16`` (``ssim-lowpass-16``): the same after a heavier blur of σ = side/16 — layout at a
+  second, coarser scale;
+- ``band_1_4``, ``band_4_8``, ``band_8_16``, ``band_16_32`` (``luma-band-…``) [choice]: the correlation
+  of the lumas within one band of spatial frequencies (cycles per image) — what is kept at each scale,
+  each alone (bands at or above the images' Nyquist limit are left out);
 - ``structure`` (``structure-edges``) [choice]: the correlation of the Sobel gradient magnitudes of the
   lumas; 1 = the same edges in the same places;
 - ``colour_de2000`` (``ciede2000``) and ``colour_de2000_blur`` (``ciede2000-blur``, after a blur of
@@ -18,6 +23,7 @@ import pandas as pd
 import torch  # noqa: F401  (the doctests use it)
 
 from .. import statistics
+from ..measures import LUMA_BANDS
 from ..measures import MEASURES as _NAMED
 from ..measures import compute
 from ..validate import check_image
@@ -25,6 +31,7 @@ from ..validate import check_image
 __all__ = [
     "COLUMNS",
     "MEASURES",
+    "BANDS",
     "HIGHER_IS_BETTER",
     "measure",
     "summarise",
@@ -32,8 +39,11 @@ __all__ = [
 ]
 
 #: results-table column → named measure of :mod:`pecore.measures`
-COLUMNS = {"psnr": "psnr-rgb", "ssim": "ssim-rgb", "ssim_lowpass": "ssim-lowpass", "structure": "structure-edges",
-           "colour_de2000": "ciede2000", "colour_de2000_blur": "ciede2000-blur"}
+COLUMNS = {"psnr": "psnr-rgb", "ssim": "ssim-rgb", "ssim_lowpass": "ssim-lowpass", "ssim_lowpass16": "ssim-lowpass-16",
+           "structure": "structure-edges", "colour_de2000": "ciede2000", "colour_de2000_blur": "ciede2000-blur",
+           **{f"band_{lo:g}_{hi:g}": f"luma-band-{lo:g}-{hi:g}" for lo, hi in LUMA_BANDS}}
+#: the band columns, coarse to fine
+BANDS = tuple(f"band_{lo:g}_{hi:g}" for lo, hi in LUMA_BANDS)
 MEASURES = tuple(COLUMNS)
 HIGHER_IS_BETTER = {col: _NAMED[name].higher_is_better for col, name in COLUMNS.items()}
 
@@ -50,7 +60,10 @@ def measure(rec, ref) -> dict[str, float]:
     a, b = check_image(rec, "reconstruction"), check_image(ref, "original")
     window = min(11, min(a.shape[-2:]) - (1 - min(a.shape[-2:]) % 2))  # tiny test images: the largest odd window
     out = {}
+    side = min(a.shape[-2:])
     for col, name in COLUMNS.items():
+        if name.startswith("luma-band") and _NAMED[name].options["low"] >= side / 2:
+            continue  # a band at or above the Nyquist limit of these images holds nothing to compare
         extra = {"window": window} if name.startswith("ssim") else {}
         out[col] = float(compute(name, a, b, **extra)[0])
     return out

@@ -1,10 +1,12 @@
 """Preset values of the reconstruction chapter (the probe grids of the same names are in :mod:`pecore.presets`).
 
-``ci`` is the smallest run that exercises every code path (tests); ``quick`` runs the chapter on a
-2-core CPU in about two minutes (32 px, 80 Adam steps, six photographs, one noise seed) and shows the
-pipeline only; ``book`` is the tier the book renders from ``stored/``: 128 px, eight photographs of Set5
-and Set14, three layers, run to convergence on a 2-core CPU in under an hour; ``paper`` is 224 px and
-2000 steps with three noise seeds, meant for a GPU.
+Every preset runs the whole design: top-PE, bottom-PE, several random draws and all channels of each
+layer, several noise starts (inits) per image, with the total-variation prior on and off. ``ci`` is the
+smallest run that exercises every code path (tests); ``quick`` shows the pipeline on a 2-core CPU in a few
+minutes (32 px, 80 Adam steps); ``book`` is the tier the book renders from ``stored/``: 64 px, five
+photographs of Set5 and Set14, relu2_2 and relu3_3, three inits and three random draws, both priors, 450
+steps, sized to run in about 45 minutes on a 2-core CPU; ``paper`` is 224 px, 2000 steps, all ten photographs,
+five random draws and relu1_2 as well, meant for a GPU.
 """
 from __future__ import annotations
 
@@ -31,8 +33,9 @@ class ReconstructionSettings:
         Adam steps per reconstruction.
     lr
         Adam learning rate (pixel units for the 'clamp' parameterisation).
-    tv_weight
-        λ_TV, the weight of the total-variation prior.
+    tv_weights
+        The priors: every reconstruction is made once per λ_TV, the weight of the total-variation prior
+        (0: no prior). A verdict is robust only when it holds under each.
     tv_beta
         Exponent β of the TV prior ``mean(((∂x)² + (∂y)²)^(β/2))``.
     jitter
@@ -42,7 +45,7 @@ class ReconstructionSettings:
     images
         Set14 image stems (``img_NNN``) the experiment reconstructs.
     n_seeds
-        Noise seeds per image and subset (every subset starts from the same noise images).
+        Noise starts (inits) per image, subset and prior (every subset starts from the same noise images).
     n_random_draws
         Random subsets drawn per layer (each with every noise seed).
     n_boot
@@ -58,7 +61,7 @@ class ReconstructionSettings:
     image_size: int = 32
     steps: int = 100
     lr: float = 0.1
-    tv_weight: float = 0.5
+    tv_weights: tuple[float, ...] = (0.5,)
     tv_beta: float = 2.0
     jitter: int = 0
     parameterisation: str = "clamp"
@@ -82,16 +85,17 @@ class ReconstructionSettings:
 
 
 PRESETS: dict[str, ReconstructionSettings] = {
-    "ci": ReconstructionSettings(image_size=24, steps=20, lr=0.1, images=PHOTOGRAPHS[:2], n_seeds=1,
-                                 n_random_draws=1, n_boot=200, probe_preset="ci"),
-    "quick": ReconstructionSettings(image_size=32, steps=80, lr=0.1, images=PHOTOGRAPHS[:6], n_seeds=1,
-                                    n_random_draws=2),
-    "book": ReconstructionSettings(image_size=128, steps=200, lr=0.05, lr_schedule="cosine", images=PHOTOGRAPHS[:8],
-                                   n_seeds=1, n_random_draws=2, n_boot=2000, probe_preset="paper",
-                                   layers=("relu1_2", "relu2_2", "relu3_3")),
+    "ci": ReconstructionSettings(image_size=24, steps=20, lr=0.1, lr_schedule="cosine", images=PHOTOGRAPHS[:2],
+                                 n_seeds=2, n_random_draws=2, n_boot=200, probe_preset="ci", tv_weights=(0.5, 0.0)),
+    "quick": ReconstructionSettings(image_size=32, steps=80, lr=0.1, lr_schedule="cosine", images=PHOTOGRAPHS[:6],
+                                    n_seeds=2, n_random_draws=2, tv_weights=(0.5, 0.0)),
+    "book": ReconstructionSettings(image_size=64, steps=450, lr=0.05, lr_schedule="cosine", images=PHOTOGRAPHS[:5],
+                                   n_seeds=3, n_random_draws=3, n_boot=2000, probe_preset="paper",
+                                   layers=("relu2_2", "relu3_3"), tv_weights=(0.5, 0.0)),
     "paper": ReconstructionSettings(image_size=224, steps=2000, lr=0.02, lr_schedule="cosine", jitter=2,
-                                    images=PHOTOGRAPHS[:8], n_seeds=3, n_random_draws=3, n_boot=2000,
-                                    probe_preset="paper", layers=("relu1_2", "relu2_2", "relu3_3")),
+                                    images=PHOTOGRAPHS, n_seeds=3, n_random_draws=5, n_boot=2000,
+                                    probe_preset="paper", layers=("relu1_2", "relu2_2", "relu3_3"),
+                                    tv_weights=(0.5, 0.0)),
 }
 
 
