@@ -148,9 +148,9 @@ def _run_experiment(args: argparse.Namespace) -> int:
     res.provenance["argv"] = sys.argv
     res.provenance.setdefault("machine", machine_record())
     res.save(out)
-    wide = res.summary.pivot_table(index=["dataset", "method"], columns="metric", values="mean", sort=False)
+    wide = res.summary.pivot_table(index=["dataset", "arm"], columns="metric", values="mean", sort=False)
     print(wide.to_string(float_format=lambda v: f"{v:.4f}"))
-    print(conclusion_text(res.differences))
+    print(conclusion_text(res.differences, against=("bottom", "random", "all", "pixel")))
     print(f"wrote {out} ({res.provenance['wall_seconds']} s)")
     return 0
 

@@ -43,12 +43,17 @@ __all__ = [
     "paired_differences",
     "pooled",
     "POOLED_NAME",
+    "with_arms",
+    "arm_summary",
+    "arm_differences",
+    "RESAMPLED",
     "verdict",
     "VERDICTS",
 ]
 
 #: result column → named measure of :mod:`pecore.measures` (which states the conventions and directions)
-MEASURE_OF = {"psnr_y": "psnr-y-sr", "ssim_y": "ssim-y-sr", "lpips_alex": "lpips-alex", "lpips_vgg": "lpips-vgg"}
+MEASURE_OF = {"psnr_y": "psnr-y-sr", "ssim_y": "ssim-y-sr", "gmsd": "gmsd-sr", "lpips_alex": "lpips-alex",
+              "lpips_vgg": "lpips-vgg"}
 METRICS = {col: _NAMED[name].higher_is_better for col, name in MEASURE_OF.items()}  # column -> higher is better
 VERDICTS = ("supported", "contradicted", "undecided")
 POOLED_NAME = "Set5+Set14"  # the test sets pooled (see :func:`pooled`)
@@ -131,7 +136,7 @@ def evaluate_methods(methods: Mapping[str, Callable[[torch.Tensor], torch.Tensor
     Returns
     -------
     (DataFrame, dict)
-        One row per image and method: dataset, image, method, psnr_y, ssim_y[, lpips_alex, lpips_vgg]; and
+        One row per image and method: dataset, image, method, psnr_y, ssim_y, gmsd[, lpips_alex, lpips_vgg]; and
         ``{image: {"hr": ..., "lr": ..., method: sr}}`` for the images in ``keep`` (8-bit-rounded, CPU).
 
     Raises
@@ -145,7 +150,7 @@ def evaluate_methods(methods: Mapping[str, Callable[[torch.Tensor], torch.Tensor
     >>> imgs = load_hr_images("Set5", 4, crop=32)[:2]
     >>> t, _ = evaluate_methods({"bicubic": lambda lr: upscale_bicubic(lr, 4)}, imgs, dataset="Set5")
     >>> t.columns.tolist(), len(t)
-    (['dataset', 'image', 'method', 'psnr_y', 'ssim_y'], 2)
+    (['dataset', 'image', 'method', 'psnr_y', 'ssim_y', 'gmsd'], 2)
     """
     rows, kept = [], {}
     dev = torch.device(device)
@@ -162,7 +167,8 @@ def evaluate_methods(methods: Mapping[str, Callable[[torch.Tensor], torch.Tensor
             check_scale_pair(lr, sr, scale)
             sr = quantize(sr.float())
             row = {"dataset": dataset, "image": im.name, "method": name,
-                   "psnr_y": float(psnr_y(sr, hr, scale)[0]), "ssim_y": float(ssim_y(sr, hr, scale)[0])}
+                   "psnr_y": float(psnr_y(sr, hr, scale)[0]), "ssim_y": float(ssim_y(sr, hr, scale)[0]),
+                   "gmsd": float(compute("gmsd-sr", sr, hr, border=scale)[0])}
             for col, metric in (lpips or {}).items():
                 with torch.no_grad():
                     b = scale
@@ -222,6 +228,100 @@ def paired_differences(per_image: pd.DataFrame, pairs: Sequence[tuple[str, str]]
         "ci_high": d.ci_high, "better": np.where(favours_a, d.a, d.b), "clear": d.better != "neither",
         "verdict": [verdict(m, lo, hi) for m, lo, hi in zip(d.measure, d.ci_low, d.ci_high)],
         "n_images": d.n_pairs})
+
+
+#: the sources of variance an arm comparison resamples (crossed bootstrap): test images, training seeds, random draws
+RESAMPLED = ("image", "train_seed", "draw")
+
+
+def with_arms(per_image: pd.DataFrame) -> pd.DataFrame:
+    """The per-image table with ``arm``, ``draw`` and ``train_seed`` columns parsed from the method names
+    (:func:`pecore.sr.runs.parse_run_name`); bicubic, which has no training, is repeated for every training seed
+    so it pairs with each.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"dataset": "S", "image": "a", "method": ["bicubic", "top-t0", "top-t1"], "psnr_y": 1.0})
+    >>> with_arms(t)[["method", "arm", "train_seed"]].values.tolist()
+    [['top-t0', 'top', 0], ['top-t1', 'top', 1], ['bicubic', 'bicubic', 0], ['bicubic', 'bicubic', 1]]
+    """
+    from .runs import parse_run_name
+
+    parts = pd.DataFrame([parse_run_name(m) for m in per_image.method], index=per_image.index)
+    t = pd.concat([per_image, parts], axis=1)
+    fixed = t.arm == "bicubic"
+    seeds = sorted(set(t.loc[~fixed, "train_seed"])) or [0]
+    copies = [t.loc[fixed].assign(train_seed=s) for s in seeds]
+    return pd.concat([t.loc[~fixed], *copies], ignore_index=True)
+
+
+def arm_summary(per_image: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Mean of each metric per dataset and arm, its 95 % interval resampling images, training seeds and draws
+    (:func:`pecore.statistics.crossed_bootstrap_mean`) and the spread between training seeds.
+
+    Returns a tidy table: dataset, arm, metric, mean, ci_low, ci_high, n_images, n_seeds, n_draws,
+    seed_sd (the standard deviation of the per-seed means).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"dataset": "S", "image": list("abab"), "method": ["top-t0"] * 2 + ["top-t1"] * 2,
+    ...                   "psnr_y": [30.0, 31.0, 30.5, 31.5]})
+    >>> r = arm_summary(t, n_boot=100).iloc[0]
+    >>> r.arm, r["mean"], int(r.n_seeds), round(float(r.seed_sd), 3)
+    ('top', 30.75, 2, 0.354)
+    """
+    t = with_arms(per_image) if "arm" not in per_image else per_image
+    metrics = [m for m in METRICS if m in t.columns]
+    rows = []
+    for (ds, arm), g in t.groupby(["dataset", "arm"], sort=False):
+        for m in metrics:
+            v = g[m].to_numpy(float)
+            ok = np.isfinite(v)
+            mean, lo, hi = statistics.crossed_bootstrap_mean(v[ok], {c: g[c].to_numpy()[ok] for c in RESAMPLED},
+                                                             n_boot=n_boot, seed=seed)
+            per_seed = g.groupby("train_seed")[m].mean()
+            rows.append({"dataset": ds, "arm": arm, "metric": m, "mean": mean, "ci_low": lo, "ci_high": hi,
+                         "n_images": int(g.image.nunique()), "n_seeds": int(g.train_seed.nunique()),
+                         "n_draws": int(g.draw.nunique()),
+                         "seed_sd": float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def arm_differences(per_image: pd.DataFrame, pairs: Sequence[tuple[str, str]], *, n_boot: int = 2000,
+                    seed: int = 0) -> pd.DataFrame:
+    """Paired differences ``a − b`` between arms, per dataset and metric, with 95 % intervals that include
+    training noise: pairs are the same image under the same training seed (random draws kept apart), and
+    images, training seeds and random draws are each resampled (:func:`pecore.statistics.crossed_bootstrap_mean`).
+
+    Returns the columns of :func:`paired_differences` plus ``n_seeds`` and ``n_draws``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"dataset": "S", "image": list("abcabc") * 2,
+    ...                   "method": ["top-t0"] * 3 + ["bottom-t0"] * 3 + ["top-t1"] * 3 + ["bottom-t1"] * 3,
+    ...                   "psnr_y": [30, 31, 32, 29, 30, 31, 30, 31, 32, 29.5, 30.5, 31.5]})
+    >>> d = arm_differences(t, [("top", "bottom")], n_boot=200).iloc[0]
+    >>> d.better, float(d["mean"]), int(d.n_seeds)
+    ('top', 0.75, 2)
+    """
+    t = with_arms(per_image) if "arm" not in per_image else per_image
+    metrics = [m for m in METRICS if m in t.columns]
+    d = statistics.paired_differences(t, pairs, arm="arm", measures=metrics, pair_on=["image", "train_seed"],
+                                      keep=["draw"], resample=list(RESAMPLED), by=["dataset"],
+                                      higher_is_better=METRICS, n_boot=n_boot, seed=seed)
+    if d.empty:
+        raise ParameterError(f"no arm pair of {list(pairs)} was scored on a common image and training seed")
+    up = d.measure.map(METRICS)
+    favours_a = np.where(up, d["mean"] > 0, d["mean"] < 0)
+    counts = {(ds, a): (int(g.train_seed.nunique()), int(g.draw.nunique()))
+              for (ds, a), g in t.groupby(["dataset", "arm"], sort=False)}
+    return pd.DataFrame({
+        "dataset": d.dataset, "a": d.a, "b": d.b, "metric": d.measure, "mean": d["mean"], "ci_low": d.ci_low,
+        "ci_high": d.ci_high, "better": np.where(favours_a, d.a, d.b), "clear": d.better != "neither",
+        "verdict": [verdict(m, lo, hi) for m, lo, hi in zip(d.measure, d.ci_low, d.ci_high)],
+        "n_images": d.n_pairs.astype(int) // [counts[(ds, a)][0] for ds, a in zip(d.dataset, d.a)],
+        "n_seeds": [counts[(ds, a)][0] for ds, a in zip(d.dataset, d.a)],
+        "n_draws": [max(counts[(ds, a)][1], counts[(ds, b)][1]) for ds, a, b in zip(d.dataset, d.a, d.b)]})
 
 
 def pooled(per_image: pd.DataFrame, name: str | None = None) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from ..experiment import stored_or_compute
 from ..provenance import provenance_record
 from ..validate import check_positive
 from .data import SR_SETS, bsd100_split, centre_crop, load_hr_images, upscale_bicubic
-from .evaluate import POOLED_NAME, evaluate_methods, paired_differences, pooled, summarise
+from .evaluate import POOLED_NAME, arm_differences, arm_summary, evaluate_methods, pooled, summarise
 from .results import SRResults, find_runs, stored_results_dir
 from .settings import SRSettings
 from .sweep import arm_settings, lambda_sweep, log_progress, lpips_metrics, sweep_name
@@ -41,36 +41,47 @@ __all__ = [
     "run_experiment",
     "chapter_result",
     "train_all_arms",
+    "pretrain_settings",
+    "ARM_PAIRS",
 ]
 
 SAMPLE_IMAGE = ("Set5", "img_003")  # butterfly: sharp edges and fine texture
 SAMPLE_SIZE = 96  # side of the centre crop shown side by side
 
 
-def arm_runs(settings: SRSettings) -> list[tuple[str, int]]:
-    """``(arm, selection_seed)`` of every network a preset trains: pixel, all, top, bottom, random × seeds.
+def arm_runs(settings: SRSettings) -> list[tuple[str, int, int]]:
+    """``(arm, draw, training seed)`` of every network a preset trains: pixel, all, top, bottom and each random
+    draw, once per training seed.
 
     Examples
     --------
     >>> from pecore.sr.settings import PRESETS
-    >>> [run_name(*r) for r in arm_runs(PRESETS["paper"])]
-    ['pixel', 'all', 'top', 'bottom', 'random-s0', 'random-s1', 'random-s2']
+    >>> [run_name(a, d, t) for a, d, t in arm_runs(PRESETS["ci"])]  # doctest: +NORMALIZE_WHITESPACE
+    ['pixel-t0', 'all-t0', 'top-t0', 'bottom-t0', 'random-s0-t0', 'random-s1-t0',
+     'pixel-t1', 'all-t1', 'top-t1', 'bottom-t1', 'random-s0-t1', 'random-s1-t1']
     """
-    return [("pixel", 0), ("all", 0), ("top", 0), ("bottom", 0)] + [("random", int(s)) for s in settings.random_seeds]
+    return [(arm, draw, int(t)) for t in settings.train_seeds
+            for arm, draw in [("pixel", 0), ("all", 0), ("top", 0), ("bottom", 0)]
+            + [("random", int(s)) for s in settings.random_seeds]]
+
+
+#: the paired comparisons of arms reported (each over images, training seeds and, for random, draws)
+ARM_PAIRS = (("top", "bottom"), ("top", "random"), ("top", "all"), ("bottom", "random"), ("top", "pixel"),
+             ("all", "pixel"), ("pixel", "bicubic"))
 
 
 def comparison_pairs(methods: Sequence[str]) -> list[tuple[str, str]]:
-    """The paired comparisons reported: top against all, bottom, each random seed, pixel and bicubic; all against pixel.
+    """The arm pairs of :data:`ARM_PAIRS` whose two arms are both among ``methods`` (method or arm names).
 
     Examples
     --------
-    >>> comparison_pairs(["bicubic", "pixel", "all", "top", "bottom", "random-s0"])[:3]
-    [('top', 'all'), ('top', 'bottom'), ('top', 'random-s0')]
+    >>> comparison_pairs(["bicubic", "pixel-t0", "top-t0", "bottom-t0"])
+    [('top', 'bottom'), ('top', 'pixel'), ('pixel', 'bicubic')]
     """
-    m = list(methods)
-    pairs = [("top", "all"), ("top", "bottom")] + [("top", r) for r in m if r.startswith("random")]
-    pairs += [("top", "pixel"), ("all", "pixel"), ("pixel", "bicubic")]
-    return [(a, b) for a, b in pairs if a in m and b in m]
+    from .runs import parse_run_name
+
+    arms = {parse_run_name(m)["arm"] for m in methods}
+    return [(a, b) for a, b in ARM_PAIRS if a in arms and b in arms]
 
 
 def data_name(data: str | os.PathLike) -> str:
@@ -289,21 +300,35 @@ def _compute(settings: SRSettings, preset: str, network: str, seed: int, device:
         return SRResults({n: r.log for n, r in runs.items()}, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
                          provenance={"rank": distributed_context(dev)[1]})
     log_progress(progress, f"evaluating on {', '.join(settings.eval_sets)}")
+    t_eval = time.perf_counter()
     per_image, _, kept = evaluate_runs(runs, settings.eval_sets, scale=settings.scale, crop=settings.eval_crop,
                                        device=dev, n_boot=settings.n_bootstrap, seed=seed, lpips_network=lpips,
                                        keep=[SAMPLE_IMAGE])
     both = pooled(per_image, POOLED_NAME if len(settings.eval_sets) > 1 else None)
-    summary = summarise(both, n_boot=settings.n_bootstrap, seed=seed)
-    diffs = paired_differences(both, comparison_pairs(per_image.method.unique()), n_boot=settings.n_bootstrap,
-                               seed=seed)
+    summary = arm_summary(both, n_boot=settings.n_bootstrap, seed=seed)
+    diffs = arm_differences(both, comparison_pairs(per_image.method.unique()), n_boot=settings.n_bootstrap,
+                            seed=seed)
     prov = _provenance(settings, preset, net, dev, seed, runs, lam, per_image, pe_table, out, sweep is not None,
                        key=key, stored_reason=reason)
+    prov["evaluation_seconds"] = round(time.perf_counter() - t_eval, 1)
     prov["wall_seconds"] = round(time.perf_counter() - t_start, 1)
-    res = SRResults({n: r.log for n, r in runs.items()}, per_image, summary, diffs,
-                    _sample_crops(kept, list(runs)), prov, runs=runs, lambda_sweep=sweep)
+    first = settings.train_seeds[0]
+    shown = [run_name(a, d, first) for a, d, t in arm_runs(settings) if t == first and d == settings.random_seeds[0]]
+    logs = {n: r.log for n, r in runs.items()}
+    logs.update({f"pretrain-t{t}": r.log for t, r in _pretrained(out, settings).items()})
+    res = SRResults(logs, per_image, summary, diffs, _sample_crops(kept, [n for n in shown if n in runs]), prov,
+                    runs={n: runs[n] for n in shown if n in runs}, lambda_sweep=sweep)
     res.save(out)
     log_progress(progress, f"wrote {out}")
     return res
+
+
+def _pretrained(out: Path, settings: SRSettings) -> dict[int, TrainedRun]:
+    """The finished pretrained generators of a run folder, by training seed (none without pretraining)."""
+    if not settings.pretrain_steps:
+        return {}
+    return {t: load_run(out / "pretrain" / f"t{t}", device="cpu") for t in settings.train_seeds
+            if (out / "pretrain" / f"t{t}" / "model.pt").is_file()}
 
 
 def chapter_result(network: str = "vgg16", preset: str = "book", **kwargs: Any) -> SRResults:
@@ -321,35 +346,62 @@ def _stored_reason(preset: str, stored: Path, use_stored: bool, overrides: dict 
     return "parameters differ from the stored run (" + ", ".join(changed) + ")"
 
 
+def pretrain_settings(settings: SRSettings) -> SRSettings:
+    """The settings of the shared pixel-loss generator: ``pretrain_steps`` steps at ``pretrain_lr``, no feature term.
+
+    Examples
+    --------
+    >>> from pecore.sr.settings import PRESETS
+    >>> s = pretrain_settings(PRESETS["book"]); s.steps, s.lr, s.feature_weight
+    (1500, 0.001, 0.0)
+    """
+    from dataclasses import replace
+
+    return replace(settings, steps=settings.pretrain_steps, lr=settings.pretrain_lr, feature_weight=0.0,
+                   lambda_grid=(), sweep_steps=0, pretrain_steps=0,
+                   checkpoint_every=min(settings.checkpoint_every * 2, settings.pretrain_steps))
+
+
 def train_all_arms(settings: SRSettings, out: Path, net: Any, table: pd.DataFrame, *, seed: int = 0,
                    device: torch.device, preset: str | None = None, progress: bool = False,
                    lpips: dict | None = None) -> tuple[dict[str, TrainedRun], pd.DataFrame | None, float]:
-    """Train the pixel arm, run the λ sweep (if the settings have one), then train every feature arm with λ.
+    """Pretrain the shared pixel-loss generator of each training seed, run the λ sweep (first seed), then
+    fine-tune every arm of every seed from its seed's generator.
 
-    Runs go to ``out/runs/<name>`` (sweep runs to ``out/sweep/``); a finished run is read back, an
-    interrupted one resumes. Returns ``(runs, sweep table or None, λ)``.
+    Runs go to ``out/pretrain/t<seed>``, ``out/sweep/<name>`` and ``out/runs/<name>``; a finished run is read
+    back, an interrupted one resumes. Training seed ``t`` is ``seed + t`` for every run of that seed, so
+    the arms of one seed share initial weights and crops. Returns ``(runs, sweep table or None, λ)``.
     """
     plan = arm_runs(settings)
-    log_progress(progress, f"preset {preset}: {len(plan)} arms × {settings.steps} steps"
+    log_progress(progress, f"preset {preset}: {len(plan)} fine-tuned runs × {settings.steps} steps from "
+                 f"{len(settings.train_seeds)} pretrained generator(s) × {settings.pretrain_steps} steps"
                  + (f", λ sweep {list(settings.lambda_grid)} × {settings.sweep_steps} steps" if settings.lambda_grid
                     else "") + f"; runs in {out}")
-    runs = {"pixel": train_arm("pixel", arm_settings(settings, "pixel"), out / "runs" / "pixel", seed=seed,
-                               device=device, preset=preset, progress=progress)}
-    log_progress(progress, f"pixel done ({runs['pixel'].info.get('train_seconds', 0):.0f} s of training)")
+    starts: dict[int, TrainedRun | None] = {}
+    for t in settings.train_seeds:
+        if settings.pretrain_steps:
+            starts[t] = train_arm("pixel", pretrain_settings(settings), out / "pretrain" / f"t{t}", seed=seed + t,
+                                  device=device, preset=preset, progress=progress, name=f"pretrain-t{t}")
+            log_progress(progress, f"pretrain-t{t} done ({starts[t].info.get('train_seconds', 0):.0f} s of training)")
+        else:
+            starts[t] = None
+    runs: dict[str, TrainedRun] = {}
     sweep, lam = None, settings.feature_weight
+    first = settings.train_seeds[0]
     if settings.lambda_grid:
-        sweep, lam, swept = lambda_sweep(settings, out, net, seed=seed, device=device, preset=preset,
-                                         progress=progress, lpips=lpips)
+        sweep, lam, swept = lambda_sweep(settings, out, net, seed=seed + first, device=device, preset=preset,
+                                         progress=progress, lpips=lpips, init=starts[first])
         log_progress(progress, f"λ sweep chose λ = {lam:g}\n{sweep.to_string(index=False)}")
-        if settings.sweep_steps == settings.steps:  # the chosen λ's sweep run is the all arm
-            runs["all"] = swept[sweep_name(lam)]
-    for arm, sel_seed in plan[1:]:
-        name = run_name(arm, sel_seed)
+        if settings.sweep_steps == settings.steps:  # the chosen λ's sweep run is the all arm of the first seed
+            runs[run_name("all", 0, first)] = swept[sweep_name(lam)]
+    for arm, draw, t in plan:
+        name = run_name(arm, draw, t)
         if name in runs:
             continue
         log_progress(progress, f"training {name} ({settings.steps} steps, λ = {lam:g})")
         runs[name] = train_arm(arm, arm_settings(settings, arm, lam), out / "runs" / name, network=net, pe_table=table,
-                               seed=seed, selection_seed=sel_seed, device=device, preset=preset, progress=progress)
+                               seed=seed + t, selection_seed=draw, device=device, preset=preset, progress=progress,
+                               init=starts[t], name=name)
         log_progress(progress, f"{name} done ({runs[name].info.get('train_seconds', 0):.0f} s of training)")
     return runs, sweep, lam
 
@@ -359,7 +411,9 @@ def _provenance(settings: SRSettings, preset: str, net: Any, dev: torch.device, 
     scores_prov = getattr(pe_table, "provenance", {}) or {}
     prov = provenance_record(network=net, preset=preset, device=dev,
                              parameters={"sr_settings": settings.as_dict(), "seed": seed,
-                                         "runs": list(runs), "feature_layers": runs["all"].info["layers"],
+                                         "runs": list(runs),
+                                         "feature_layers": next(r.info["layers"] for n, r in runs.items()
+                                                                if n.startswith("all")),
                                          "feature_weight": lam},
                              stored=False,
                              scores={"preset": scores_prov.get("preset"), "stored": scores_prov.get("stored")},
@@ -373,9 +427,13 @@ def _provenance(settings: SRSettings, preset: str, net: Any, dev: torch.device, 
         seconds = {sweep_name(v): float(json.loads((out / "sweep" / sweep_name(v) / "train.json").read_text())
                                         .get("train_seconds", 0)) for v in settings.lambda_grid}
         reused = settings.sweep_steps == settings.steps
+        all_first = runs[run_name("all", 0, settings.train_seeds[0])]
         prov["lambda_sweep"] = {"grid": list(settings.lambda_grid), "steps": settings.sweep_steps, "chosen": lam,
                                 "validation_images": bsd100_split(settings.val_images, settings.scale)[1],
                                 "train_seconds": seconds, "all_arm_is_sweep_run": reused}
-        total += sum(seconds.values()) - (float(runs["all"].info.get("train_seconds") or 0) if reused else 0.0)
+        total += sum(seconds.values()) - (float(all_first.info.get("train_seconds") or 0) if reused else 0.0)
+    pre = _pretrained(out, settings)
+    prov["pretrain_seconds"] = {f"t{t}": r.info.get("train_seconds") for t, r in pre.items()}
+    total += sum(float(r.info.get("train_seconds") or 0) for r in pre.values())
     prov["training_seconds_total"] = round(total, 1)  # every run, sweep included, as each run measured it
     return prov

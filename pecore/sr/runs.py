@@ -25,7 +25,7 @@ from .losses import ARMS
 from .model import SRResNet, build_model
 from .settings import SRSettings
 
-__all__ = ["LOG_COLUMNS", "TrainedRun", "run_name", "is_run_dir", "load_run", "save_generator"]
+__all__ = ["LOG_COLUMNS", "TrainedRun", "run_name", "parse_run_name", "is_run_dir", "load_run", "save_generator"]
 
 LOG_COLUMNS = ["step", "loss", "pixel", "feature", "lr", "seconds", "val_psnr_y"]
 
@@ -47,16 +47,34 @@ class TrainedRun:
     steps_run: int = 0
 
 
-def run_name(arm: str, selection_seed: int = 0) -> str:
-    """The folder and method name of an arm: the arm, or ``random-s<seed>`` for the random arm.
+def run_name(arm: str, selection_seed: int = 0, train_seed: int | None = None) -> str:
+    """The folder and method name of an arm: the arm, or ``random-s<draw>`` for the random arm, then
+    ``-t<seed>`` when runs of several training seeds exist.
 
     Examples
     --------
-    >>> run_name("top"), run_name("random", 2)
-    ('top', 'random-s2')
+    >>> run_name("top"), run_name("random", 2), run_name("random", 2, 1), run_name("pixel", train_seed=0)
+    ('top', 'random-s2', 'random-s2-t1', 'pixel-t0')
     """
     check_choice("SR arm", arm, ARMS)
-    return f"random-s{int(selection_seed)}" if arm == "random" else arm
+    name = f"random-s{int(selection_seed)}" if arm == "random" else arm
+    return name if train_seed is None else f"{name}-t{int(train_seed)}"
+
+
+def parse_run_name(name: str) -> dict[str, Any]:
+    """The arm, random draw and training seed of a method name made by :func:`run_name` (``bicubic`` too).
+
+    Examples
+    --------
+    >>> parse_run_name("random-s2-t1"), parse_run_name("top-t0")["arm"], parse_run_name("bicubic")["train_seed"]
+    ({'arm': 'random', 'draw': 2, 'train_seed': 1}, 'top', 0)
+    """
+    import re
+
+    m = re.fullmatch(r"(?P<arm>[a-z]+)(?:-s(?P<draw>\d+))?(?:-t(?P<seed>\d+))?", str(name))
+    if m is None:
+        raise ParameterError(f"{name!r} is not an SR method name (arm[-s<draw>][-t<seed>])")
+    return {"arm": m["arm"], "draw": int(m["draw"] or 0), "train_seed": int(m["seed"] or 0)}
 
 
 def is_run_dir(path: str | os.PathLike) -> bool:

@@ -100,6 +100,14 @@ class SRSettings:
         Every ``val_every`` steps, PSNR-Y of the network on a fixed batch of 16 crops (96 px) of the
         validation photographs is logged (``val_psnr_y``): a smooth curve that shows when training has
         levelled off. 0: never.
+    pretrain_steps, pretrain_lr
+        The shared start (SRGAN's SRResNet-then-feature-loss practice): for each training seed, a generator
+        is first trained with the pixel loss alone for ``pretrain_steps`` steps at ``pretrain_lr``; every
+        arm of that seed (the pixel arm too) is then fine-tuned from it for ``steps`` steps at ``lr``.
+        0: no pretraining, every arm trains from the seeded random init.
+    train_seeds
+        Training seeds: each gives its own pretrained generator, initial weights and crop sequence, and every
+        arm is trained once per seed, so intervals can include training noise.
     """
 
     scale: int = 4
@@ -130,6 +138,9 @@ class SRSettings:
     lambda_grid: tuple[float, ...] = ()
     sweep_steps: int = 0
     val_every: int = 0
+    pretrain_steps: int = 0
+    pretrain_lr: float = 1e-3
+    train_seeds: tuple[int, ...] = (0,)
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (tuples as lists), for provenance and cache keys.
@@ -144,17 +155,21 @@ class SRSettings:
 
 PRESETS: dict[str, SRSettings] = {
     "ci": SRSettings(n_blocks=2, n_feats=8, crop=32, batch_size=2, steps=4, lr=1e-3, feature_depth=1,
-                     random_seeds=(0,), checkpoint_every=2, log_every=1, eval_sets=("Set5",), eval_crop=48,
-                     n_bootstrap=200, probe_preset="ci"),
-    "quick": SRSettings(n_blocks=4, n_feats=24, crop=32, batch_size=4, steps=200, lr=1e-3, feature_depth=2,
-                        random_seeds=(0,), checkpoint_every=100, log_every=5, eval_sets=("Set5",),
-                        eval_crop=128, n_bootstrap=2000, probe_preset="quick"),
-    "book": SRSettings(n_blocks=8, n_feats=32, crop=48, batch_size=8, steps=2000, lr=1e-3, feature_weight=0.03,
-                       feature_depth=2, random_seeds=(0,), checkpoint_every=250, log_every=20,
+                     random_seeds=(0, 1), checkpoint_every=2, log_every=1, eval_sets=("Set5",), eval_crop=48,
+                     n_bootstrap=200, probe_preset="ci", val_images=2, lambda_grid=(0.1, 1.0), sweep_steps=4,
+                     pretrain_steps=4, train_seeds=(0, 1)),
+    "quick": SRSettings(n_blocks=4, n_feats=24, crop=32, batch_size=4, steps=100, lr=2e-4, feature_depth=2,
+                        random_seeds=(0, 1), checkpoint_every=50, log_every=5, eval_sets=("Set5",),
+                        eval_crop=128, n_bootstrap=2000, probe_preset="quick", val_images=4,
+                        lambda_grid=(0.1, 1.0), sweep_steps=100, pretrain_steps=300, train_seeds=(0, 1)),
+    "book": SRSettings(n_blocks=8, n_feats=32, crop=48, batch_size=8, steps=400, lr=2e-4, feature_weight=1.0,
+                       feature_depth=2, random_seeds=(0, 1, 2), checkpoint_every=100, log_every=10,
                        eval_sets=("Set5", "Set14"), eval_crop=None, n_bootstrap=4000, loss_precision="bfloat16",
-                       probe_preset="paper", val_images=16, lambda_grid=(0.01, 0.03, 0.1), sweep_steps=2000,
-                       val_every=100),
-    "paper": SRSettings(val_images=16, lambda_grid=(0.01, 0.03, 0.1), sweep_steps=3000, val_every=100),
+                       probe_preset="paper", val_images=16, lambda_grid=(0.03, 0.3, 3.0, 30.0), sweep_steps=400,
+                       val_every=50, pretrain_steps=1500, pretrain_lr=1e-3, train_seeds=(0, 1, 2)),
+    "paper": SRSettings(steps=3000, lr=1e-4, val_images=16, lambda_grid=(0.01, 0.1, 1.0, 10.0, 100.0),
+                        sweep_steps=3000, val_every=100, pretrain_steps=10000, pretrain_lr=2e-4, train_seeds=(0, 1, 2),
+                        random_seeds=(0, 1, 2)),
 }
 
 
@@ -215,6 +230,16 @@ def check_settings(settings: SRSettings) -> SRSettings:
     check_positive("feature_weight", s.feature_weight, allow_zero=True)
     check_positive("val_images", s.val_images, integer=True, allow_zero=True)
     check_positive("val_every", s.val_every, integer=True, allow_zero=True)
+    check_positive("pretrain_steps", s.pretrain_steps, integer=True, allow_zero=True)
+    check_positive("pretrain_lr", s.pretrain_lr)
+    if not s.train_seeds or not s.random_seeds:
+        raise ParameterError("sr settings: train_seeds and random_seeds must each name at least one seed")
+    for name in ("train_seeds", "random_seeds"):
+        values = getattr(s, name)
+        for v in values:
+            check_positive(f"{name} value", v, integer=True, allow_zero=True)
+        if len(set(values)) != len(values):
+            raise ParameterError(f"sr settings: {name} {list(values)} names a seed twice")
     if s.val_every and not s.val_images:
         raise ParameterError("sr settings: val_every needs a validation split (val_images > 0)")
     if s.crop % s.scale:

@@ -75,13 +75,14 @@ def choose_lambda(table: pd.DataFrame) -> float:
 
 
 def lambda_sweep(settings: SRSettings, out: Path, net: Any, *, seed: int = 0, device: torch.device,
-                 preset: str | None = None, progress: bool = False, lpips: dict | None = None
-                 ) -> tuple[pd.DataFrame, float, dict[str, TrainedRun]]:
+                 preset: str | None = None, progress: bool = False, lpips: dict | None = None,
+                 init: TrainedRun | None = None) -> tuple[pd.DataFrame, float, dict[str, TrainedRun]]:
     """Train the ``all`` arm for each λ of ``settings.lambda_grid`` (``sweep_steps`` steps each), score the runs
     and bicubic on the BSD100 validation split, and choose λ (:func:`choose_lambda`).
 
-    Returns ``(table, chosen λ, runs)``; the table has one row per method with the mean of each metric
-    over the validation images, ``psnr_minus_bicubic``, ``eligible`` and ``chosen``.
+    ``init``: the pretrained generator every sweep run starts from. Returns ``(table, chosen λ, runs)``; the
+    table has one row per method with the mean of each metric over the validation images,
+    ``psnr_minus_bicubic``, ``eligible``, ``chosen`` and ``interior`` (the chosen λ is neither end of the grid).
     """
     from dataclasses import replace
 
@@ -97,7 +98,7 @@ def lambda_sweep(settings: SRSettings, out: Path, net: Any, *, seed: int = 0, de
         name = sweep_name(lam)
         log_progress(progress, f"λ sweep: training {name} ({s.steps} steps)")
         runs[name] = train_arm("all", s, out / "sweep" / name, network=net, seed=seed, device=device, preset=preset,
-                               progress=progress)
+                               progress=progress, init=init, name=name)
         log_progress(progress, f"λ sweep: {name} done ({runs[name].info.get('train_seconds', 0):.0f} s of training)")
     methods = {"bicubic": lambda lr: upscale_bicubic(lr, settings.scale)}
     for name, run in runs.items():
@@ -115,6 +116,8 @@ def lambda_sweep(settings: SRSettings, out: Path, net: Any, *, seed: int = 0, de
     table["eligible"] = table["lambda"].notna() & (table.psnr_y >= bic)
     chosen = choose_lambda(table)
     table["chosen"] = table["lambda"] == chosen
+    grid = sorted(float(v) for v in settings.lambda_grid)
+    table["interior"] = len(grid) > 2 and grid[0] < chosen < grid[-1]
     table["n_images"] = len(val)
     table["criterion"] = "lowest mean LPIPS-alex on the validation split among λ with mean PSNR-Y >= bicubic"
     return table, chosen, runs

@@ -110,6 +110,8 @@ def train_arm(
     preset: str | None = None,
     progress: bool = True,
     resume: bool = True,
+    init: TrainedRun | None = None,
+    name: str | None = None,
 ) -> TrainedRun:
     """Train the SR network of one arm for ``settings.steps`` steps (or return the finished run).
 
@@ -142,6 +144,11 @@ def train_arm(
         Show a progress bar.
     resume
         Continue from ``checkpoint.pt`` / return a finished run; ``False`` starts afresh.
+    init
+        A finished run (the shared pixel-loss generator) whose weights this run starts from instead of the
+        seeded random init; its key is part of this run's identity.
+    name
+        The run's name in logs and tables (default: :func:`~pecore.sr.runs.run_name` of the arm and draw).
 
     Raises
     ------
@@ -168,6 +175,14 @@ def train_arm(
     out, network = _prepare(out_dir, arm, network, dev)
     identity, weights = _identity(arm, settings, network, pe_table, layers, seed=seed, selection_seed=selection_seed,
                                   data=data)
+    if init is not None:
+        if init.model.scale != settings.scale or sum(p.numel() for p in init.model.parameters()) != \
+                sum(p.numel() for p in build_model(settings, seed).parameters()):
+            raise ParameterError(f"init run {init.name} has another architecture than these settings "
+                                 f"({settings.n_blocks} blocks × {settings.n_feats} channels, ×{settings.scale})")
+        identity["init"] = init.info.get("key")
+    if name is not None:
+        identity["name"] = str(name)
     key = cache_key("sr-train", identity)
     ckpt_path, model_path, info_path = out / "checkpoint.pt", out / "model.pt", out / "train.json"
     _check_folder(out, key, resume)
@@ -180,7 +195,7 @@ def train_arm(
                                             parameters={"arm": arm, "seed": seed, "selection_seed": selection_seed,
                                                         "world_size": world},
                                             device=dev)}
-    st = _State.new(settings, hr, seed, dev)
+    st = _State.new(settings, hr, seed, dev, init=init)
     if resume and ckpt_path.is_file():
         st.restore(ckpt_path, key)  # a damaged checkpoint is a named error before anything is written
     _barrier(world)  # every process has read the folder's state before rank 0 writes
@@ -288,10 +303,13 @@ class _State:
     step: int = 0
 
     @classmethod
-    def new(cls, settings: SRSettings, hr: tuple, seed: int, dev: torch.device) -> _State:
+    def new(cls, settings: SRSettings, hr: tuple, seed: int, dev: torch.device,
+            init: TrainedRun | None = None) -> _State:
         sampler = CropSampler([im.image for im in hr], settings.crop, settings.batch_size, settings.scale,
                               augment=settings.augment, seed=seed, names=[im.name for im in hr], device=dev)
         model = build_model(settings, seed).to(dev)
+        if init is not None:
+            model.load_state_dict({k: v.to(dev) for k, v in init.model.state_dict().items()})
         opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
         return cls(model, opt, torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(settings.steps)), sampler)
 
