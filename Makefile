@@ -55,7 +55,7 @@ plan: setup
 # JupyterLab with every chapter notebook, for a class (installs the lab extra once)
 lab: setup
 	$(PY) -m pip install --quiet -e '.[test,book,lab]'
-	env -u MPLBACKEND $(VENV)/bin/jupyter lab notebooks/  # figures inline, not the Agg the other targets use
+	env -u MPLBACKEND $(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)  # figures inline, not the Agg the other targets use; as root (containers) Jupyter needs --allow-root
 
 benchmark: setup
 	$(PY) benchmarks/bench_probe.py

@@ -26,7 +26,8 @@ def reconstruction_record(network: str = "vgg16", preset: str = "book") -> dict:
     folder = stored_results("reconstruction", network, preset)
     prov = json.loads((folder / "provenance.json").read_text())
     par = prov["parameters"]
-    runs = len(par["layers"]) * (3 + par["n_random_draws"]) * len(par["images"]) * par["n_seeds"]
+    runs = (len(par["layers"]) * (3 + par["n_random_draws"]) * len(par.get("tv_weights", [0])) * len(par["images"])
+            * par["n_seeds"])
     image_steps = runs * par["steps"]
     flops = plan(preset, ("reconstruction",))[0].flops
     wall = float(prov["wall_seconds"])

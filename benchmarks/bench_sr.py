@@ -34,6 +34,11 @@ def sr_record(folder: Path) -> dict:
         steps = prov["lambda_sweep"]["steps"]
         sweep[name] = {"steps": steps, "seconds": round(float(seconds), 1),
                        "steps_per_second": round(steps / float(seconds), 3) if seconds else None}
+    pretrain = {}
+    for name, seconds in (prov.get("pretrain_seconds") or {}).items():
+        steps = settings.get("pretrain_steps", 0)
+        pretrain[name] = {"steps": steps, "seconds": round(float(seconds), 1),
+                          "steps_per_second": round(steps / float(seconds), 3) if seconds else None}
     train_total = prov.get("training_seconds_total")  # every run once (the all arm may be a sweep run)
     if train_total is None:
         train_total = sum(a["seconds"] for a in arms.values()) + sum(a["seconds"] for a in sweep.values())
@@ -54,6 +59,8 @@ def sr_record(folder: Path) -> dict:
         "wall_seconds_covers_all_training": bool(prov.get("wall_seconds") and prov["wall_seconds"] >= train_total),
         "network": {k: settings[k] for k in ("n_blocks", "n_feats", "crop", "batch_size", "steps", "loss_precision")
                     if k in settings},
+        "evaluation_seconds": prov.get("evaluation_seconds"),
+        "pretrain": pretrain,
         "arms": arms,
         "lambda_sweep": sweep,
     }
@@ -72,7 +79,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps({k: record[k] for k in ("preset", "wall_seconds", "training_seconds", "torch_threads")}))
-    for name, a in {**record["arms"], **record["lambda_sweep"]}.items():
+    for name, a in {**record["pretrain"], **record["arms"], **record["lambda_sweep"]}.items():
         print(f"{name:>16}: {a['steps']} steps in {a['seconds']} s = {a['steps_per_second']} steps/s")
     print(f"wrote {out}")
 

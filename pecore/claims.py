@@ -51,7 +51,7 @@ from .tables import interval_text
 
 __all__ = ["Claim", "CLAIMS", "CHAPTER_TITLES", "FINDINGS_DIR", "SPREAD_THRESHOLD", "ROW_VERDICTS", "relative_spread",
            "spread_verdict", "record_finding", "load_findings", "row_verdict", "claims_table", "claims_html",
-           "findings_table", "plot_claim", "section_anchor", "chapter_title"]
+           "findings_table", "plot_claim", "section_anchor", "chapter_title", "row_qualifier"]
 
 #: the folder (relative to where a chapter runs) that holds the recorded findings
 FINDINGS_DIR = "findings"
@@ -77,7 +77,8 @@ class Claim:
     which; ``tag`` names one test in a line; ``family`` puts a test in a group of like tests (the same measure
     in several layers or subset sizes) and names it within the group — a group of more than one test is one
     line of counts in the table, a lone test one line with its numbers; ``reference`` is the value the
-    verdicts are judged against.
+    verdicts are judged against; ``primary`` names the measure whose tests decide the row (named before the
+    stored runs were made; ``None``: every test decides).
     """
 
     key: str
@@ -89,6 +90,7 @@ class Claim:
     tag: Callable[[Mapping[str, Any]], str] = lambda r: f"{r['scope']} · {display_name(r['measure'])}"
     family: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None
     reference: float = 0.0
+    primary: str | None = None
 
 
 def _sr_arm(test: str) -> str:
@@ -125,13 +127,15 @@ CLAIMS: tuple[Claim, ...] = (
           "rebuilt from the low-PE channels keep its texture and colour (example images).",
           (("04_reconstruction", "Conclusion"),),
           tag=lambda r: f"{r['scope']} · {r['test']} ({display_name(r['measure'])}, top − bottom)",
-          family=lambda r: (f"{r['test']} ({display_name(r['measure'])}, top − bottom)", str(r["scope"]))),
+          family=lambda r: (f"{r['test']} ({display_name(r['measure'])}, top − bottom)", str(r["scope"])),
+          primary="ssim_lowpass"),
     Claim("sr", "A PE-selected perceptual loss improves super-resolution",
           "A super-resolution network trained with a loss on the high-PE VGG-16 channels gives better images "
           "than one trained with the other channels.",
           (("06_sr", "Conclusion"),), shown=lambda r: r["measure"] == "lpips_alex",
-          shown_note="shown: LPIPS-alex, lower is better, the measure the chapter reads first",
-          tag=lambda r: f"{r['scope']}, top − {_sr_arm(r['test'])} · {display_name(r['measure'])}"),
+          shown_note="shown: LPIPS-alex, lower is better, the primary measure",
+          tag=lambda r: f"{r['scope']}, top − {_sr_arm(r['test'])} · {display_name(r['measure'])}",
+          primary="lpips_alex"),
 )
 _BY_KEY = {c.key: c for c in CLAIMS}
 _COLUMNS = ["claim_id", "chapter", "network", "preset", "stored", "label", "grid", "recorded_utc", "test", "scope",
@@ -277,6 +281,27 @@ def row_verdict(verdicts: Sequence[str]) -> str:
     return verdict_word(v) if v else "not run"
 
 
+def row_qualifier(tests: pd.DataFrame) -> str:
+    """What weakens a row's verdict, from the notes of its deciding tests: ' (provisional)' when a run behind
+    one of them had not converged, ' (not robust)' when a non-undecided one did not hold under every control.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"verdict": ["contradicted", "undecided"], "note": ["not robust", "robust; provisional (x)"]})
+    >>> row_qualifier(t)
+    ' (provisional, not robust)'
+    >>> row_qualifier(pd.DataFrame({"verdict": ["supported"], "note": ["robust"]}))
+    ''
+    """
+    notes = [str(n) if isinstance(n, str) else "" for n in tests.get("note", pd.Series([], dtype=object))]
+    flags = []
+    if any("provisional" in n for n in notes):
+        flags.append("provisional")
+    if any(n.startswith("not robust") and v in ("supported", "contradicted") for n, v in zip(notes, tests.verdict)):
+        flags.append("not robust")
+    return f" ({', '.join(flags)})" if flags else ""
+
+
 def chapter_title(name: str) -> str:
     """A chapter's title in words (:data:`CHAPTER_TITLES`); an unknown name is returned unchanged.
 
@@ -365,7 +390,11 @@ def claims_table(findings: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd
             lines.append(f"({note}{more} more tests on the chapter page)")
         if missing:
             lines.append(f"not run: {', '.join(map(chapter_title, missing))} (no finding recorded)")
-        verdict = row_verdict(tested.verdict.tolist())
+        deciding = tested[tested.measure == c.primary] if c.primary and (tested.measure == c.primary).any() else tested
+        verdict = row_verdict(deciding.verdict.tolist()) + row_qualifier(deciding)
+        if c.primary and len(deciding) and len(deciding) < len(tested):
+            lines.insert(1, f"decided by the primary measure, {display_name(c.primary)} ({len(deciding)} of "
+                            f"{len(tested)} tests): {_counts(deciding.verdict.tolist())}")
         if missing and verdict != "not run":
             verdict += " (incomplete)"
         settings = _settings(g) if len(g) else []

@@ -95,7 +95,9 @@ class Verdict:
 #: words for the names of measures, score variants and arms that results carry (tables, verdicts, figures)
 DISPLAY_NAMES = {
     "vgg16": "VGG-16", "alexnet": "AlexNet", "mannos-sakrison": "Mannos–Sakrison", "barten": "Barten",
-    "structure": "edge correlation", "ssim_lowpass": "low-pass SSIM", "ssim": "SSIM", "psnr": "PSNR (dB)",
+    "structure": "edge correlation", "ssim_lowpass": "low-pass SSIM", "ssim_lowpass16": "low-pass SSIM (heavy blur)",
+    "band_1_4": "luma 1–4 cycles/image", "band_4_8": "luma 4–8 cycles/image", "band_8_16": "luma 8–16 cycles/image",
+    "band_16_32": "luma 16–32 cycles/image", "gmsd": "GMSD", "ssim": "SSIM", "psnr": "PSNR (dB)",
     "colour_de2000": "colour difference ΔE2000", "colour_de2000_blur": "ΔE2000 of blurred images",
     "lpips-vgg": "LPIPS (VGG)", "lpips-alex": "LPIPS (AlexNet)", "psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "lpips_vgg": "LPIPS-vgg", "lpips_alex": "LPIPS-alex",
     "rho": "Spearman ρ", "srocc": "SROCC", "krocc": "KROCC", "plcc": "PLCC", "mu1": "μ1", "mu2": "μ2", "pe": "PE",
@@ -106,17 +108,23 @@ DISPLAY_NAMES = {
 
 
 def display_name(name: str) -> str:
-    """The words for a measure, variant or arm name (``random-s0`` → 'random (seed 0)'); other names unchanged.
+    """The words for a measure, variant or arm name (``random-s0`` → 'random (draw 0)'); other names unchanged.
 
     Examples
     --------
     >>> display_name("colour_de2000"), display_name("random-s1"), display_name("relu2_2")
-    ('colour difference ΔE2000', 'random (seed 1)', 'relu2_2')
+    ('colour difference ΔE2000', 'random (draw 1)', 'relu2_2')
+    >>> display_name("random-s1-t2"), display_name("top-t0")
+    ('random (training seed 2, draw 1)', 'top (training seed 0)')
     """
     import re
 
     text = str(name)
-    text = re.sub(r"\brandom-s(\d+)\b", r"random (seed \1)", text)
+    m = re.fullmatch(r"(pixel|all|top|bottom|random|pretrain)(?:-s(\d+))?-t(\d+)", text)
+    if m:  # an SR run of one training seed
+        draw = f", draw {m[2]}" if m[2] is not None else ""
+        return f"{m[1]} (training seed {m[3]}{draw})"
+    text = re.sub(r"\brandom-s(\d+)\b", r"random (draw \1)", text)
     return DISPLAY_NAMES.get(text, text)
 
 

@@ -276,7 +276,9 @@ def band_correlation(x: Any, y: Any, *, low: float = 1.0, high: float = 4.0) -> 
     wb = (weight * band).to(fa.real.dtype)
     cross = (fa * fb.conj()).real.mul(wb).flatten(1).sum(1)
     pa, pb = fa.abs().pow(2).mul(wb).flatten(1).sum(1), fb.abs().pow(2).mul(wb).flatten(1).sum(1)
-    ok = (pa > 1e-20) & (pb > 1e-20)
+    ac = (radius > 0).to(fa.real.dtype) * weight  # every frequency but the mean: "nothing in the band" is relative to it
+    ta, tb = fa.abs().pow(2).mul(ac).flatten(1).sum(1), fb.abs().pow(2).mul(ac).flatten(1).sum(1)
+    ok = (pa > 1e-10 * ta) & (pb > 1e-10 * tb) & (pa > 1e-30) & (pb > 1e-30)
     r = cross / torch.sqrt(pa * pb).clamp_min(1e-30)
     return torch.where(ok, r.clamp(-1, 1), torch.zeros_like(r))
 

@@ -96,11 +96,12 @@ def _reconstruction_step(preset: str) -> Step:
     s = get_settings(preset)
     net = load_network("vgg16", device="cpu")
     runs = 3 + s.n_random_draws  # top, bottom, all, random draws
+    priors = len(s.tv_weights)
     per = sum(_forward_flops(net, (s.image_size, s.image_size), [layer], backward=True) for layer in s.layers)
-    n = runs * len(s.images) * s.n_seeds * s.steps
-    mb = len(s.layers) * runs * len(s.images) * s.n_seeds * s.image_size ** 2 * 3 * 0.6 / 1e6
-    return Step("reconstruction", f"{len(s.layers)} layers × {runs} subsets × {len(s.images)} images × {s.n_seeds} "
-                f"seeds × {s.steps} steps at {s.image_size} px", per * n, mb)
+    n = runs * priors * len(s.images) * s.n_seeds * s.steps
+    mb = len(s.layers) * runs * priors * len(s.images) * s.image_size ** 2 * 3 * 0.6 / 1e6  # images of one init kept
+    return Step("reconstruction", f"{len(s.layers)} layers × {runs} subsets × {priors} priors × {len(s.images)} images × "
+                f"{s.n_seeds} inits × {s.steps} steps at {s.image_size} px", per * n, mb)
 
 
 def _sr_step(preset: str) -> Step:
@@ -122,12 +123,16 @@ def _sr_step(preset: str) -> Step:
     per_sample_feat = per_sample_pix + _forward_flops(net, (s.crop, s.crop), layers, backward=True) * 4 / 3
     arms = arm_runs(s)
     sweep = len(s.lambda_grid) * s.sweep_steps / max(s.steps, 1)
-    reused = 1 if s.lambda_grid and s.sweep_steps == s.steps else 0  # the chosen sweep run is the 'all' arm
-    feat_arms = sum(1 for a, _ in arms if a != "pixel") + sweep - reused
-    flops = s.batch_size * s.steps * (per_sample_pix + feat_arms * per_sample_feat)
+    reused = 1 if s.lambda_grid and s.sweep_steps == s.steps else 0  # the chosen sweep run is the first 'all' run
+    feat_arms = sum(1 for a, _, _ in arms if a != "pixel") + sweep - reused
+    pix_arms = sum(1 for a, _, _ in arms if a == "pixel")
+    pretrain = len(s.train_seeds) * s.pretrain_steps / max(s.steps, 1)
+    flops = s.batch_size * s.steps * ((pix_arms + pretrain) * per_sample_pix + feat_arms * per_sample_feat)
     n_params = sum(p.numel() for p in model.parameters())
-    return Step("sr", f"{len(arms)} arms × {s.steps} steps, batch {s.batch_size} of {s.crop} px, λ sweep "
-                f"{list(s.lambda_grid)}", flops, len(arms) * n_params * 2 / 1e6 + 1.0)
+    saved = len(arms) // len(s.train_seeds)  # generators of the first training seed are kept
+    return Step("sr", f"{len(s.train_seeds)} shared starts × {s.pretrain_steps} steps, then {len(arms)} runs × "
+                f"{s.steps} steps, batch {s.batch_size} of {s.crop} px, λ sweep {list(s.lambda_grid)}", flops,
+                saved * n_params * 2 / 1e6 + 1.0)
 
 
 def _cpu_flops() -> float:

@@ -177,8 +177,9 @@ def _check_columns(table: pd.DataFrame, columns: Sequence[str]) -> None:
 
 
 def summarise(table: pd.DataFrame, by: Sequence[str], measures: Sequence[str], *, n_boot: int = 1000,
-              seed: int = 0, level: float = 0.95) -> pd.DataFrame:
-    """Mean and bootstrap interval of each measure per group, resampling the group's rows.
+              seed: int = 0, level: float = 0.95, resample: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean and bootstrap interval of each measure per group, resampling the group's rows (or, with
+    ``resample``, the levels of those columns independently: :func:`crossed_bootstrap_mean`).
 
     Returns
     -------
@@ -192,13 +193,18 @@ def summarise(table: pd.DataFrame, by: Sequence[str], measures: Sequence[str], *
     [['top', 'psnr', 11.0, 3]]
     """
     by = list(by)
-    _check_columns(table, [*by, *measures])
+    _check_columns(table, [*by, *measures, *(resample or [])])
     rows = []
     for key, grp in table.groupby(by, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         for m in measures:
             values = grp[m].to_numpy(dtype=float)
-            mean, lo, hi = bootstrap_mean(values, n_boot=n_boot, seed=seed, level=level)
+            if resample:
+                ok = np.isfinite(values)
+                mean, lo, hi = crossed_bootstrap_mean(values[ok], {c: grp[c].to_numpy()[ok] for c in resample},
+                                                      n_boot=n_boot, seed=seed, level=level)
+            else:
+                mean, lo, hi = bootstrap_mean(values, n_boot=n_boot, seed=seed, level=level)
             rows.append({**dict(zip(by, key)), "measure": m, "mean": mean, "ci_low": lo, "ci_high": hi,
                          "n": int(np.isfinite(values).sum())})
     return pd.DataFrame(rows)

@@ -16,7 +16,8 @@ load_result = ReconstructionResult.load
 from pecore.reconstruction.invert import feature_loss, invert, noise_start
 from pecore.reconstruction.subset_features import SubsetFeatures, normalise_channels
 from pecore.measures import ciede2000, structure
-from pecore.reconstruction.measures import measure, paired_differences, summarise
+from pecore.reconstruction.conclusions import conclusions, contrasts, robustness
+from pecore.reconstruction.measures import measure
 from pecore.measures import psnr as _psnr
 
 
@@ -185,45 +186,56 @@ def test_measures_separate_structure_from_colour(photo):
         measure(ref[:, :16], ref)
 
 
-def test_bootstrap_summary_and_paired_contrast():
+def test_paired_contrasts_resample_photographs_inits_and_draws():
     rng = np.random.default_rng(0)
-    t = pd.DataFrame({"layer": "l", "image": np.tile(np.arange(6), 2), "seed": 0,
-                      "subset": ["top"] * 6 + ["bottom"] * 6,
-                      "structure": np.r_[0.8 + rng.normal(0, 0.01, 6), 0.5 + rng.normal(0, 0.01, 6)],
-                      "colour_de2000": np.r_[np.full(6, 10.0), np.full(6, 10.0)]})
-    s = summarise(t, measures=["structure"], n_boot=300)
-    top = s[s.subset == "top"].iloc[0]
-    assert top.ci_low < top["mean"] < top.ci_high and top.n == 6
-    d = paired_differences(t, measures=["structure", "colour_de2000"], n_boot=300).set_index("measure")
-    assert d.loc["structure", "better"] == "top" and d.loc["structure", "ci_low"] > 0.25
-    assert d.loc["colour_de2000", "better"] == "neither"
+    rows = [{"layer": "l", "tv_weight": tv, "image": i, "seed": s, "draw": d, "subset": sub,
+             "structure": (0.8 if sub == "top" else 0.5) + rng.normal(0, 0.01),
+             "colour_de2000": 10.0 + rng.normal(0, 0.01)}
+            for tv in (0.5, 0.0) for i in range(6) for s in range(3)
+            for sub, draws in (("top", 1), ("bottom", 1), ("random", 2)) for d in range(draws)]
+    r = ReconstructionResult(pd.DataFrame(rows), np.zeros(0), {}, {}, {}, {"parameters": {"n_boot": 300}})
+    s = r.summary()
+    top = s[(s.subset == "top") & (s.measure == "structure") & (s.tv_weight == 0.5)].iloc[0]
+    assert top.ci_low < top["mean"] < top.ci_high and top.n == 18
+    d = contrasts(r, [("top", "bottom"), ("top", "random")], measures=["structure", "colour_de2000"])
+    tb = d[(d.contrast == "top − bottom") & (d.tv_weight == 0.5)].set_index("measure")
+    assert tb.loc["structure", "better"] == "top" and tb.loc["structure", "ci_low"] > 0.25
+    assert tb.loc["colour_de2000", "better"] == "neither" and tb.loc["structure", "n_pairs"] == 18
 
 
 def test_experiment_tidy_table_and_round_trip(vgg16, photos, tmp_path):
     scores = pd.DataFrame({"layer": "relu1_2", "channel": range(64), "pe": np.linspace(0, 1, 64), "dead": False})
     settings = ReconstructionSettings(image_size=24, steps=8, images=("baboon", "pepper"), n_seeds=2,
-                                      n_random_draws=2, n_boot=100)
+                                      n_random_draws=2, n_boot=100, tv_weights=(0.5, 0.0))
     r = run_experiment(vgg16, scores, settings, layers=["relu1_2"], p=25, device="cpu")
     t = r.table
-    assert len(t) == 2 * 2 * (1 + 1 + 2 + 1)  # images × seeds × (top, bottom, 2 random draws, all)
-    assert set(t.subset) == {"top", "bottom", "random", "all"}
+    assert len(t) == 2 * 2 * 2 * (1 + 1 + 2 + 1)  # priors × images × inits × (top, bottom, 2 random draws, all)
+    assert set(t.subset) == {"top", "bottom", "random", "all"} and set(t.tv_weight) == {0.5, 0.0}
+    assert r.priors == [0.5, 0.0]
     assert t[t.subset == "top"].n_channels.eq(16).all() and t[t.subset == "all"].n_channels.eq(64).all()
-    assert r.channels["relu1_2/top/0"].tolist() == list(range(48, 64))
-    # noise seed s is the same start for every subset; different random draws give different channels
-    assert not np.array_equal(r.channels["relu1_2/random/0"], r.channels["relu1_2/random/1"])
+    assert r.channels["relu1_2/top/0/tv0.5"].tolist() == list(range(48, 64))
+    # init s is the same start for every subset and prior; different random draws give different channels
+    assert not np.array_equal(r.channels["relu1_2/random/0/tv0.5"], r.channels["relu1_2/random/1/tv0.5"])
+    # the prior acts: the same start and channels give another image without it
+    assert np.abs(r.images["relu1_2/top/0/tv0.5"] - r.images["relu1_2/top/0/tv0"]).max() > 1e-3
     assert r.provenance["network"] == "vgg16" and r.provenance["parameters"]["steps"] == 8
     np.testing.assert_allclose(r.originals, photos.numpy(), atol=1e-6)
-    assert set(r.summary().measure) >= {"psnr", "ssim", "structure", "colour_de2000"}
-    c = r.contrasts()
-    assert set(c.contrast) == {"top − bottom", "top − random", "bottom − random"}
+    assert set(r.summary().measure) >= {"psnr", "ssim", "structure", "colour_de2000", "ssim_lowpass16", "band_1_4"}
+    c = contrasts(r)
+    assert set(c.contrast) >= {"top − bottom", "top − random", "bottom − random"} and set(c.tv_weight) == {0.5, 0.0}
+    rb = robustness(r)
+    assert {"verdict_0.5", "verdict_0", "inits_agree", "robust"} <= set(rb.columns)
+    assert all(v.note.startswith(("robust", "not robust")) for v in conclusions(r))
     # a second run is read from the cache and gives the same table
     r2 = run_experiment(vgg16, scores, settings, layers=["relu1_2"], p=25, device="cpu")
-    assert r2.provenance["cache_hits"] == 5
+    assert r2.provenance["cache_hits"] == 10
     pd.testing.assert_frame_equal(r.table, r2.table)
     r.save(tmp_path / "res")
     back = load_result(tmp_path / "res")
     pd.testing.assert_frame_equal(back.table, r.table, check_exact=False, rtol=1e-5, check_dtype=False)
-    assert np.abs(back.images["relu1_2/all/0"] - r.images["relu1_2/all/0"]).max() <= 1 / 255 + 1e-6
+    # images of the first init are kept; every init's measures are in the table
+    assert back.images["relu1_2/all/0/tv0.5"].shape[1] == 1
+    assert np.abs(back.images["relu1_2/all/0/tv0.5"][:, 0] - r.images["relu1_2/all/0/tv0.5"][:, 0]).max() <= 1 / 255 + 1e-6
     with pytest.raises(DatasetError):
         load_result(tmp_path / "nothing")
     with pytest.raises(UnknownNameError):
@@ -267,9 +279,13 @@ def test_book_preset_is_the_stored_tier():
     from pecore.reconstruction.settings import get_settings
 
     s = get_settings("book")
-    assert s.image_size >= 128 and len(s.images) >= 8 and "lenna" not in s.images
-    assert {"relu1_2", "relu2_2", "relu3_3"} <= set(s.layers) and s.n_random_draws >= 2
+    assert s.image_size >= 64 and len(s.images) >= 5 and "lenna" not in s.images
+    assert {"relu2_2", "relu3_3"} <= set(s.layers) and s.n_random_draws >= 3 and s.n_seeds >= 3
+    assert 0.0 in s.tv_weights and any(v > 0 for v in s.tv_weights)  # the prior on and off
     assert s.lr_schedule == "cosine" and s.probe_preset == "paper"
+    for name in ("ci", "quick", "paper"):  # every preset runs the whole design
+        p = get_settings(name)
+        assert p.n_seeds >= 2 and p.n_random_draws >= 2 and len(p.tv_weights) == 2
     with pytest.raises(UnknownNameError, match="reconstruction preset"):
         get_settings("fast")
     with pytest.raises(UnknownNameError, match="reconstruction settings field"):
@@ -286,18 +302,26 @@ def test_stored_book_results_load_with_their_provenance():
     assert prov["preset"] == "book" and prov["command"].startswith("pecore reconstruction --preset book")
     assert not str(prov["git_commit"]).endswith("-dirty") and prov["wall_seconds"] > 0 and prov["cpu"]
     t = r.table
-    assert len(t) == 3 * 5 * 8  # layers × (top, bottom, 2 random draws, all) × photographs
+    # layers × priors × (top, bottom, 3 random draws, all) × photographs × inits
+    assert len(t) == 2 * 2 * 6 * 5 * 3
     assert "lenna" not in set(t.image_name) and t.rel_change_last10.notna().all()
-    assert r.images["relu2_2/top/0"].shape[-2:] == (128, 128)
+    assert r.images["relu2_2/top/0/tv0.5"].shape[-2:] == (64, 64)
     verdicts = conclusions(r)
-    assert len(verdicts) == 3 * 4 and {v.verdict for v in verdicts} <= set(VERDICTS)
+    assert len(verdicts) == 2 * 5 and {v.verdict for v in verdicts} <= set(VERDICTS)
+    assert all(v.n == 5 * 3 for v in verdicts)  # photographs × inits
+    # the convergence criterion is met by at least 90 % of the runs of every layer
+    from pecore.reconstruction.conclusions import MIN_CONVERGED, convergence_summary
+
+    pooled = convergence_summary(r).groupby("layer").tail(1)
+    assert (pooled.share >= MIN_CONVERGED).all(), pooled
 
 
 def test_an_interrupted_run_resumes_to_the_uninterrupted_result(vgg16, tmp_path, monkeypatch):
     import pecore.reconstruction.experiment as ex
 
     scores = pd.DataFrame({"layer": "relu1_2", "channel": range(64), "pe": np.linspace(0, 1, 64), "dead": False})
-    settings = ReconstructionSettings(image_size=24, steps=6, images=("baboon", "pepper"), n_random_draws=1)
+    settings = ReconstructionSettings(image_size=24, steps=6, images=("baboon", "pepper"), n_random_draws=1,
+                                      tv_weights=(0.5, 0.0))
     monkeypatch.setenv("PECORE_CACHE", str(tmp_path / "whole"))
     whole = run_experiment(vgg16, scores, settings, layers=["relu1_2"], device="cpu")
     monkeypatch.setenv("PECORE_CACHE", str(tmp_path / "resumed"))
@@ -315,6 +339,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(vgg16, tmp_path,
     monkeypatch.setattr(ex, "invert", real)
     resumed = run_experiment(vgg16, scores, settings, layers=["relu1_2"], device="cpu")
     assert resumed.provenance["cache_hits"] == 2  # the two batches finished before the interruption
+    assert whole.provenance["batches"] == 8  # 4 subsets × 2 priors
     pd.testing.assert_frame_equal(resumed.table, whole.table)
 
 

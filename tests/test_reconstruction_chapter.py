@@ -24,7 +24,7 @@ def test_chapter_executes_under_ci_and_states_the_computed_verdicts(tmp_path):
     outputs = _outputs(out)
     assert not [o for o in outputs if o.get("output_type") == "error"]
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) >= 4  # the reconstructions of each layer, the measures, the loss curves
+    assert len(pngs) >= 5  # the reconstructions of each layer, the measures, the bands, the loss curves
     markdown = "\n".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
     html = "\n".join("".join(o["data"].get("text/html", "")) for o in outputs if "data" in o)
     assert markdown.count("preset ci") >= 4  # every caption names the preset
@@ -42,6 +42,9 @@ def test_chapter_executes_under_ci_and_states_the_computed_verdicts(tmp_path):
     for v in verdicts:  # Table 4 lists every test with its interval and verdict
         assert interval_text(v.estimate, v.ci_low, v.ci_high) in html and v.verdict in html
     assert overall_reading(verdicts) in markdown
+    # the controls are on the page: both priors, every init, and which verdicts are robust
+    assert "no prior (λ_TV = 0)" in html and "every init on the same side" in html and "Between-init spread" in markdown
+    assert "runs converged" in html
 
 
 def test_committed_notebook_carries_no_outputs():

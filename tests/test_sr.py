@@ -256,8 +256,10 @@ def test_cli_train_and_eval_write_runs_and_metrics(tmp_path, capsys):
 
 def test_book_preset_exists_and_validates():
     book = check_settings(get_settings("book"))
-    assert (book.n_blocks, book.n_feats, book.crop) == (8, 32, 48) and book.steps >= 1000
-    assert book.lambda_grid and book.sweep_steps > 0 and book.val_images > 0 and book.random_seeds
+    assert (book.n_blocks, book.n_feats, book.crop) == (8, 32, 48) and book.pretrain_steps >= 1000 and book.steps >= 400
+    assert book.lambda_grid and book.sweep_steps > 0 and book.val_images > 0
+    assert len(book.random_seeds) >= 3 and len(book.train_seeds) >= 3  # draws and training seeds
+    assert max(book.lambda_grid) / min(book.lambda_grid) >= 1000  # from a small correction to a dominant term
     assert book.eval_sets == ("Set5", "Set14") and book.eval_crop is None and book.probe_preset == "paper"
     for name in PRESETS:
         check_settings(PRESETS[name])
@@ -267,6 +269,10 @@ def test_book_preset_exists_and_validates():
         check_settings(replace(book, probe_preset="book"))
     with pytest.raises(ParameterError, match="needs a validation split"):
         check_settings(replace(book, val_images=0))
+    with pytest.raises(ParameterError, match="names a seed twice"):
+        check_settings(replace(book, train_seeds=(0, 0)))
+    with pytest.raises(ParameterError, match="at least one seed"):
+        check_settings(replace(book, train_seeds=()))
 
 
 def test_validation_split_is_held_out_of_training():
@@ -329,25 +335,60 @@ def test_apply_rejects_bad_input_with_named_errors(tmp_path, ci_run, capsys):
 
 # --- the lambda sweep and the verdicts -------------------------------------------------------------
 
-def test_lambda_sweep_runs_on_the_validation_split_and_records_its_numbers(tmp_path):
+@pytest.fixture(scope="module")
+def ci_design(tmp_path_factory):
+    """The ci preset's whole design: shared starts, λ sweep, every arm × 2 training seeds × 2 random draws."""
     from pecore.sr.experiment import run_experiment
 
-    res = run_experiment("ci", device="cpu", use_stored=False, progress=False, out_dir=tmp_path,
-                         overrides={"lambda_grid": (0.01, 0.1), "sweep_steps": 2, "val_images": 2,
-                                    "eval_sets": ("Set5", "Set14")})
-    sweep = pd.read_csv(tmp_path / "lambda_sweep.csv")
-    assert sweep.method.tolist() == ["bicubic", "all-lambda0.01", "all-lambda0.1"]
-    assert (sweep.n_images == 2).all() and sweep.chosen.sum() == 1
+    out = tmp_path_factory.mktemp("ci-design")
+    res = run_experiment("ci", device="cpu", use_stored=False, progress=False, out_dir=out,
+                         overrides={"eval_sets": ("Set5", "Set14")})
+    return res, out
+
+
+def test_ci_design_shares_a_start_per_seed_and_sweeps_lambda_on_the_validation_split(ci_design):
+    import json
+
+    res, out = ci_design
+    sweep = pd.read_csv(out / "lambda_sweep.csv")
+    assert sweep.method.tolist() == ["bicubic", "all-lambda0.1", "all-lambda1"]
+    assert (sweep.n_images == 2).all() and sweep.chosen.sum() == 1 and "interior" in sweep
     lam = float(sweep.loc[sweep.chosen, "lambda"].iloc[0])
     assert res.provenance["parameters"]["feature_weight"] == lam == res.provenance["lambda_sweep"]["chosen"]
     assert res.provenance["lambda_sweep"]["validation_images"] == ["img_099", "img_100"]
-    assert load_run(tmp_path / "runs" / "top", device="cpu").info["settings"]["feature_weight"] == lam
-    assert load_run(tmp_path / "runs" / "pixel", device="cpu").info["settings"]["feature_weight"] == 0.0
-    # 18 test images: Set5 and Set14 without lenna, and both pooled
-    n = res.differences.groupby("dataset").n_images.max().to_dict()
-    assert n == {"Set5": 5, "Set14": 13, "Set5+Set14": 18}
-    assert {"lpips_alex", "lpips_vgg"} <= set(res.per_image.columns)
-    assert set(res.differences.verdict) <= {"supported", "contradicted", "undecided"}
+    starts = {t: json.loads((out / "pretrain" / f"t{t}" / "train.json").read_text())["key"] for t in (0, 1)}
+    assert starts[0] != starts[1]
+    for t in (0, 1):  # every arm of a seed is fine-tuned from that seed's shared start
+        for name in ("pixel", "top", "bottom", "random-s0", "random-s1") + (("all",) if t else ()):
+            info = load_run(out / "runs" / f"{name}-t{t}", device="cpu").info
+            assert info["init"] == starts[t] and info["seed"] == t, (name, t)
+            assert info["settings"]["feature_weight"] == (0.0 if name == "pixel" else lam)
+    assert load_run(out / "sweep" / f"all-lambda{lam:g}", device="cpu").info["init"] == starts[0]
+    # 18 test images: Set5 and Set14 without lenna, and both pooled; every comparison covers both seeds
+    d = res.differences
+    assert d.groupby("dataset").n_images.max().to_dict() == {"Set5": 5, "Set14": 13, "Set5+Set14": 18}
+    assert (d.n_seeds == 2).all() and (d[d.b == "random"].n_draws == 2).all()
+    assert {"lpips_alex", "lpips_vgg", "gmsd"} <= set(res.per_image.columns)
+    assert set(d.verdict) <= {"supported", "contradicted", "undecided"}
+    assert {"top", "bottom", "random", "all", "pixel", "bicubic"} == set(res.summary.arm)
+
+
+def test_intervals_widen_when_training_seeds_disagree(ci_design):
+    from pecore.sr.evaluate import arm_differences
+
+    per = ci_design[0].per_image
+    base = arm_differences(per, [("top", "bottom")], n_boot=500)
+    shifted = per.copy()  # seed 1's top runs 0.05 LPIPS worse, seed 0's 0.05 better: the mean stays, seeds disagree
+    top = shifted.method.str.startswith("top-")
+    shifted.loc[top & shifted.method.str.endswith("-t1"), "lpips_alex"] += 0.05
+    shifted.loc[top & shifted.method.str.endswith("-t0"), "lpips_alex"] -= 0.05
+    wide = arm_differences(shifted, [("top", "bottom")], n_boot=500)
+    key = ["dataset", "metric"]
+    b, w = base.set_index(key), wide.set_index(key)
+    for ds in ("Set5", "Set14"):
+        assert w.loc[(ds, "lpips_alex"), "mean"] == pytest.approx(b.loc[(ds, "lpips_alex"), "mean"], abs=1e-9)
+        width = lambda t: t.loc[(ds, "lpips_alex"), "ci_high"] - t.loc[(ds, "lpips_alex"), "ci_low"]  # noqa: E731
+        assert width(w) > 2 * width(b), ds
 
 
 # --- data-parallel training -----------------------------------------------------------------------
@@ -418,8 +459,8 @@ def test_stored_generator_reproduces_its_stored_score():
 
     folder = stored_results_dir("vgg16", "book")
     per = pd.read_csv(folder / "per_image.csv")
-    stored = per[(per.dataset == "Set5") & (per.image == "img_003") & (per.method == "pixel")].psnr_y.iloc[0]
-    model = load_generator(folder / "runs" / "pixel", device="cpu").model
+    stored = per[(per.dataset == "Set5") & (per.image == "img_003") & (per.method == "pixel-t0")].psnr_y.iloc[0]
+    model = load_generator(folder / "runs" / "pixel-t0", device="cpu").model
     hr = load_image(data_path(*SET5, "img_003_SRF_4_HR.png"))[None]
     with torch.no_grad():
         sr = quantize(model(downscale(hr, 4)).float())

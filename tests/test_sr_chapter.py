@@ -37,10 +37,12 @@ def test_chapter_runs_under_ci(tmp_path):
     assert n_png >= 4  # training curves, metrics, differences, crops
     md = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs if "text/markdown" in o.get("data", {}))
     assert md.count("preset ci") >= 6  # every caption names the preset
-    assert "Did training work?" in md and "LPIPS-alex is read first" in md and "top − all" in md
-    assert any(v in md for v in ("**supported**", "**contradicted**", "**undecided**", "**mixed**"))
+    assert "Did training work?" in md and "Does the feature term act?" in md and "top − all" in md
+    assert "primary measure, LPIPS-alex" in md and "training seeds" in md
+    assert any(v in md for v in ("**supported**", "**contradicted**", "**undecided**", "**mixed**",
+                                 "**not supported**", "**supported in part**"))
     text = json.dumps(nb, ensure_ascii=False)
-    for name in ("bicubic", "pixel", "all", "top", "bottom", "random (seed 0)"):
+    for name in ("bicubic", "pixel", "all", "top", "bottom", "random", "shared start"):
         assert name in text
     assert "computed for this page" in text and "preset ci has no stored results" in text
 
@@ -84,16 +86,17 @@ def test_cli_run_writes_results_in_the_stored_form(tmp_path, capsys):
     out = tmp_path / "vgg16-ci"
     assert main(["sr", "run", "--preset", "ci", "--device", "cpu", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "top vs all" in printed and f"wrote {out}" in printed
-    for name in ("per_image.csv", "summary.csv", "differences.csv", "provenance.json", "logs/top.csv",
-                 "samples/HR.png", "samples/bicubic.png"):
+    assert "top vs bottom" in printed and "top vs random" in printed and f"wrote {out}" in printed
+    for name in ("per_image.csv", "summary.csv", "differences.csv", "provenance.json", "logs/top-t0.csv",
+                 "logs/pretrain-t1.csv", "samples/HR.png", "samples/bicubic.png", "samples/random.png"):
         assert (out / name).is_file(), name
     res = SRResults.load(out)
-    assert set(res.per_image.method) == {"bicubic", "pixel", "all", "top", "bottom", "random-s0"}
+    arms = ("pixel", "all", "top", "bottom", "random-s0", "random-s1")
+    assert set(res.per_image.method) == {"bicubic"} | {f"{a}-t{t}" for a in arms for t in (0, 1)}
     assert res.provenance["preset"] == "ci" and list(res.samples)[0] == "LR" and list(res.samples)[-1] == "HR"
     assert res.provenance["command"].startswith("pecore sr run --preset ci") and res.provenance["wall_seconds"] > 0
-    assert res.provenance["machine"]["torch_threads"] >= 1
-    # the generators are saved with the results (float16), and upscale images
-    assert sorted(res.runs) == ["all", "bottom", "pixel", "random-s0", "top"]
+    assert res.provenance["machine"]["torch_threads"] >= 1 and set(res.provenance["pretrain_seconds"]) == {"t0", "t1"}
+    # the generators of the first training seed are saved with the results (float16), and upscale images
+    assert sorted(res.runs) == ["all-t0", "bottom-t0", "pixel-t0", "random-s0-t0", "top-t0"]
     assert all((out / "runs" / n / "model.pt").stat().st_size < 100_000 for n in res.runs)
-    assert not (out / "runs" / "top" / "checkpoint.pt").exists()
+    assert not (out / "runs" / "top-t0" / "checkpoint.pt").exists()

@@ -15,7 +15,9 @@ def conclusions(result: IQAResult, *, min_scenes: int = 4) -> list[Verdict]:
 
     For all layers together and each layer alone, at each p: the paired SROCC difference top − bottom and
     top − random (bootstrap over reference scenes; predicted > 0). Per layer: Spearman ρ between each
-    live channel's PE and its own SROCC (bootstrap over channels; predicted > 0).
+    live channel's PE and its own SROCC (bootstrap over reference scenes too: the channels stay fixed and every
+    channel's SROCC is recomputed on each resample of scenes; predicted > 0). ``n`` is the number of reference
+    scenes for every test, the units the intervals resample.
 
     Examples
     --------
@@ -45,5 +47,6 @@ def conclusions(result: IQAResult, *, min_scenes: int = 4) -> list[Verdict]:
         if np.isfinite(r.get("rho", np.nan)):
             out.append(Verdict.from_interval("a channel's PE predicts its own agreement with humans", str(r.layer),
                                              "Spearman ρ(PE, single-channel SROCC)", r.rho, r.rho_lo, r.rho_hi,
-                                             n=int(r.get("n_channels", 0)), min_n=min_scenes))
+                                             n=n_ref, min_n=min_scenes,
+                                             note=f"{int(r.get('n_channels', 0))} live channels"))
     return out

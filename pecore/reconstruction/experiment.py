@@ -33,7 +33,7 @@ from ..selection import SUBSETS, select_channels, subset_size
 from ..validate import check_choice, check_fraction, check_positive
 from .images import load_square_images
 from .invert import invert, relative_change
-from .measures import MEASURES, measure, paired_differences, summarise
+from .measures import MEASURES, measure
 from .settings import ReconstructionSettings
 
 __all__ = [
@@ -123,18 +123,14 @@ class ReconstructionResult(ExperimentResult):
         return [float(v) for v in dict.fromkeys(self.table.tv_weight)]
 
     def summary(self, n_boot: int | None = None, seed: int = 0) -> pd.DataFrame:
-        """Mean ± 95 % bootstrap interval of each measure per layer and subset (rows: images × seeds × draws)."""
-        n_boot = n_boot or int(self.provenance.get("parameters", {}).get("n_boot", 1000))
-        return summarise(self.table, ("layer", "subset"), MEASURES, n_boot=n_boot, seed=seed)
+        """Mean ± 95 % interval of each measure per layer, prior and subset, resampling photographs, inits and
+        random draws independently (:func:`pecore.statistics.summarise` with ``resample``)."""
+        from .. import statistics
 
-    def contrasts(self, pairs: Sequence[tuple[str, str]] = (("top", "bottom"), ("top", "random"), ("bottom", "random")),
-                  n_boot: int | None = None, seed: int = 0) -> pd.DataFrame:
-        """Paired differences between subsets per layer (random draws averaged per image and seed first)."""
         n_boot = n_boot or int(self.provenance.get("parameters", {}).get("n_boot", 1000))
-        have = set(self.table.subset)
-        parts = [paired_differences(self.table, a, b, measures=MEASURES, n_boot=n_boot, seed=seed)
-                 for a, b in pairs if a in have and b in have]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        measures = [m for m in MEASURES if m in self.table.columns]
+        return statistics.summarise(self.table, ("layer", "tv_weight", "subset"), measures, n_boot=n_boot, seed=seed,
+                                    resample=("image", "seed", "draw"))
 
     def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``metrics.csv``, ``arrays.npz`` (losses, channels), PNGs and ``provenance.json``."""
@@ -279,7 +275,7 @@ def run(
     >>> s = get_reconstruction_settings("ci")
     >>> r = run(net, sc, s, layers=["relu1_2"], subsets=["top", "all"], images=["baboon"], device="cpu")
     >>> sorted(r.table.subset.unique()), len(r.table), bool(r.table.psnr.gt(10).all())
-    (['all', 'top'], 2, True)
+    (['all', 'top'], 8, True)
     """
     dev = resolve_device(device)
     check_fraction("p", p)

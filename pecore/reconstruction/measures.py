@@ -1,4 +1,4 @@
-"""What a reconstruction keeps: the chapter's measures (from :mod:`pecore.measures`), summaries and contrasts.
+"""What a reconstruction keeps: the chapter's measures (from :mod:`pecore.measures`).
 
 Each column of the results table is one named measure of :mod:`pecore.measures` (see :data:`COLUMNS`):
 
@@ -17,12 +17,8 @@ Each column of the results table is one named measure of :mod:`pecore.measures` 
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import pandas as pd
 import torch  # noqa: F401  (the doctests use it)
 
-from .. import statistics
 from ..measures import LUMA_BANDS
 from ..measures import MEASURES as _NAMED
 from ..measures import compute
@@ -34,8 +30,6 @@ __all__ = [
     "BANDS",
     "HIGHER_IS_BETTER",
     "measure",
-    "summarise",
-    "paired_differences",
 ]
 
 #: results-table column → named measure of :mod:`pecore.measures`
@@ -67,36 +61,3 @@ def measure(rec, ref) -> dict[str, float]:
         extra = {"window": window} if name.startswith("ssim") else {}
         out[col] = float(compute(name, a, b, **extra)[0])
     return out
-
-
-def summarise(table: pd.DataFrame, by: Sequence[str] = ("layer", "subset"), measures: Sequence[str] = MEASURES,
-              *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Mean and 95 % bootstrap interval of each measure per layer and subset (:func:`pecore.statistics.summarise`).
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"layer": "l", "subset": ["top"] * 3, "psnr": [10.0, 11.0, 12.0]})
-    >>> summarise(t, measures=["psnr"], n_boot=100)[["subset", "measure", "mean", "n"]].values.tolist()
-    [['top', 'psnr', 11.0, 3]]
-    """
-    return statistics.summarise(table, by, measures, n_boot=n_boot, seed=seed)
-
-
-def paired_differences(table: pd.DataFrame, a: str = "top", b: str = "bottom", *, measures: Sequence[str] = MEASURES,
-                       pair_on: Sequence[str] = ("image", "seed"), by: Sequence[str] = ("layer",),
-                       n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Paired ``subset a − subset b`` per layer and measure (:func:`pecore.statistics.paired_differences`).
-
-    Random draws of one image and seed are averaged first.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"layer": "l", "image": [0, 1, 0, 1], "seed": 0, "subset": ["top"] * 2 + ["bottom"] * 2,
-    ...                   "psnr": [12.0, 13.0, 10.0, 10.5]})
-    >>> r = paired_differences(t, measures=["psnr"], n_boot=100).iloc[0]
-    >>> float(r["mean"]), r["better"]
-    (2.25, 'top')
-    """
-    measures = [m for m in measures if m in table.columns]
-    return statistics.paired_differences(table, [(a, b)], arm="subset", measures=measures, pair_on=pair_on, by=by,
-                                         higher_is_better=HIGHER_IS_BETTER, n_boot=n_boot, seed=seed)

@@ -14,13 +14,27 @@ from .experiment import ReconstructionResult
 from .measures import HIGHER_IS_BETTER
 
 __all__ = ["SUBSET_COLORS", "SUBSET_LABELS", "MEASURE_LABELS", "reconstruction_grid", "measure_panels", "loss_curves",
-           "summary_table", "convergence_table", "verdicts_table", "layer_readings", "caveats"]
+           "summary_table", "convergence_table", "verdicts_table", "robustness_display", "band_figure",
+           "init_spread_table", "layer_readings", "caveats", "prior_label"]
 
 SUBSET_COLORS = {"top": "#1f77b4", "bottom": "#d62728", "random": "#7f7f7f", "all": "#2ca02c"}
 SUBSET_LABELS = {"top": "top-PE", "bottom": "bottom-PE", "random": "random", "all": "all"}
 MEASURE_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ssim_lowpass": "low-pass SSIM (layout)",
-                  "structure": "edge correlation", "colour_de2000": "colour difference ΔE2000",
-                  "colour_de2000_blur": "ΔE2000 of blurred images"}
+                  "ssim_lowpass16": "low-pass SSIM, heavy blur", "structure": "edge correlation",
+                  "colour_de2000": "colour difference ΔE2000", "colour_de2000_blur": "ΔE2000 of blurred images",
+                  "band_1_4": "luma 1–4 cycles/image", "band_4_8": "luma 4–8 cycles/image",
+                  "band_8_16": "luma 8–16 cycles/image", "band_16_32": "luma 16–32 cycles/image"}
+
+
+def prior_label(tv_weight: float) -> str:
+    """How pages name a prior.
+
+    Examples
+    --------
+    >>> prior_label(0.5), prior_label(0.0)
+    ('TV prior (λ_TV = 0.5)', 'no prior (λ_TV = 0)')
+    """
+    return f"TV prior (λ_TV = {tv_weight:g})" if tv_weight else "no prior (λ_TV = 0)"
 
 
 def _hwc(img: np.ndarray) -> np.ndarray:
@@ -28,7 +42,8 @@ def _hwc(img: np.ndarray) -> np.ndarray:
 
 
 def reconstruction_grid(result: ReconstructionResult, layer: str, subsets: Sequence[str] | None = None,
-                        images: Sequence[int] | None = None, seed_index: int = 0, draw: int = 0) -> plt.Figure:
+                        images: Sequence[int] | None = None, seed_index: int = 0, draw: int = 0,
+                        tv_weight: float | None = None) -> plt.Figure:
     """Columns: images; rows: the original, then the reconstruction from each subset of ``layer``.
 
     Each reconstruction is labelled with its low-pass SSIM (layout, ↑) and colour difference ΔE (↓).
@@ -46,7 +61,8 @@ def reconstruction_grid(result: ReconstructionResult, layer: str, subsets: Seque
     >>> len(reconstruction_grid(r, "relu1_2").axes)
     3
     """
-    t = result.table[result.table.layer == layer]
+    tv = result.priors[0] if tv_weight is None else float(tv_weight)
+    t = result.table[(result.table.layer == layer) & (result.table.tv_weight == tv)]
     subsets = list(subsets or dict.fromkeys(t.subset))
     names = result.image_names
     images = list(range(len(names)) if images is None else images)
@@ -58,8 +74,8 @@ def reconstruction_grid(result: ReconstructionResult, layer: str, subsets: Seque
         ax.set_title(names[i], fontsize=10)
         for r, subset in enumerate(subsets, start=1):
             ax = axes[r, c]
-            ax.imshow(_hwc(result.reconstruction(layer, subset, i, seed_index, draw)), interpolation="lanczos")
-            row = t[(t.subset == subset) & (t.image == i) & (t.draw == draw)].iloc[seed_index]
+            ax.imshow(_hwc(result.reconstruction(layer, subset, i, seed_index, draw, tv)), interpolation="lanczos")
+            row = t[(t.subset == subset) & (t.image == i) & (t.draw == draw)].sort_values("seed").iloc[seed_index]
             low = f"SSIM-low {row.ssim_lowpass:.2f} · " if "ssim_lowpass" in row else ""
             ax.set_xlabel(f"{low}ΔE {row.colour_de2000:.1f}", fontsize=9)
             if c == 0:
@@ -120,21 +136,25 @@ def loss_curves(result: ReconstructionResult) -> plt.Figure:
 
     Examples
     --------
+    Solid lines: the first prior of the run; dashed: the second (no prior in the book).
+
     >>> r = ReconstructionResult(pd.DataFrame({"layer": ["l"], "subset": ["top"], "image": [0], "image_name": ["a"]}),
-    ...                          np.zeros((1, 3, 2, 2)), {}, {"l/top/0": np.ones((5, 1, 1))}, {})
+    ...                          np.zeros((1, 3, 2, 2)), {}, {"l/top/0/tv0.5": np.ones((5, 1, 1))}, {})
     >>> len(loss_curves(r).axes)
     1
     """
     layers = list(dict.fromkeys(k.split("/")[0] for k in result.losses))
-    fig, axes = panel_grid(len(layers), (2.9, 2.9))
+    priors = list(dict.fromkeys(k.split("/")[3] for k in result.losses))
+    fig, axes = panel_grid(len(layers), (3.2, 2.9))
     for ax, layer in zip(axes, layers):
         seen = set()
         for key, loss in result.losses.items():
-            lay, subset, _draw = key.split("/")
+            lay, subset, _draw, prior = key.split("/")
             if lay != layer:
                 continue
             curve = np.median(loss.reshape(loss.shape[0], -1), axis=1)
-            ax.plot(np.arange(1, len(curve) + 1), curve, color=SUBSET_COLORS.get(subset, "k"), lw=1.2,
+            ax.plot(np.arange(1, len(curve) + 1), curve, color=SUBSET_COLORS.get(subset, "k"), lw=1.1,
+                    ls="-" if prior == priors[0] else "--",
                     label=None if subset in seen else SUBSET_LABELS.get(subset, subset))
             seen.add(subset)
         ax.set_yscale("log")
@@ -170,23 +190,18 @@ def summary_table(summary: pd.DataFrame, measures: Sequence[str] | None = None) 
     return wide
 
 
-def convergence_table(table: pd.DataFrame, threshold: float = 0.01) -> pd.DataFrame:
-    """Per layer and subset: the median and largest relative objective change over the last 10 % of steps,
-    and how many runs stayed above ``threshold``.
+def convergence_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pecore.reconstruction.conclusions.convergence_summary` as a readable table.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"layer": "l", "subset": ["top", "top"], "rel_change_last10": [0.001, 0.02]})
-    >>> convergence_table(t).iloc[0].tolist()
-    ['0.0105', '0.02', '1 of 2']
+    >>> c = pd.DataFrame({"layer": ["l"], "prior": ["both"], "runs": [4], "converged": [3], "share": [0.75]})
+    >>> convergence_table(c).iloc[0].tolist()
+    ['3 of 4', '75 %']
     """
-    rows = []
-    for (layer, subset), g in table.groupby(["layer", "subset"], sort=False):
-        v = g.rel_change_last10.to_numpy(float)
-        rows.append({"layer": layer, "subset": subset, "median change, last 10 % of steps": f"{np.median(v):.3g}",
-                     "largest change": f"{v.max():.3g}",
-                     f"runs above {threshold:.0%}": f"{int((v >= threshold).sum())} of {len(v)}"})
-    return pd.DataFrame(rows).set_index(["layer", "subset"])
+    return pd.DataFrame({"layer": summary.layer, "prior": summary.prior,
+                         "runs converged": [f"{c} of {n}" for c, n in zip(summary.converged, summary.runs)],
+                         "share": [f"{v:.0%}".replace("%", " %") for v in summary.share]}).set_index(["layer", "prior"])
 
 
 def verdicts_table(verdicts: pd.DataFrame) -> pd.DataFrame:
@@ -195,46 +210,130 @@ def verdicts_table(verdicts: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> v = pd.DataFrame([{"claim": "c", "scope": "relu2_2", "measure": "ssim_lowpass", "estimate": 0.1,
-    ...                    "ci_low": 0.05, "ci_high": 0.2, "n": 8, "verdict": "supported", "note": ""}])
+    ...                    "ci_low": 0.05, "ci_high": 0.2, "n": 8, "verdict": "supported", "note": "robust"}])
     >>> verdicts_table(v).columns.tolist()
-    ['layer', 'part of the claim', 'measure', 'top − bottom [95 % interval]', 'pairs', 'verdict']
+    ['layer', 'part of the claim', 'measure', 'top − bottom [95 % interval]', 'photograph × init pairs', 'verdict', 'robust']
     """
     return pd.DataFrame({
         "layer": verdicts.scope, "part of the claim": verdicts.claim,
         "measure": [MEASURE_LABELS.get(m, m) for m in verdicts.measure],
         "top − bottom [95 % interval]": [interval_text(m, lo, hi) for m, lo, hi in
                                          zip(verdicts.estimate, verdicts.ci_low, verdicts.ci_high)],
-        "pairs": verdicts.n, "verdict": verdicts.verdict})
+        "photograph × init pairs": verdicts.n, "verdict": verdicts.verdict,
+        "robust": ["yes" if str(n).startswith("robust") else "no" for n in verdicts.note]})
+
+
+def robustness_display(robust: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pecore.reconstruction.conclusions.robustness` with readable headers: the verdict under each prior,
+    whether every init agrees, robust yes/no.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame([{"layer": "l", "measure": "structure", "claim": "c", "predicted": 1,
+    ...                    "verdict_0.5": "supported", "verdict_0": "supported", "inits_agree": "yes", "robust": True}])
+    >>> robustness_display(r).columns.tolist()
+    ['layer', 'measure', 'TV prior (λ_TV = 0.5)', 'no prior (λ_TV = 0)', 'every init on the same side', 'robust']
+    """
+    priors = [c for c in robust.columns if c.startswith("verdict_")]
+    out = pd.DataFrame({"layer": robust.layer, "measure": [MEASURE_LABELS.get(m, m) for m in robust.measure]})
+    for c in priors:
+        out[prior_label(float(c[len("verdict_"):]))] = robust[c].to_numpy()
+    out["every init on the same side"] = robust.inits_agree.to_numpy()
+    out["robust"] = ["yes" if v else "no" for v in robust.robust]
+    return out
+
+
+def band_figure(bands: pd.DataFrame) -> plt.Figure:
+    """Top − bottom luma correlation per band of spatial frequency, with 95 % intervals; one panel per layer,
+    one marker per prior (filled: the first). Above 0: top-PE keeps more of that band.
+
+    ``bands`` is :func:`pecore.reconstruction.conclusions.band_table`.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"layer": "l", "tv_weight": [0.5, 0.0], "measure": "band_1_4", "mean": [0.1, 0.05],
+    ...                   "ci_low": [0.0, -0.1], "ci_high": [0.2, 0.2], "n_pairs": 6, "better": "neither"})
+    >>> len(band_figure(b).axes)
+    1
+    """
+    layers = list(dict.fromkeys(bands.layer))
+    priors = list(dict.fromkeys(bands.tv_weight))
+    names = list(dict.fromkeys(bands.measure))
+    fig, axes = panel_grid(len(layers), (3.2, 2.9))
+    for ax, layer in zip(axes, layers):
+        for k, tv in enumerate(priors):
+            r = bands[(bands.layer == layer) & (bands.tv_weight == tv)].set_index("measure").reindex(names)
+            x = np.arange(len(names)) + (k - (len(priors) - 1) / 2) * 0.25
+            ax.errorbar(x, r["mean"], yerr=[r["mean"] - r.ci_low, r.ci_high - r["mean"]], fmt="o" if k == 0 else "s",
+                        mfc=None if k == 0 else "white", color="#333333", capsize=2, ms=4, label=prior_label(tv))
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(np.arange(len(names)))
+        ax.set_xticklabels([n[len("band_"):].replace("_", "–") for n in names], fontsize=9)
+        ax.set_xlabel("band (cycles per image)")
+        ax.set_ylabel("top − bottom correlation")
+        ax.set_title(layer, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def init_spread_table(spread: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pecore.reconstruction.conclusions.init_spread` as a table: layer × prior × subset rows, one column
+    per measure.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"layer": "l", "tv_weight": 0.5, "subset": "top", "measure": "structure", "init_sd": [0.0123]})
+    >>> init_spread_table(s).iloc[0].tolist()
+    ['0.0123']
+    """
+    t = spread.assign(prior=[prior_label(v) for v in spread.tv_weight], value=[f"{v:.3g}" for v in spread.init_sd])
+    wide = t.pivot_table(index=["layer", "prior", "subset"], columns="measure", values="value", aggfunc="first",
+                         sort=False)
+    wide.columns = [MEASURE_LABELS.get(m, m) for m in wide.columns]
+    return wide
 
 
 def layer_readings(verdicts: Sequence) -> list[str]:
-    """Per layer, whether one subset keeps more of *everything*; layers that read alike share one sentence (then the subsets differ in how much they keep,
-    not in what kind — the claim's split between structure and colour is not what separates them).
+    """Per layer, what the tests of the claim say together, and how many are robust; layers that read alike
+    share one sentence.
+
+    When every structure part is contradicted and every colour part supported, the bottom-PE channels keep
+    more of the image, structure and colour alike (and the other way round): the subsets differ in how much
+    they keep, not in what kind.
 
     Examples
     --------
     >>> from pecore.experiment import Verdict
-    >>> vs = [Verdict("top-PE keeps edges in place better", "l", "structure", -1, -2, -0.5, 8, "contradicted"),
-    ...       Verdict("bottom-PE keeps colour better", "l", "colour_de2000", 3, 1, 5, 8, "supported")]
-    >>> layer_readings(vs)[0].startswith("In l the bottom-PE reconstructions are closer to the photograph on every tested")
-    True
-    >>> from dataclasses import replace
-    >>> layer_readings(vs + [replace(v, scope="m") for v in vs])
-    ['In l and m the bottom-PE reconstructions are closer to the photograph on every tested measure, structure and colour alike (edge correlation, low-pass SSIM, ΔE2000, blurred ΔE2000): the bottom-PE channels keep more of the image, not a different part.']
+    >>> vs = [Verdict("top-PE keeps edges in place better", "l", "structure", -1, -2, -0.5, 8, "contradicted", "robust"),
+    ...       Verdict("bottom-PE keeps colour better", "l", "colour_de2000", 3, 1, 5, 8, "supported", "not robust")]
+    >>> layer_readings(vs)[0]
+    'In l the bottom-PE reconstructions are closer to the photograph on every tested measure, structure and colour alike (edge correlation, colour difference ΔE2000): the bottom-PE channels keep more of the image, not a different part. Robust (under both priors and every init): 1 of 2 tests.'
     """
-    by_reading: dict[str, list[str]] = {}
+    from ..experiment import display_name
+
+    by_reading: dict[tuple[str, str], list[str]] = {}
     for layer in dict.fromkeys(v.scope for v in verdicts):
         vs = [v for v in verdicts if v.scope == layer]
         structure = {v.verdict for v in vs if v.claim.startswith("top-PE")}
         colour = {v.verdict for v in vs if v.claim.startswith("bottom-PE")}
+        names = ", ".join(dict.fromkeys(display_name(v.measure) for v in vs))
+        n_robust = sum(str(v.note).startswith("robust") for v in vs)
+        tail = f" Robust (under both priors and every init): {n_robust} of {len(vs)} tests."
         if structure == {"contradicted"} and colour == {"supported"}:
-            by_reading.setdefault("bottom", []).append(layer)
+            text = (f"the bottom-PE reconstructions are closer to the photograph on every tested measure, structure "
+                    f"and colour alike ({names}): the bottom-PE channels keep more of the image, not a different part.")
         elif structure == {"supported"} and colour == {"contradicted"}:
-            by_reading.setdefault("top", []).append(layer)
-    return [f"In {_join_words(layers)} the {which}-PE reconstructions are closer to the photograph on every tested "
-            f"measure, structure and colour alike (edge correlation, low-pass SSIM, ΔE2000, blurred ΔE2000): the "
-            f"{which}-PE channels keep more of the image, not a different part."
-            for which, layers in by_reading.items()]
+            text = (f"the top-PE reconstructions are closer to the photograph on every tested measure, structure and "
+                    f"colour alike ({names}): the top-PE channels keep more of the image, not a different part.")
+        elif structure == {"supported"} and colour == {"supported"}:
+            text = "top-PE keeps structure and bottom-PE keeps colour better, as the paper says."
+        else:
+            parts = [f"{display_name(v.measure)} {v.verdict}" for v in vs]
+            text = "the tests do not point one way: " + ", ".join(parts) + "."
+        by_reading.setdefault((text, tail), []).append(layer)
+    return [f"In {_join_words(layers)} {text}{tail}" for (text, tail), layers in by_reading.items()]
 
 
 def _join_words(words: Sequence[str]) -> str:
@@ -243,43 +342,36 @@ def _join_words(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _unconverged_comparisons(table: pd.DataFrame) -> list[str]:
-    """Per layer, a warning when a quarter or more of the top- or bottom-PE runs (the verdicts' pairs) had not
-    levelled off."""
-    out = []
-    for layer, g in table[table.subset.isin(["top", "bottom"])].groupby("layer", sort=False):
-        counts = {s: (int((h.rel_change_last10 >= 0.01).sum()), len(h)) for s, h in g.groupby("subset", sort=False)}
-        if any(k >= 0.25 * n for k, n in counts.values()):
-            parts = " and ".join(f"{k} of {n} {s}-PE runs" for s, (k, n) in counts.items() if k)
-            out.append(f"In {layer}, {parts} were still changing by 1 % or more at the end: its verdicts compare "
-                       "reconstructions that had not levelled off and are provisional.")
-    return out
-
-
 def caveats(result: ReconstructionResult) -> str:
     """What limits the chapter's conclusion, from the result's own numbers (Markdown).
 
     Examples
     --------
-    >>> t = pd.DataFrame({"layer": "l", "subset": "top", "image": [0, 1], "rel_change_last10": [0.001, 0.03]})
-    >>> r = ReconstructionResult(t, np.zeros(0), {}, {}, {}, {"preset": "book", "parameters": {"image_size": 128,
-    ...                          "steps": 300, "n_seeds": 1}, "scores": "stored paper-preset probe"})
-    >>> "1 of 2 runs" in caveats(r), "In l, 1 of 2 top-PE runs were still changing" in caveats(r)
+    >>> t = pd.DataFrame({"layer": "l", "tv_weight": 0.5, "subset": "top", "image": [0, 1], "seed": 0, "draw": 0,
+    ...                   "rel_change_last10": [0.001, 0.03]})
+    >>> r = ReconstructionResult(t, np.zeros(0), {}, {}, {}, {"preset": "book", "parameters": {"image_size": 64,
+    ...                          "steps": 300, "n_seeds": 1, "n_random_draws": 3}, "scores": "stored paper-preset probe"})
+    >>> "1 of 2 runs" in caveats(r), "l: 50 %" in caveats(r)
     (True, True)
     """
+    from .conclusions import MIN_CONVERGED, convergence_summary
+
     par = result.provenance.get("parameters", {})
-    conv = result.table.get("rel_change_last10")
-    above = int((conv >= 0.01).sum()) if conv is not None else 0
-    n_img = result.table.image.nunique()
-    lines = [f"These are {n_img} photographs at {par.get('image_size')} px with {par.get('steps')} steps and "
-             f"{par.get('n_seeds')} noise seed{'s' if par.get('n_seeds') != 1 else ''} (preset {result.provenance.get('preset')}): a verdict rests on "
-             f"{n_img * int(par.get('n_seeds') or 1)} pairs per layer, so an 'undecided' is weak evidence either way."]
-    if conv is not None:
-        lines.append(f"Convergence: {above} of {len(conv)} runs changed their objective by 1 % or more over the last "
-                     "10 % of steps" + (" — their reconstructions may understate what the channels keep." if above
-                                        else "."))
-        lines += _unconverged_comparisons(result.table)
-    lines.append("The edge correlation also rewards texture copied in place and ΔE rewards pixel-exact colour; the "
-                 "low-pass SSIM and the blurred ΔE are the less texture-sensitive readings of each part. The subsets "
-                 f"are chosen by PE from the {result.provenance.get('scores', 'stored paper-preset probe')}.")
+    t = result.table
+    n_img, n_init = t.image.nunique(), t.seed.nunique()
+    conv = t.rel_change_last10.to_numpy(float)
+    above = int((conv >= 0.01).sum())
+    pooled = convergence_summary(result).groupby("layer", sort=False).tail(1)
+    shares = ", ".join(f"{r.layer}: {r.share:.0%}".replace("%", " %") for r in pooled.itertuples())
+    lines = [f"Each verdict rests on {n_img} photographs × {n_init} init{'s' if n_init != 1 else ''} at "
+             f"{par.get('image_size')} px ({par.get('steps')} Adam steps; preset {result.provenance.get('preset')}); "
+             f"the intervals resample photographs, inits and the {par.get('n_random_draws')} random draws "
+             "independently, so they include the spread of each. With few photographs an 'undecided' is weak "
+             "evidence either way.",
+             f"Convergence (objective changed by less than 1 % over the last 10 % of steps): {len(conv) - above} of "
+             f"{len(conv)} runs; per layer {shares}. A layer below {MIN_CONVERGED:.0%} has provisional verdicts."
+             .replace("%", " %").replace("  %", " %"),
+             "The edge correlation also rewards texture copied in place and ΔE rewards pixel-exact colour; the "
+             "low-pass SSIMs and the blurred ΔE are the less texture-sensitive readings of each part. The subsets "
+             f"are chosen by PE from the {result.provenance.get('scores', 'stored paper-preset probe')}."]
     return "\n\n".join(lines)

@@ -108,7 +108,7 @@ def get_settings(name: str, **overrides: Any) -> ReconstructionSettings:
     --------
     >>> s = get_settings("book", steps=50)
     >>> s.image_size, s.steps, len(s.images)
-    (128, 50, 8)
+    (64, 50, 5)
     """
     from ..validate import preset_settings
 

@@ -11,7 +11,7 @@
     it; results written this way under ``stored/sr/<net>-<preset>`` are what the book renders.
 ``pecore sr apply RUN IMAGE... --out DIR``
     upscales your own images ×4 with a trained generator (a run folder, e.g.
-    ``stored/sr/vgg16-book/runs/top``) and writes ``<stem>_x4_<run>.png`` into DIR.
+    ``stored/sr/vgg16-book/runs/top-t0``) and writes ``<stem>_x4_<run>.png`` into DIR.
 """
 from __future__ import annotations
 
@@ -55,6 +55,9 @@ def _add_train(sr_sub: argparse._SubParsersAction) -> None:
     t.add_argument("--probe-result", default=None,
                    help="folder with pe_table.csv of the loss network (default: stored paper scores, else a probe "
                         "under --preset)")
+    t.add_argument("--init", default=None, metavar="RUN",
+                   help="fine-tune from the generator of this finished run folder (e.g. a pixel-loss run) instead of "
+                        "a random init, as the chapter's arms start from their shared start")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(run=_run_train)
@@ -99,7 +102,7 @@ def _add_run(sr_sub: argparse._SubParsersAction) -> None:
 def _add_apply(sr_sub: argparse._SubParsersAction) -> None:
     a = sr_sub.add_parser("apply", help="upscale your own images with a trained generator",
                           description="Upscale images x4 with the generator of a run folder (`pecore sr train --out`, "
-                          "or runs/<arm> of `pecore sr run` results such as stored/sr/vgg16-book/runs/top). Writes "
+                          "or runs/<arm> of `pecore sr run` results such as stored/sr/vgg16-book/runs/top-t0). Writes "
                           "<stem>_x4_<run>.png into --out.")
     a.add_argument("run_dir", metavar="RUN", help="run folder holding model.pt and train.json")
     a.add_argument("images", nargs="+", metavar="IMAGE", help="image files to upscale (at least 2 x 2 pixels)")
@@ -184,7 +187,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from .settings import get_settings as get_sr_settings
     from ..validate import check_positive
     from ..notebook import chapter_probe
-    from .train import train_arm
+    from ..errors import DatasetError
+    from .train import load_run, train_arm
 
     from .sweep import arm_settings
 
@@ -200,9 +204,17 @@ def _run_train(args: argparse.Namespace) -> int:
         if args.arm in ("top", "bottom", "random"):
             probed = load_probe_result(args.probe_result, network=args.net) if args.probe_result else \
                 chapter_probe(args.net, settings.probe_preset, use_stored=True, device=args.device)
+    init = None
+    if args.init is not None:
+        from .runs import is_run_dir
+
+        if not is_run_dir(args.init):
+            raise DatasetError(f"--init {args.init} is not a finished run folder (model.pt and train.json); "
+                               "train one first with pecore sr train")
+        init = load_run(args.init, device=args.device)
     run = train_arm(args.arm, settings, args.out, network=network, pe_table=probed, seed=args.seed,
                     selection_seed=args.selection_seed, data=args.data, device=args.device, preset=args.preset,
-                    progress=not args.quiet, resume=not args.restart)
+                    progress=not args.quiet, resume=not args.restart, init=init)
     last = run.log.iloc[-1] if len(run.log) else None
     tail = f", final loss {last.loss:.4f}" if last is not None else ""
     if run.steps_run == 0:

@@ -15,14 +15,17 @@ from ..experiment import display_name, verdict_word
 from .evaluate import POOLED_NAME
 from .results import SRResults
 
-__all__ = ["METRIC_ORDER", "conclusion_text", "top_verdicts", "claim_verdict", "comparison_phrase", "training_check",
-           "conclusion_markdown", "conclusions", "plateau_sentence"]
+__all__ = ["METRIC_ORDER", "PRIMARY", "conclusion_text", "top_verdicts", "claim_verdict", "comparison_phrase",
+           "training_check", "feature_check", "loss_balance", "conclusion_markdown", "conclusions", "plateau_sentence"]
 
-_LABELS = {"lpips_alex": ("LPIPS-alex", "", 4), "psnr_y": ("PSNR-Y", "dB", 2), "ssim_y": ("SSIM-Y", "", 4),
-           "lpips_vgg": ("LPIPS-vgg", "", 4)}
-#: the order the conclusion reads the metrics in: LPIPS-alex first (a perceptual score from a network the
-#: feature loss does not use), then the fidelity scores, then LPIPS-vgg (which shares the loss network)
-METRIC_ORDER = ("lpips_alex", "psnr_y", "ssim_y", "lpips_vgg")
+_LABELS = {"lpips_alex": ("LPIPS-alex", "", 4), "gmsd": ("GMSD", "", 4), "psnr_y": ("PSNR-Y", "dB", 2),
+           "ssim_y": ("SSIM-Y", "", 4), "lpips_vgg": ("LPIPS-vgg", "", 4)}
+#: the order the conclusion reads the metrics in: LPIPS-alex first (the primary measure, fixed before the run: a
+#: perceptual score from a network the feature loss does not use), GMSD (structure, no network), the fidelity
+#: scores, then LPIPS-vgg (which shares the loss network)
+METRIC_ORDER = ("lpips_alex", "gmsd", "psnr_y", "ssim_y", "lpips_vgg")
+#: the measure that decides the claim (named before the stored run was made)
+PRIMARY = "lpips_alex"
 
 
 def conclusion_text(differences: pd.DataFrame, *, a: str = "top", against: Sequence[str] = ("all", "bottom")) -> str:
@@ -104,7 +107,8 @@ _AGAINST = {"supported": "better than", "contradicted": "worse than", "undecided
 
 
 def _arm_words(arm: str) -> str:
-    words = {"all": "all-channel", "bottom": "bottom-PE", "top": "top-PE", "pixel": "pixel-only"}
+    words = {"all": "all-channel", "bottom": "bottom-PE", "top": "top-PE", "pixel": "pixel-only",
+             "random": "random-channel"}
     return words.get(arm, display_name(arm))
 
 
@@ -122,9 +126,9 @@ def comparison_phrase(rows: pd.DataFrame, sep: str = "; ") -> str:
     --------
     >>> t = pd.DataFrame({"b": ["bottom", "random-s0", "all"], "verdict": ["undecided", "contradicted", "contradicted"]})
     >>> comparison_phrase(t)
-    'worse than the random (seed 0) and all-channel losses; not clearly different from the bottom-PE loss'
+    'worse than the random (draw 0) and all-channel losses; not clearly different from the bottom-PE loss'
     >>> comparison_phrase(t, sep="and")
-    'worse than the random (seed 0) and all-channel losses, and not clearly different from the bottom-PE loss'
+    'worse than the random (draw 0) and all-channel losses, and not clearly different from the bottom-PE loss'
     """
     parts = []
     for verdict in ("supported", "contradicted", "undecided"):
@@ -153,6 +157,46 @@ def training_check(differences: pd.DataFrame) -> pd.DataFrame:
     out = d[["dataset", "mean", "ci_low", "ci_high"]].reset_index(drop=True)
     out["passed"] = out.ci_low > 0
     return out
+
+
+def feature_check(differences: pd.DataFrame) -> pd.DataFrame:
+    """Does the feature term act? The all-channel arm against the pixel arm on the primary measure, per test set.
+
+    ``acts`` is true where the 95 % interval of all − pixel LPIPS-alex lies below 0: the feature loss changed what
+    the networks produce in the direction it aims at. Where it does not, no comparison of channel subsets can
+    show an effect of the subset.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame([{"dataset": "Set5", "a": "all", "b": "pixel", "metric": "lpips_alex", "mean": -0.02,
+    ...                    "ci_low": -0.03, "ci_high": -0.01}])
+    >>> feature_check(d).acts.tolist()
+    [True]
+    """
+    d = differences[(differences.a == "all") & (differences.b == "pixel") & (differences.metric == PRIMARY)]
+    out = d[["dataset", "mean", "ci_low", "ci_high"]].reset_index(drop=True)
+    out["acts"] = out.ci_high < 0
+    return out
+
+
+def loss_balance(logs: dict[str, pd.DataFrame], feature_weight: float, *, tail: float = 0.2) -> float:
+    """How much the feature term weighs against the pixel term in the training loss: the mean of
+    ``λ · L_feat / L_pix`` over the last ``tail`` of the logged steps of the all-channel runs (NaN without them).
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"step": [1, 2], "pixel": [0.04, 0.04], "feature": [0.2, 0.2]})
+    >>> round(loss_balance({"all-t0": log}, 1.0), 2)
+    5.0
+    """
+    ratios = []
+    for name, log in logs.items():
+        if name.split("-")[0] != "all" or log.empty or "feature" not in log:
+            continue
+        k = max(1, int(round(len(log) * tail)))
+        last = log.iloc[-k:]
+        ratios.append(float((feature_weight * last.feature / last.pixel).mean()))
+    return float(np.mean(ratios)) if ratios else float("nan")
 
 
 _WHY_ALEX = ("LPIPS-alex is read first: it is a learned perceptual distance calibrated on human judgments, computed "
@@ -208,6 +252,8 @@ def conclusion_markdown(results: SRResults) -> str:
     d = results.differences
     prov = results.provenance
     lines = []
+    s_ = prov.get("parameters", {}).get("sr_settings", {})
+    lam = prov.get("parameters", {}).get("feature_weight", s_.get("feature_weight"))
     tc = training_check(d)
     if len(tc):
         parts = [f"{r.dataset} {r['mean']:+.2f} dB [{r.ci_low:.2f}, {r.ci_high:.2f}]" for _, r in tc.iterrows()]
@@ -216,12 +262,28 @@ def conclusion_markdown(results: SRResults) -> str:
                      + ("every interval lies above 0: the networks learned to super-resolve." if ok else
                         "**not every interval lies above 0**: the networks barely depart from bicubic upscaling, "
                         "and the comparisons below mean little."))
+    fc = feature_check(d)
+    if len(fc):
+        parts = [f"{r.dataset} {r['mean']:+.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}]" for _, r in fc.iterrows()]
+        ratio = loss_balance(results.logs, float(lam)) if lam is not None else float("nan")
+        weight = (f" At the chosen λ the feature term is {ratio:.1f}× the pixel term at the end of training."
+                  if np.isfinite(ratio) else "")
+        lines.append(f"\n**Does the feature term act?** The all-channel arm against the pixel arm, LPIPS-alex: "
+                     f"{'; '.join(parts)} — " + ("the feature loss moves the networks where it aims, so a channel "
+                                                 "subset has room to matter." if bool(fc.acts.all()) else
+                                                 "**not clearly**: the feature loss barely changes the networks, "
+                                                 "and no subset comparison below can show much.") + weight)
     tv = top_verdicts(d) if len(d[d.a == "top"]) else pd.DataFrame()
     if len(tv):
         ds = tv.dataset.iloc[0]
         n = int(d[d.dataset == ds].n_images.max()) if "n_images" in d else None
-        lines.append(f"\n**Is the top-PE loss better?** Paired differences top − other on {ds}"
-                     + (f" ({n} images)" if n else "") + ", 95 % bootstrap intervals; a verdict is *supported* when "
+        seeds = int(d[d.dataset == ds].n_seeds.max()) if "n_seeds" in d else None
+        draws = int(d[d.dataset == ds].n_draws.max()) if "n_draws" in d else None
+        units = (f" ({n} images" + (f" × {seeds} training seeds" if seeds else "")
+                 + (f", {draws} random draws" if draws and draws > 1 else "") + ")") if n else ""
+        lines.append(f"\n**Is the top-PE loss better?** Paired differences top − other on {ds}{units}, 95 % "
+                     "intervals that resample images, training seeds and random draws independently (a crossed "
+                     "bootstrap), so they include training noise; a verdict is *supported* when "
                      "the interval lies on the side where top is better, *contradicted* when it lies on the other "
                      "side, *undecided* when it contains 0. " + _WHY_ALEX + "\n")
         for m in METRIC_ORDER:
@@ -237,16 +299,23 @@ def conclusion_markdown(results: SRResults) -> str:
         first = _first_measure_reading(tv)
         if first:
             lines.append(first)
+        primary = tv[tv.metric == PRIMARY]
         counts = {k: int((tv.verdict == k).sum()) for k in VERDICTS}
         listing = ", ".join(f"{c} {k}" for k, c in counts.items() if c)
-        lines.append(f"\nOver all {len(tv)} comparisons ({tv.metric.nunique()} measures × "
-                     f"{tv.b.nunique()} other losses) the claim is **{claim_verdict(tv.verdict)}**: {listing}.")
-    s = prov.get("parameters", {}).get("sr_settings", {})
+        if len(primary):
+            lines.append(f"\nThe claim is decided by the primary measure, LPIPS-alex (named before the run): "
+                         f"**{claim_verdict(primary.verdict)}**. Over all {len(tv)} comparisons "
+                         f"({tv.metric.nunique()} measures × {tv.b.nunique()} other losses): {listing}.")
+    s = s_
     if s:
+        seeds = len(s.get("train_seeds") or [0])
+        pre = (f" fine-tuned from a shared generator trained {s.get('pretrain_steps'):,} steps with the pixel loss "
+               f"alone," if s.get("pretrain_steps") else "")
         lines.append(f"\nThese are results of the **{prov.get('preset')}** preset"
                      f"{' (stored)' if prov.get('stored') else ''}: {s.get('n_blocks')} blocks × {s.get('n_feats')} "
-                     f"channels, {s.get('steps'):,} steps per arm, one training seed, "
-                     f"λ = {prov.get('parameters', {}).get('feature_weight', s.get('feature_weight')):g}.")
+                     f"channels,{pre} {s.get('steps'):,} steps per arm, {seeds} training seed{'s' if seeds > 1 else ''}, "
+                     f"{len(s.get('random_seeds') or [0])} random draw{'s' if len(s.get('random_seeds') or [0]) > 1 else ''}, "
+                     f"λ = {float(lam):g}.")
     return "\n".join(lines)
 
 
@@ -275,8 +344,10 @@ def conclusions(results: SRResults) -> list:
     for _, r in top_verdicts(d).iterrows():
         n = d[(d.dataset == r.dataset) & (d.a == r.a) & (d.b == r.b) & (d.metric == r.metric)]
         n_images = int(n.n_images.iloc[0]) if "n_images" in n and len(n) else 0
-        out.append(Verdict.from_interval(CLAIM.format(b=display_name(r.b)), r.dataset, r.metric, r["mean"], r.ci_low, r.ci_high,
-                                         n=n_images, predicted=1 if METRICS[r.metric] else -1))
+        seeds = int(n.n_seeds.iloc[0]) if "n_seeds" in n and len(n) else 1
+        note = ("primary measure; " if r.metric == PRIMARY else "") + f"{n_images} images × {seeds} training seeds"
+        out.append(Verdict.from_interval(CLAIM.format(b=display_name(r.b)), r.dataset, r.metric, r["mean"], r.ci_low,
+                                         r.ci_high, n=n_images, predicted=1 if METRICS[r.metric] else -1, note=note))
     return out
 
 

@@ -267,7 +267,7 @@ def arm_summary(per_image: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -
     >>> t = pd.DataFrame({"dataset": "S", "image": list("abab"), "method": ["top-t0"] * 2 + ["top-t1"] * 2,
     ...                   "psnr_y": [30.0, 31.0, 30.5, 31.5]})
     >>> r = arm_summary(t, n_boot=100).iloc[0]
-    >>> r.arm, r["mean"], int(r.n_seeds), round(float(r.seed_sd), 3)
+    >>> r.arm, float(r["mean"]), int(r.n_seeds), round(float(r.seed_sd), 3)
     ('top', 30.75, 2, 0.354)
     """
     t = with_arms(per_image) if "arm" not in per_image else per_image

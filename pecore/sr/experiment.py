@@ -59,10 +59,14 @@ def arm_runs(settings: SRSettings) -> list[tuple[str, int, int]]:
     >>> [run_name(a, d, t) for a, d, t in arm_runs(PRESETS["ci"])]  # doctest: +NORMALIZE_WHITESPACE
     ['pixel-t0', 'all-t0', 'top-t0', 'bottom-t0', 'random-s0-t0', 'random-s1-t0',
      'pixel-t1', 'all-t1', 'top-t1', 'bottom-t1', 'random-s0-t1', 'random-s1-t1']
+    >>> [run_name(a, d, t) for a, d, t in arm_runs(PRESETS["book"]) if a == "random"]  # draw k with seed k
+    ['random-s0-t0', 'random-s1-t1', 'random-s2-t2']
     """
+    paired = dict(zip(settings.train_seeds, settings.random_seeds))
     return [(arm, draw, int(t)) for t in settings.train_seeds
             for arm, draw in [("pixel", 0), ("all", 0), ("top", 0), ("bottom", 0)]
-            + [("random", int(s)) for s in settings.random_seeds]]
+            + [("random", int(s)) for s in settings.random_seeds
+               if settings.draws_per_seed == "all" or paired[t] == s]]
 
 
 #: the paired comparisons of arms reported (each over images, training seeds and, for random, draws)
@@ -181,8 +185,9 @@ def _sample_crops(kept: dict, methods: Sequence[str]) -> dict[str, torch.Tensor]
     s, t, l = size // scale, top // scale, left // scale
     out = {"LR": k["lr"][0][:, t: t + s, l: l + s]}
     for name in ["bicubic", *methods, "hr"]:
-        if name in k:
-            out["HR" if name == "hr" else name] = centre_crop(k[name][0], size, scale)
+        if name in k:  # one run per arm is shown: named by its arm
+            shown = "HR" if name == "hr" else name.split("-")[0]
+            out[shown] = centre_crop(k[name][0], size, scale)
     return out
 
 
@@ -293,7 +298,7 @@ def _compute(settings: SRSettings, preset: str, network: str, seed: int, device:
             res.provenance["stored"] = False
             res.provenance["stored_reason"] = reason + " (computed earlier, read from the cache)"
             return res
-    lpips = lpips_metrics(net, dev)
+    lpips = lpips_metrics(net, dev, vgg=settings.lpips_vgg)
     runs, sweep, lam = train_all_arms(settings, out, net, table, seed=seed, device=dev, preset=preset,
                                       progress=progress, lpips=lpips)
     if distributed_context(dev)[1] != 0:  # under torchrun: rank 0 evaluates and writes
@@ -313,7 +318,8 @@ def _compute(settings: SRSettings, preset: str, network: str, seed: int, device:
     prov["evaluation_seconds"] = round(time.perf_counter() - t_eval, 1)
     prov["wall_seconds"] = round(time.perf_counter() - t_start, 1)
     first = settings.train_seeds[0]
-    shown = [run_name(a, d, first) for a, d, t in arm_runs(settings) if t == first and d == settings.random_seeds[0]]
+    shown = [run_name(a, d, first) for a, d, t in arm_runs(settings) if t == first and (a != "random" or d == min(
+        dd for aa, dd, tt in arm_runs(settings) if aa == "random" and tt == first))]
     logs = {n: r.log for n, r in runs.items()}
     logs.update({f"pretrain-t{t}": r.log for t, r in _pretrained(out, settings).items()})
     res = SRResults(logs, per_image, summary, diffs, _sample_crops(kept, [n for n in shown if n in runs]), prov,
@@ -353,7 +359,7 @@ def pretrain_settings(settings: SRSettings) -> SRSettings:
     --------
     >>> from pecore.sr.settings import PRESETS
     >>> s = pretrain_settings(PRESETS["book"]); s.steps, s.lr, s.feature_weight
-    (1500, 0.001, 0.0)
+    (1000, 0.001, 0.0)
     """
     from dataclasses import replace
 

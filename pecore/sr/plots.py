@@ -1,6 +1,7 @@
 """Figures of the SR chapter: training curves, metrics with intervals, crops side by side."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -19,28 +20,33 @@ __all__ = ["METHOD_COLORS", "method_color", "training_curves", "metric_intervals
 
 METHOD_COLORS = {"bicubic": "#999999", "pixel": "#4d4d4d", "all": "#1f78b4", "top": "#d95f02", "bottom": "#7570b3"}
 _RANDOM = "#66a61e"
-_LABELS = {"lpips_alex": "LPIPS-alex ↓", "psnr_y": "PSNR-Y (dB) ↑", "ssim_y": "SSIM-Y ↑", "lpips_vgg": "LPIPS-vgg ↓"}
+_LABELS = {"lpips_alex": "LPIPS-alex ↓", "gmsd": "GMSD ↓", "psnr_y": "PSNR-Y (dB) ↑", "ssim_y": "SSIM-Y ↑",
+           "lpips_vgg": "LPIPS-vgg ↓"}
 
 
 def method_color(name: str) -> str:
-    """The colour of a method (random-subset seeds share one colour).
+    """The colour of a method or arm (every run of an arm, whatever its seed or draw, shares one colour).
 
     Examples
     --------
-    >>> method_color("top"), method_color("random-s1")
-    ('#d95f02', '#66a61e')
+    >>> method_color("top"), method_color("random-s1"), method_color("top-t2")
+    ('#d95f02', '#66a61e', '#d95f02')
     """
-    return METHOD_COLORS.get(name, _RANDOM if name.startswith("random") else "#000000")
+    arm = str(name).split("-")[0]
+    return METHOD_COLORS.get(arm, _RANDOM if arm == "random" else "#000000")
 
 
 def _arm_order(name: str) -> tuple[int, str]:
-    order = {"bicubic": 0, "pixel": 1, "all": 2, "top": 3, "bottom": 4}
-    return order.get(name, 5 if name.startswith("random") else 6), name
+    order = {"pretrain": -1, "bicubic": 0, "pixel": 1, "all": 2, "top": 3, "bottom": 4, "random": 5}
+    return order.get(str(name).split("-")[0], 6), name
 
 
-def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt.Figure:
+def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5, train_seed: int | None = 0) -> plt.Figure:
     """The total loss, pixel term and feature term against step for every run (rolling mean of ``smooth`` rows),
     and, where the logs have it, PSNR-Y on a fixed batch of validation crops (a fourth panel).
+
+    With runs of several training seeds, the runs of ``train_seed`` are shown (``None``: all); the shared
+    pretraining runs (``pretrain-t<seed>``) are left out (they have no feature term).
 
     Two panels per row, the runs in the order pixel, all, top, bottom, random; at most 6.6 inches wide, so the
     book shows it without shrinking.
@@ -54,6 +60,10 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
     """
     if not logs:
         raise ParameterError("training_curves needs at least one loss log")
+    if train_seed is not None and any(re.search(r"-t\d+$", n) for n in logs):
+        logs = {n: g for n, g in logs.items() if n.endswith(f"-t{train_seed}") and not n.startswith("pretrain")}
+        if not logs:
+            raise ParameterError(f"no run of training seed {train_seed} among the logs")
     has_val = any("val_psnr_y" in log and log.val_psnr_y.notna().any() for log in logs.values())
     fig, axes = panel_grid(4 if has_val else 3, (3.3, 2.7) if has_val else (2.2, 2.7), max_cols=2 if has_val else 3)
     for name in sorted(logs, key=_arm_order):
@@ -61,7 +71,7 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
         if log.empty:
             continue
         for ax, col in zip(axes, ("loss", "pixel", "feature")):
-            if col == "feature" and name == "pixel":
+            if col == "feature" and name.split("-")[0] == "pixel":
                 continue
             y = log[col].rolling(max(1, smooth), min_periods=1).mean()
             ax.plot(log.step, y, color=method_color(name), label=name, lw=1.4,
@@ -83,6 +93,10 @@ def training_curves(logs: Mapping[str, pd.DataFrame], *, smooth: int = 5) -> plt
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     handles, labels = axes[0].get_legend_handles_labels()
+    keep = {}
+    for h, lab in zip(handles, labels):  # one entry per arm: its runs share a colour
+        keep.setdefault(lab.split("-")[0] if re.search(r"-t\d+$", lab) else lab, h)
+    handles, labels = list(keep.values()), list(keep)
     fig.legend(handles, [display_name(x) for x in labels], fontsize=9, ncol=min(5, len(labels)), loc="lower center",
                frameon=False, bbox_to_anchor=(0.5, -0.01), columnspacing=1.0, handlelength=1.6)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
@@ -151,12 +165,12 @@ def _n_images(table: pd.DataFrame) -> dict[str, int]:
 
 
 def metric_intervals(summary: pd.DataFrame, dataset: str | None = None) -> plt.Figure:
-    """One panel per metric (two per row): each method's mean with its 95 % bootstrap interval over images,
-    one marker per test set (the pooled set, the one the conclusion reads, large).
+    """One panel per metric (two per row): each arm's mean with its 95 % interval (over images, training seeds
+    and draws: :func:`pecore.sr.evaluate.arm_summary`), one marker per test set (the pooled set large).
 
     Examples
     --------
-    >>> s = pd.DataFrame({"dataset": "Set5", "method": ["bicubic", "top"], "metric": "psnr_y",
+    >>> s = pd.DataFrame({"dataset": "Set5", "arm": ["bicubic", "top"], "metric": "psnr_y",
     ...                   "mean": [28.0, 28.5], "ci_low": [27.0, 27.5], "ci_high": [29.0, 29.5], "n_images": 5})
     >>> len(metric_intervals(s).axes)
     1
@@ -166,9 +180,10 @@ def metric_intervals(summary: pd.DataFrame, dataset: str | None = None) -> plt.F
     if not metrics or not datasets:
         raise ParameterError("metric_intervals needs a summary table with psnr_y, ssim_y or lpips_vgg rows")
     t = summary[summary.dataset.isin(datasets)]
-    methods = sorted(dict.fromkeys(t.method), key=_arm_order)
-    groups = [(display_name(x), t.method == x) for x in methods]
-    fig, styles = _interval_panels(t, groups, datasets, metrics, _LABELS, color_of=lambda r: method_color(r.method))
+    col = "arm" if "arm" in t else "method"
+    methods = sorted(dict.fromkeys(t[col]), key=_arm_order)
+    groups = [(display_name(x), t[col] == x) for x in methods]
+    fig, styles = _interval_panels(t, groups, datasets, metrics, _LABELS, color_of=lambda r: method_color(r[col]))
     _set_legend(fig, styles, _n_images(t))
     fig.tight_layout(rect=(0, 0.05 if len(datasets) > 1 else 0.03, 1, 1))
     return fig
@@ -192,7 +207,7 @@ def difference_intervals(differences: pd.DataFrame, dataset: str | None = None) 
     t = differences[differences.dataset.isin(datasets)]
     pairs = list(dict.fromkeys(zip(t.a, t.b)))
     groups = [(f"{display_name(a)} − {display_name(b)}", (t.a == a) & (t.b == b)) for a, b in pairs]
-    titles = {m: f"Δ {_LABELS[m][:-2]}, {'< 0' if m.startswith('lpips') else '> 0'}: a better" for m in metrics}
+    titles = {m: f"Δ {_LABELS[m][:-2]}, {'< 0' if _LABELS[m].endswith('↓') else '> 0'}: a better" for m in metrics}
     fig, styles = _interval_panels(t, groups, datasets, metrics, titles, color_of=lambda r: method_color(r.b),
                                    filled_of=lambda r: bool(r.clear), zero_line=True)
     _set_legend(fig, styles, _n_images(t))

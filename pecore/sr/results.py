@@ -145,7 +145,7 @@ class SRResults:
         if not (p / "per_image.csv").is_file():
             raise DatasetError(f"{p} holds no SR results (per_image.csv)")
         logs = {q.stem: pd.read_csv(q) for q in sorted((p / "logs").glob("*.csv"))}
-        order = ["LR", "bicubic", "pixel", "all", "top", "bottom"]
+        order = ["LR", "bicubic", "pixel", "all", "top", "bottom", "random"]
         names = sorted((q.stem for q in (p / "samples").glob("*.png")),
                        key=lambda n: (order.index(n) if n in order else len(order) + (n == "HR"), n))
         samples = {n: load_image(p / "samples" / f"{n}.png") for n in names}

@@ -9,15 +9,13 @@ Three budgets of the same experiment:
     on relu1_2 and relu2_2, evaluated on 128-pixel centre crops of Set5: the whole chapter runs in
     a few minutes on a 2-core CPU. It shows the pipeline; its numbers mean little.
 ``book``
-    What the book renders, sized for this project's 2-core CPU (about 45 minutes of computing on one
-    thread): 8 blocks × 32 channels, 2,000 steps per arm with a batch of 8 HR crops of 48 pixels and a
-    cosine learning-rate decay (the curves flatten out), feature loss on relu1_2 and relu2_2 with the
-    loss network in bfloat16, one random-subset seed. λ is chosen first by a sweep of the ``all`` arm
-    over three values, each trained as long as the arms (a first try with 600-step sweep runs left every
-    λ below bicubic on the validation split: the feature arms start slower than the pixel arm, so short
-    runs cannot show which λ is best); the chosen λ's run is the ``all`` arm. Validation: 16 BSD100
-    photographs held out of training; test: the full images of Set5 and Set14 without ``lenna``
-    (18 images). Its results are committed under ``stored/sr/vgg16-book``.
+    What the book renders, sized for this project's 2-core CPU (about an hour): 8 blocks × 32 channels, batch 8
+    of 48-pixel HR crops, feature loss on relu1_2 and relu2_2. For each of three training seeds a shared start
+    is trained 1,000 steps with the pixel loss alone; every arm (pixel, all, top, bottom, and three random draws,
+    draw k with seed k) is fine-tuned from it for 300 steps. λ is chosen first by a sweep of the ``all`` arm
+    (first seed) over 0.03, 0.3, 3 and 30 on 16 BSD100 photographs held out of training; the chosen λ's run is
+    that arm. Test: the full images of Set5 and Set14 without ``lenna`` (18 images), LPIPS-vgg left out. Its
+    results are committed under ``stored/sr/vgg16-book``.
 ``paper``
     SRResNet-sized (16 blocks × 64 channels), 3,000 steps per arm on 96-pixel crops with a batch of
     16, feature loss on relu1_2, relu2_2 and relu3_3, three random-subset seeds, evaluated on the
@@ -83,8 +81,9 @@ class SRSettings:
         Mixed precision (bfloat16 autocast) when running on CUDA; never on a CPU.
     loss_precision
         'float32' or 'bfloat16': the precision of the loss network's forward and backward pass on a
-        CPU (on CUDA ``amp`` decides). bfloat16 makes a CPU step about 1.3× faster; the generator and
-        the loss terms stay float32 [choice: float32; the book preset uses bfloat16].
+        CPU (on CUDA ``amp`` decides). bfloat16 makes a CPU step about 1.3× faster where the CPU has
+        bfloat16 instructions (AMX, AVX512-BF16) and several times slower where it has none; the generator
+        and the loss terms stay float32 [choice: float32].
     probe_preset
         The probe preset whose PE scores choose the top / bottom / random channels
         (:func:`pecore.notebook.chapter_probe`; 'paper' uses the committed paper-preset probe results).
@@ -108,6 +107,13 @@ class SRSettings:
     train_seeds
         Training seeds: each gives its own pretrained generator, initial weights and crop sequence, and every
         arm is trained once per seed, so intervals can include training noise.
+    draws_per_seed
+        'all': every random draw is trained with every training seed; 'one': draw ``k`` is trained with training
+        seed ``k`` only (``random_seeds`` and ``train_seeds`` of the same length), so the random arm has as many
+        runs as the other arms and draws and seeds vary together [book: 'one', to fit the CPU budget].
+    lpips_vgg
+        Also score LPIPS-vgg on the test images (it shares the VGG-16 of the loss, so it favours feature-loss
+        arms by construction; on a CPU it is the most expensive measure) [book: off].
     """
 
     scale: int = 4
@@ -141,6 +147,8 @@ class SRSettings:
     pretrain_steps: int = 0
     pretrain_lr: float = 1e-3
     train_seeds: tuple[int, ...] = (0,)
+    draws_per_seed: str = "all"
+    lpips_vgg: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (tuples as lists), for provenance and cache keys.
@@ -162,11 +170,12 @@ PRESETS: dict[str, SRSettings] = {
                         random_seeds=(0, 1), checkpoint_every=50, log_every=5, eval_sets=("Set5",),
                         eval_crop=128, n_bootstrap=2000, probe_preset="quick", val_images=4,
                         lambda_grid=(0.1, 1.0), sweep_steps=100, pretrain_steps=300, train_seeds=(0, 1)),
-    "book": SRSettings(n_blocks=8, n_feats=32, crop=48, batch_size=8, steps=400, lr=2e-4, feature_weight=1.0,
+    "book": SRSettings(n_blocks=8, n_feats=32, crop=48, batch_size=8, steps=300, lr=2e-4, feature_weight=1.0,
                        feature_depth=2, random_seeds=(0, 1, 2), checkpoint_every=100, log_every=10,
-                       eval_sets=("Set5", "Set14"), eval_crop=None, n_bootstrap=4000, loss_precision="bfloat16",
-                       probe_preset="paper", val_images=16, lambda_grid=(0.03, 0.3, 3.0, 30.0), sweep_steps=400,
-                       val_every=50, pretrain_steps=1500, pretrain_lr=1e-3, train_seeds=(0, 1, 2)),
+                       eval_sets=("Set5", "Set14"), eval_crop=None, n_bootstrap=4000, loss_precision="float32",
+                       probe_preset="paper", val_images=16, lambda_grid=(0.03, 0.3, 3.0, 30.0), sweep_steps=300,
+                       val_every=50, pretrain_steps=1000, pretrain_lr=1e-3, train_seeds=(0, 1, 2),
+                       draws_per_seed="one", lpips_vgg=False),
     "paper": SRSettings(steps=3000, lr=1e-4, val_images=16, lambda_grid=(0.01, 0.1, 1.0, 10.0, 100.0),
                         sweep_steps=3000, val_every=100, pretrain_steps=10000, pretrain_lr=2e-4, train_seeds=(0, 1, 2),
                         random_seeds=(0, 1, 2)),
@@ -232,6 +241,10 @@ def check_settings(settings: SRSettings) -> SRSettings:
     check_positive("val_every", s.val_every, integer=True, allow_zero=True)
     check_positive("pretrain_steps", s.pretrain_steps, integer=True, allow_zero=True)
     check_positive("pretrain_lr", s.pretrain_lr)
+    check_choice("draws_per_seed", s.draws_per_seed, ("all", "one"))
+    if s.draws_per_seed == "one" and len(s.random_seeds) != len(s.train_seeds):
+        raise ParameterError(f"sr settings: draws_per_seed 'one' pairs draw k with training seed k: give as many "
+                             f"random_seeds ({len(s.random_seeds)}) as train_seeds ({len(s.train_seeds)})")
     if not s.train_seeds or not s.random_seeds:
         raise ParameterError("sr settings: train_seeds and random_seeds must each name at least one seed")
     for name in ("train_seeds", "random_seeds"):

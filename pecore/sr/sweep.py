@@ -30,11 +30,14 @@ def log_progress(progress: bool, msg: str) -> None:
 
 
 
-def lpips_metrics(net: Any, device: torch.device) -> dict[str, torch.nn.Module]:
+def lpips_metrics(net: Any, device: torch.device, *, vgg: bool = True) -> dict[str, torch.nn.Module]:
+    """LPIPS-alex, and LPIPS-vgg unless ``vgg`` is false, by results column (``net``: a loaded VGG-16 to reuse)."""
     from ..metric import LPIPS
 
-    vgg = LPIPS(net if getattr(net, "name", None) == "vgg16" else "vgg16", device=device)
-    return {"lpips_alex": LPIPS("alexnet", device=device), "lpips_vgg": vgg}
+    out = {"lpips_alex": LPIPS("alexnet", device=device)}
+    if vgg:
+        out["lpips_vgg"] = LPIPS(net if getattr(net, "name", None) == "vgg16" else "vgg16", device=device)
+    return out
 
 
 

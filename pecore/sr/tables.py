@@ -28,6 +28,8 @@ def settings_table(provenance: dict) -> pd.DataFrame:
     ...     "eval_sets": ["Set5", "Set14"], "eval_crop": None, "lambda_grid": [0.01, 0.1]}}})
     >>> t.value.tolist()
     ['L1 (mean absolute error)', 'λ = 0.01, 0.1', 'λ = 0.01 (chosen by the sweep)', 'Set5, Set14 (without lenna)', 'the whole images', '4 px (the upscaling factor), for every measure']
+    >>> "shared start" in settings_table({"parameters": {"sr_settings": {"pretrain_steps": 100, "pretrain_lr": 1e-3}}}).index
+    True
     """
     params = provenance.get("parameters", {})
     s = params.get("sr_settings", {})
@@ -44,8 +46,15 @@ def settings_table(provenance: dict) -> pd.DataFrame:
     add("n_feats", "channels per block", str)
     add("crop", "training crops (HR)", lambda v: f"{v} × {v} px")
     add("batch_size", "batch size", str)
-    add("steps", "training steps per arm", lambda v: f"{v:,}")
+    if s.get("pretrain_steps"):
+        rows.append(("shared start", f"for each training seed, a generator trained {s['pretrain_steps']:,} steps "
+                                     f"with the pixel loss alone (learning rate {s.get('pretrain_lr', 0):g}); every "
+                                     "arm of that seed is fine-tuned from it"))
+    add("steps", "fine-tuning steps per arm" if s.get("pretrain_steps") else "training steps per arm",
+        lambda v: f"{v:,}")
     add("lr", "learning rate", lambda v: f"{v:g}, cosine decay to {v / 10:g}")
+    add("train_seeds", "training seeds", lambda v: f"{len(v)} (each: its own start, initial weights and crops)")
+    add("random_seeds", "random-channel draws", lambda v: f"{len(v)}, each trained with every training seed")
     add("pixel_loss", "pixel loss", lambda v: {"l1": "L1 (mean absolute error)", "l2": "L2 (mean squared error)"}
         .get(str(v), str(v)))
     add("p", "channels per subset (top, bottom, random)", lambda v: f"{v:g} % of each layer's")
@@ -64,7 +73,8 @@ def settings_table(provenance: dict) -> pd.DataFrame:
         crop = s.get("eval_crop")
         rows.append(("test images scored", f"centre {crop} × {crop} px crops" if crop else "the whole images"))
         rows.append(("border left out of the scores", f"{scale} px (the upscaling factor), for every measure"))
-    add("n_bootstrap", "bootstrap resamples", lambda v: f"{v:,}")
+    add("n_bootstrap", "bootstrap resamples (images, training seeds and draws resampled independently)",
+        lambda v: f"{v:,}")
     return pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting")
 
 
@@ -91,6 +101,7 @@ def sweep_table(sweep: pd.DataFrame) -> tuple[pd.DataFrame, str]:
                      "PSNR-Y (dB)": _fmt(r.get("psnr_y", np.nan), 2),
                      "PSNR-Y over bicubic (dB)": "—" if ref else _fmt(r.get("psnr_minus_bicubic", np.nan), 2, True),
                      "SSIM-Y": _fmt(r.get("ssim_y", np.nan)),
+                     "GMSD ↓": _fmt(r.get("gmsd", np.nan)),
                      "PSNR-Y ≥ bicubic": "—" if ref else ("yes" if bool(r.get("eligible")) else "no"),
                      "chosen": "—" if ref else ("yes" if bool(r.get("chosen")) else "no")})
     table = pd.DataFrame(rows).set_index("run")
@@ -98,8 +109,11 @@ def sweep_table(sweep: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     n = int(sweep.n_images.iloc[0]) if "n_images" in sweep and len(sweep) else None
     note = ((f"the all-channel arm trained {', '.join(f'{x:,}' for x in steps)} steps with each λ, " if steps else "")
             + (f"scored on {n} held-out BSD100 photographs; " if n else "")
-            + "chosen: the lowest LPIPS-alex among the λ whose PSNR-Y is at least bicubic's; "
-            "— : does not apply to bicubic upscaling, the reference")
+            + "chosen: the lowest LPIPS-alex among the λ whose PSNR-Y is at least bicubic's"
+            + ("" if "interior" not in sweep else "; the chosen λ lies inside the grid, not at an end" if
+               bool(sweep["interior"].any()) else "; **the chosen λ lies at an end of the grid**: a wider grid might "
+               "choose another")
+            + "; — : does not apply to bicubic upscaling, the reference")
     return table, note
 
 
@@ -122,8 +136,12 @@ def sample_description() -> str:
 
 
 def plateau_display(results: SRResults) -> tuple[pd.DataFrame, str]:
-    """Each arm's training loss over its last two tenths and validation PSNR-Y at 80 % and at the end of
-    training (with the rise between them), in words, and :func:`plateau_sentence` of the same numbers."""
+    """Per arm (its runs of every training seed and draw together; the shared pretraining as its own row): the
+    largest relative change of the training loss over the last tenth, and validation PSNR-Y at 80 % and at the
+    end of training with the largest rise between them, in words; and :func:`plateau_sentence` of the per-run
+    numbers."""
+    from .runs import parse_run_name
+
     plateau = plateau_table(results.logs)
     val_end, val_before = [], []
     for name in plateau.run:
@@ -133,18 +151,19 @@ def plateau_display(results: SRResults) -> tuple[pd.DataFrame, str]:
         k = v[v.step <= 0.8 * log.step.iloc[-1]]
         val_before.append(float(k.val_psnr_y.iloc[-1]) if len(k) else np.nan)
     plateau = plateau.assign(val_psnr_y_end=val_end, val_psnr_y_at_80pct=val_before).set_index("run")
-    order = {"pixel": 0, "all": 1, "top": 2, "bottom": 3}
-    plateau = plateau.loc[sorted(plateau.index, key=lambda x: (order.get(x, 4), x))]
-    sentence = plateau_sentence(plateau)
-    shown = pd.DataFrame({"loss, previous tenth": plateau.loss_before.map(lambda v: f"{v:.4f}"),
-                          "loss, last tenth": plateau.loss_last.map(lambda v: f"{v:.4f}"),
-                          "change": plateau.relative_change.map(lambda v: f"{100 * v:+.2f} %")}, index=plateau.index)
-    if plateau.val_psnr_y_end.notna().any():
-        shown["validation PSNR-Y at 80 % (dB)"] = plateau.val_psnr_y_at_80pct.map(lambda v: _fmt(v, 2))
-        shown["validation PSNR-Y at the end (dB)"] = plateau.val_psnr_y_end.map(lambda v: _fmt(v, 2))
-        shown["rise (dB)"] = (plateau.val_psnr_y_end - plateau.val_psnr_y_at_80pct).map(lambda v: _fmt(v, 3, sign=True))
-    shown.index = [display_name(x) for x in shown.index]
-    shown.index.name = "arm"
+    sentence = plateau_sentence(plateau.drop(index=[r for r in plateau.index if r.startswith("pretrain")]))
+    plateau["rise"] = plateau.val_psnr_y_end - plateau.val_psnr_y_at_80pct
+    plateau["arm"] = [parse_run_name(r)["arm"] if not r.startswith("pretrain") else "pretrain" for r in plateau.index]
+    order = {"pretrain": -1, "pixel": 0, "all": 1, "top": 2, "bottom": 3, "random": 4}
+    rows = []
+    for arm, g in sorted(plateau.groupby("arm", sort=False), key=lambda kv: order.get(kv[0], 5)):
+        row = {"arm": "shared start (pixel loss)" if arm == "pretrain" else display_name(arm), "runs": len(g),
+               "largest loss change, last tenth": f"{100 * g.relative_change.abs().max():.2f} %"}
+        if g.val_psnr_y_end.notna().any():
+            row["validation PSNR-Y at the end (dB)"] = _fmt(float(g.val_psnr_y_end.mean()), 2)
+            row["largest rise over the last fifth (dB)"] = _fmt(float(g.rise.max()), 3, sign=True)
+        rows.append(row)
+    shown = pd.DataFrame(rows).set_index("arm")
     return shown, sentence
 
 
@@ -164,9 +183,10 @@ def chapter_tables(results: SRResults) -> dict[str, Any]:
     settings = settings_table(prov)
     channels = prov.get("channels", {})
     runs = params.get("runs", list(results.logs))
-    sel = pd.DataFrame({name: {layer: len(idx) for layer, idx in channels.get(name, {}).items()} for name in runs}).T
+    first = [r for r in runs if not r.endswith(("-t1", "-t2", "-t3", "-t4"))]  # one training seed: same channels
+    sel = pd.DataFrame({name: {layer: len(idx) for layer, idx in channels.get(name, {}).items()} for name in first}).T
     sel = sel.fillna(0).astype(int)
-    sel.index = [display_name(x) for x in sel.index]
+    sel.index = [display_name(x.rsplit("-t", 1)[0]) for x in sel.index]
     sel.index.name = "arm"
     sc = prov.get("scores", {}) or {}
     scores = f"PE of {display_name(prov.get('network'))} under the {sc.get('preset')} probe preset" + \
@@ -177,22 +197,27 @@ def chapter_tables(results: SRResults) -> dict[str, Any]:
         sweep, sweep_note = sweep_table(results.lambda_sweep)
     summ = results.summary
     order_m = [m for m in METRIC_ORDER if m in set(summ.metric)]
-    summary = summ.pivot_table(index=["dataset", "method"], columns="metric", values="mean", aggfunc="first",
+    col = "arm" if "arm" in summ else "method"
+    summary = summ.pivot_table(index=["dataset", col], columns="metric", values="mean", aggfunc="first",
                                sort=False)[order_m]
     for m in order_m:
         nd = _LABELS[m][2]
         summary[m] = summary[m].map(lambda v, nd=nd: _fmt(v, nd))
-    summary.columns = [_LABELS[m][0] + (" (dB)" if _LABELS[m][1] else "") + (" ↓" if m.startswith("lpips") else " ↑")
+    summary.columns = [_LABELS[m][0] + (" (dB)" if _LABELS[m][1] else "") + (" ↓" if m in ("lpips_alex", "lpips_vgg",
+                                                                                           "gmsd") else " ↑")
                        for m in order_m]
     summary.columns.name = None
     summary = summary.rename(index=display_name, level=1)
-    summary.index.names = ["test set", "method"]
+    summary.index.names = ["test set", "arm"]
     n = results.per_image.groupby("dataset", sort=False).image.nunique().to_dict() if len(results.per_image) else {}
     crop = f"centre {s['eval_crop']}-pixel crops of " if s.get("eval_crop") else ""
     test_sets = crop + ", ".join(f"{ds} ({k} images)" for ds, k in n.items()) + \
         (" — Set14 without lenna" if "Set14" in n else "")
     note = time_note(prov)
-    grid = (f"{s.get('n_blocks')} blocks × {s.get('n_feats')} channels, {s.get('steps')} steps per arm, batch "
+    seeds = len(s.get("train_seeds") or [0])
+    pre = f"{s.get('pretrain_steps'):,} shared pixel-loss steps, then " if s.get("pretrain_steps") else ""
+    grid = (f"{s.get('n_blocks')} blocks × {s.get('n_feats')} channels, {pre}{s.get('steps')} steps per arm × {seeds} "
+            f"training seed{'s' if seeds > 1 else ''}, {len(s.get('random_seeds') or [0])} random draws, batch "
             f"{s.get('batch_size')} of {s.get('crop')}-px crops, λ = {lam:g}, test: {test_sets}"
             + (f"; {note}" if note else ""))
     return {"settings": settings, "channels": sel, "scores": scores, "plateau": shown, "sweep": sweep,
