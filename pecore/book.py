@@ -21,7 +21,7 @@ from typing import Any
 
 from .notebook import REPO_ROOT
 from .cache import atomic_write_text
-from .errors import PecoreError, UnknownNameError
+from .errors import ParameterError, PecoreError, UnknownNameError
 
 __all__ = ["add_parser", "copy_book_sources", "parse_parameters", "NOTEBOOKS", "CHAPTERS_OUT", "ChapterError", "chapter_names", "execute_chapter", "execute_chapters",
            "build_html"]
@@ -230,7 +230,6 @@ def parse_parameters(items: Sequence[str], chapters: Sequence[str]) -> dict[str,
     """
     import ast
 
-    from .errors import ParameterError
     from .notebook import check_parameters
 
     known: set[str] = set()
@@ -273,6 +272,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _run_book(args: argparse.Namespace) -> int:
     from .device import resolve_device
 
+    if args.no_build and args.no_execute:
+        raise ParameterError("--no-build and --no-execute together leave nothing to do: give at most one of them")
     chapters = list(args.chapters or chapter_names())
     for name in chapters:
         if name not in chapter_names():

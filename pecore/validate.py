@@ -34,11 +34,17 @@ def check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: 
     --------
     >>> check_positive("ppd", 60.0)
     60.0
+    >>> check_positive("seed", 2 ** 70, integer=True)
+    Traceback (most recent call last):
+    ...
+    pecore.errors.ParameterError: seed must be below 2**63, got 1180591620717411303424
     """
     ok_type = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, bool) or not isinstance(value, ok_type):
         kind = "an integer" if integer else "a number"
         raise ParameterError(f"{name} must be {kind}, got {value!r} ({type(value).__name__})")
+    if isinstance(value, int) and abs(value) >= 2 ** 63:  # Python ints beyond 64 bits: numpy and torch refuse them
+        raise ParameterError(f"{name} must be below 2**63, got {value!r}")
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ParameterError(f"{name} must be finite and {bound}, got {value!r}")

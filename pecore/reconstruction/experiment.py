@@ -365,8 +365,14 @@ def chapter_result(network: str, preset: str, *, layers: Sequence[str] | None = 
     from ..notebook import chapter_probe
     from .settings import get_settings
 
+    from ..networks import NETWORKS
+    from .settings import layers_for
+
     settings = get_settings(preset)
-    layers = list(settings.layers if layers is None else layers)
+    if layers is None:
+        taps = NETWORKS[network].taps if network in NETWORKS else settings.layers
+        layers = layers_for(tuple(taps), settings.layers)
+    layers = list(layers)
     wanted = {"layers": layers, "p": float(p), "subsets": list(subsets), "seed": int(seed)}
 
     def mismatch(res: ReconstructionResult) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["ReconstructionSettings", "PRESETS", "get_settings", "PHOTOGRAPHS"]
+__all__ = ["ReconstructionSettings", "PRESETS", "get_settings", "PHOTOGRAPHS", "layers_for"]
 
 # Colour photographs of natural scenes from Set14 (Zeyde et al. 2010) and Set5 (Bevilacqua et al. 2012),
 # by name (see pecore.reconstruction.experiment.PHOTOGRAPHS). Set14's bridge is greyscale, comic a drawing,
@@ -113,3 +113,37 @@ def get_settings(name: str, **overrides: Any) -> ReconstructionSettings:
     from ..validate import preset_settings
 
     return preset_settings(PRESETS, name, overrides, "reconstruction")
+
+
+#: the VGG-16 taps the presets name, in depth order (a preset's layers map to another network by this position)
+_VGG_TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
+
+
+def layers_for(network_taps: tuple[str, ...] | list[str], layers: tuple[str, ...] | list[str]) -> list[str]:
+    """The preset's ``layers`` on a network with other tap names: kept when the network has them, else the taps at
+    the same depth (VGG-16's relu2_2 is the second tap, AlexNet's relu2).
+
+    Raises
+    ------
+    UnknownNameError
+        A layer that is neither a tap of the network nor a VGG-16 tap with a counterpart at its depth.
+
+    Examples
+    --------
+    >>> layers_for(["relu1", "relu2", "relu3", "relu4", "relu5"], ["relu2_2", "relu3_3"])
+    ['relu2', 'relu3']
+    >>> layers_for(["relu1_2", "relu2_2"], ["relu2_2"])
+    ['relu2_2']
+    """
+    from ..errors import UnknownNameError
+
+    taps = list(network_taps)
+    out = []
+    for layer in layers:
+        if layer in taps:
+            out.append(layer)
+        elif layer in _VGG_TAPS and _VGG_TAPS.index(layer) < len(taps):
+            out.append(taps[_VGG_TAPS.index(layer)])
+        else:
+            raise UnknownNameError(f"layer {layer!r} is not a tap of this network; its taps: {', '.join(taps)}")
+    return out

@@ -126,14 +126,19 @@ def _run_experiment(args: argparse.Namespace) -> int:
 
     import torch
 
+    from ..errors import ParameterError
     from ..output import check_output_dir
     from ..validate import check_positive
     from .conclusions import conclusion_text
     from .experiment import machine_record, run_experiment
 
+    if args.threads is not None:  # every option is checked before the output folder is created
+        check_positive("--threads", args.threads, integer=True)
+    check_positive("--seed", args.seed, integer=True, allow_zero=True)
+    if not str(args.out).strip():
+        raise ParameterError("--out is empty: name the results folder (e.g. results/sr-book)")
     out = check_output_dir(args.out)
     if args.threads is not None:
-        check_positive("--threads", args.threads, integer=True)
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     res = run_experiment(args.preset, network=args.net, seed=args.seed, device=args.device, use_stored=False,
@@ -187,12 +192,15 @@ def _run_train(args: argparse.Namespace) -> int:
     from .settings import get_settings as get_sr_settings
     from ..validate import check_positive
     from ..notebook import chapter_probe
-    from ..errors import DatasetError
+    from ..errors import DatasetError, ParameterError
     from .train import load_run, train_arm
 
     from .sweep import arm_settings
 
     settings = arm_settings(get_sr_settings(args.preset), args.arm)  # λ = 0 for the pixel arm, no sweep fields
+    if args.selection_seed and args.arm != "random":
+        raise ParameterError(f"--selection-seed draws the channels of the random arm; --arm {args.arm} has no draw "
+                             "(leave it out, or use --arm random)")
     check_positive("--selection-seed", args.selection_seed, integer=True, allow_zero=True)
     check_positive("--seed", args.seed, integer=True, allow_zero=True)
     if args.steps is not None:
