@@ -11,7 +11,7 @@ from .errors import ParameterError
 from .selection import subset_size
 from .statistics import bootstrap_interval
 
-__all__ = ["spearman", "top_jaccard", "ranking_agreement", "pe_vs_weights", "pe_vs_weights_verdicts"]
+__all__ = ["spearman", "top_jaccard", "chance_jaccard", "ranking_agreement", "pe_vs_weights", "pe_vs_weights_verdicts"]
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -43,6 +43,22 @@ def top_jaccard(a: np.ndarray, b: np.ndarray, p: float = 25.0) -> float:
     ta = set(np.lexsort((np.arange(a.size), -a))[:k])
     tb = set(np.lexsort((np.arange(b.size), -b))[:k])
     return len(ta & tb) / len(ta | tb)
+
+
+def chance_jaccard(n: int, p: float = 25.0) -> float:
+    """The expected Jaccard overlap of two top-``p`` % sets of ``n`` channels drawn at random (the chance level of
+    :func:`top_jaccard`): with ``k`` channels each, ``E|A ∩ B| = k² / n`` and the overlap ``≈ k / (2n − k)``.
+
+    Examples
+    --------
+    >>> round(chance_jaccard(128), 3), round(chance_jaccard(512), 3)
+    (0.143, 0.143)
+    """
+    from .selection import subset_size
+
+    k = subset_size(int(n), p)
+    inter = k * k / n
+    return float(inter / (2 * k - inter)) if k else float("nan")
 
 
 def ranking_agreement(reference: pd.DataFrame, others: Mapping[str, pd.DataFrame], p: float = 25.0) -> pd.DataFrame:

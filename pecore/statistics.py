@@ -118,7 +118,8 @@ def crossed_bootstrap_mean(values: Sequence[float] | np.ndarray, factors: Mappin
     draw). One resample draws, for every factor, its levels with replacement; a row counts as many times
     as the product of its levels' draws (a two- or three-way crossed bootstrap; rows of levels drawn
     zero times drop out). With one factor whose levels are the rows this is :func:`bootstrap_mean`'s
-    interval; with a second factor, disagreement between its levels widens the interval.
+    interval; with a second factor, disagreement between its levels widens the interval. A factor that splits
+    the rows exactly as an earlier one does (they vary together) is resampled once, as that one.
 
     Returns ``(mean, ci_low, ci_high)``; NaN bounds when every factor has a single level.
 
@@ -153,11 +154,16 @@ def crossed_bootstrap_mean(values: Sequence[float] | np.ndarray, factors: Mappin
     rng = np.random.default_rng(seed)
     weights = np.ones((n_boot, v.size))
     varied = False
+    seen: list[np.ndarray] = []
     for name, labels in factors.items():
         labels = np.asarray(labels)
         if labels.shape != v.shape:
             raise ParameterError(f"factor {name!r} labels {labels.size} rows, the values have {v.size}")
         levels, index = np.unique(labels, return_inverse=True)
+        index = index.ravel()
+        if any(_same_partition(index, other) for other in seen):
+            continue  # varies together with a factor already resampled (e.g. draw k trained with seed k): one source
+        seen.append(index)
         varied |= levels.size > 1
         counts = rng.multinomial(levels.size, np.full(levels.size, 1.0 / levels.size), size=n_boot)
         weights *= counts[:, index]
@@ -168,6 +174,12 @@ def crossed_bootstrap_mean(values: Sequence[float] | np.ndarray, factors: Mappin
     means = (weights[keep] @ v) / total[keep]
     a = (1 - level) / 2
     return float(v.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two labellings of the same rows split them into the same groups."""
+    pairs = np.unique(np.stack([a, b]), axis=1)
+    return pairs.shape[1] == len(np.unique(a)) == len(np.unique(b))
 
 
 def _check_columns(table: pd.DataFrame, columns: Sequence[str]) -> None:

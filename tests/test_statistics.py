@@ -53,3 +53,11 @@ def test_bad_input_is_named():
     with pytest.raises(ParameterError, match="resample names"):
         paired_differences(t, [("a", "b")], arm="arm", measures=["x"], pair_on=["image"],
                            higher_is_better={"x": True}, resample=["seed"])
+
+
+def test_a_factor_that_varies_with_another_is_resampled_once():
+    images, seeds = np.repeat(np.arange(10), 3), np.tile(np.arange(3), 10)
+    v = 0.2 + np.array([-0.3, 0.0, 0.3])[seeds] + 0.01 * images
+    one = crossed_bootstrap_mean(v, {"image": images, "seed": seeds}, n_boot=2000)
+    both = crossed_bootstrap_mean(v, {"image": images, "seed": seeds, "draw": seeds + 7}, n_boot=2000)
+    assert both == one  # draw k goes with seed k: the same source, not a second one
