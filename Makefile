@@ -20,7 +20,7 @@ export MPLBACKEND ?= Agg
 export JUPYTER_PLATFORM_DIRS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION ?= 1
 
-.PHONY: setup test book chapters probe paper plan lab benchmark clean
+.PHONY: setup test book chapters probe paper plan lab benchmark clean notebooks-text
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ paper: setup
 
 plan: setup
 	$(VENV)/bin/pecore reproduce --preset paper --plan
+
+# the reviewable text form of every notebook (py:percent, in notebooks/text/); the tests fail when it is out of date
+notebooks-text: setup
+	for nb in notebooks/*.ipynb; do $(VENV)/bin/jupytext -q --to py:percent --opt notebook_metadata_filter=-all \
+		--opt cell_metadata_filter=tags -o notebooks/text/$$(basename $${nb%.ipynb}).py $$nb; done
 
 # JupyterLab with every chapter notebook, for a class (installs the lab extra once)
 lab: setup
