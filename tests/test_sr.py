@@ -423,7 +423,7 @@ def test_two_process_data_parallel_training_equals_one_process(tmp_path):
 # --- the stored book results ----------------------------------------------------------------------
 
 def test_stored_book_results_load_and_carry_their_provenance():
-    from pecore.sr.conclusions import training_check
+    from pecore.sr.conclusions import feature_check, training_check
     from pecore.sr.results import SRResults, stored_results_dir
 
     folder = stored_results_dir("vgg16", "book")
@@ -432,21 +432,28 @@ def test_stored_book_results_load_and_carry_their_provenance():
     assert prov["preset"] == "book" and prov["git_commit"] and not prov["git_commit"].endswith("-dirty")
     assert prov["wall_seconds"] > 60 and prov["command"].startswith("pecore sr run --preset book")
     assert prov["machine"]["cpu_model"] and prov["machine"]["torch_threads"] >= 1
-    # 18 test images: Set5 and Set14 without lenna
-    n = res.per_image[res.per_image.dataset != "Set5+Set14"].groupby("dataset").image.nunique().to_dict()
-    assert n == {"Set5": 5, "Set14": 13} and "img_009" not in set(res.per_image.image)
-    assert {"lpips_alex", "lpips_vgg", "psnr_y", "ssim_y"} <= set(res.per_image.columns)
-    # training worked: the pixel arm beats bicubic on PSNR-Y on both sets, intervals above 0
+    # 18 test images: Set5 and Set14 without lenna; every arm × 3 training seeds, draw k with seed k
+    per = res.per_image[res.per_image.dataset != "Set5+Set14"]
+    assert per.groupby("dataset").image.nunique().to_dict() == {"Set5": 5, "Set14": 13}
+    assert "img_009" not in set(per.image)
+    runs = {f"{a}-t{t}" for a in ("pixel", "all", "top", "bottom") for t in range(3)} | {f"random-s{t}-t{t}" for t in range(3)}
+    assert set(per.method) == runs | {"bicubic"}
+    assert {"lpips_alex", "gmsd", "psnr_y", "ssim_y"} <= set(per.columns)
+    # training worked, and the feature term acts: all channels beat the pixel loss on LPIPS-alex
     check = training_check(res.differences)
     assert set(check.dataset) == {"Set5", "Set14"} and check.passed.all()
-    # the λ sweep is recorded, and the arms used the λ it chose
+    assert feature_check(res.differences).acts.all()
+    # every arm of a seed started from that seed's shared start
+    assert set(prov["pretrain_seconds"]) == {"t0", "t1", "t2"}
+    # the λ sweep is recorded, its choice lies inside the grid, and the arms used it
     sweep = res.lambda_sweep
-    assert sweep is not None and int(sweep.chosen.sum()) == 1 and len(sweep) == 4
-    assert float(sweep.loc[sweep.chosen, "lambda"].iloc[0]) == prov["parameters"]["feature_weight"]
-    # every arm's generator is stored, small, and loads
-    for name in ("pixel", "all", "top", "bottom", "random-s0"):
+    assert sweep is not None and int(sweep.chosen.sum()) == 1 and len(sweep) == 5 and sweep.interior.all()
+    lam = float(sweep.loc[sweep.chosen, "lambda"].iloc[0])
+    assert lam == prov["parameters"]["feature_weight"] and min(sweep["lambda"].dropna()) < lam < max(sweep["lambda"].dropna())
+    # the generators of the first training seed are stored, small, and load; every run's log is stored
+    for name in ("pixel-t0", "all-t0", "top-t0", "bottom-t0", "random-s0-t0"):
         assert (folder / "runs" / name / "model.pt").stat().st_size < 1_000_000
-        assert name in res.logs and "val_psnr_y" in res.logs[name]
+    assert runs <= set(res.logs) and all("val_psnr_y" in res.logs[n] for n in runs)
     total = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     assert total < 7_000_000
 
@@ -484,52 +491,48 @@ def test_chapter_tables_of_the_stored_run_are_in_words():
     assert settings["test images scored"] == "the whole images"
     assert settings["border left out of the scores"].startswith("4 px")
     assert settings["test sets"] == "Set5, Set14 (without lenna)" and settings["pixel loss"].startswith("L1")
+    assert settings["shared start"].startswith("for each training seed") and settings["training seeds"].startswith("3")
     sweep = t["sweep"]
-    assert sweep.index.tolist() == ["bicubic", "λ = 0.01", "λ = 0.03", "λ = 0.1"] and sweep.index.name == "run"
-    assert sweep.loc["λ = 0.01", "chosen"] == "yes" and sweep.loc["bicubic", "chosen"] == "—"
-    assert "λ = 0.01" in t["sweep"].index and "—" in t["sweep_note"]
+    assert sweep.index.tolist() == ["bicubic", "λ = 0.03", "λ = 0.3", "λ = 3", "λ = 30"] and sweep.index.name == "run"
+    assert (sweep["chosen"] == "yes").sum() == 1 and sweep.loc["bicubic", "chosen"] == "—"
+    assert "inside the grid" in t["sweep_note"] and "—" in t["sweep_note"]
     for name in ("settings", "channels", "plateau", "sweep", "summary"):
         text = t[name].to_string() + " ".join(map(str, t[name].index.names))
-        for raw in ("None", "NaN", "nan", "True", "False", "random-s0", "['", "lambda", "eval_crop", "l1"):
+        for raw in ("None", "NaN", "nan", "True", "False", "random-s0", "-t0", "['", "lambda", "eval_crop", "l1"):
             assert raw not in text, (name, raw)
-    assert "random (seed 0)" in t["plateau"].index and "random (seed 0)" in t["channels"].index
-    assert "img_" not in t["sample"] and "butterfly" in t["sample"]
-    assert "more than one call" not in t["grid"] and "resumed" in t["grid"]
+    assert {"shared start (pixel loss)", "random", "top"} <= set(t["plateau"].index)
+    assert "random (draw 0)" in t["channels"].index and "img_" not in t["sample"] and "butterfly" in t["sample"]
+    assert "3 training seeds" in t["grid"] and "resumed" not in t["grid"]
 
 
 def test_plateau_sentence_says_levelled_off_only_when_validation_psnr_stopped_rising():
     from pecore.sr.conclusions import plateau_sentence
-    from pecore.sr.tables import chapter_tables
 
     rising = pd.DataFrame({"relative_change": [0.001], "val_psnr_y_end": [26.80], "val_psnr_y_at_80pct": [26.76]},
                           index=pd.Index(["top"], name="run"))
     flat = rising.assign(val_psnr_y_end=[26.765])
     assert "still rising" in plateau_sentence(rising) and "had not levelled off" in plateau_sentence(rising)
     assert "the arms had levelled off" in plateau_sentence(flat) and "rising" not in plateau_sentence(flat)
-    stored = chapter_tables(_stored_book())["plateau_sentence"]  # the stored arms rose by up to 0.07 dB
-    assert "still rising" in stored and "0.07 dB" in stored
 
 
 def test_conclusion_never_says_more_than_the_verdicts():
     from pecore.claims import row_verdict
-    from pecore.sr.conclusions import conclusion_markdown, conclusions, top_verdicts
+    from pecore.sr.conclusions import PRIMARY, conclusion_markdown, conclusions, top_verdicts
 
     res = _stored_book()
     text = conclusion_markdown(res)
-    verdicts = [v.verdict for v in conclusions(res)]
-    # the overall word is the claims page's, with the counts
-    assert f"the claim is **{row_verdict(verdicts)}**" in text
-    counts = {k: verdicts.count(k) for k in ("supported", "contradicted", "undecided")}
+    verdicts = conclusions(res)
+    primary = [v.verdict for v in verdicts if v.measure == PRIMARY]
+    # the claim's word comes from the primary measure alone, as on the claims page; every count is stated
+    assert f"(named before the run): **{row_verdict(primary)}**" in text
+    allv = [v.verdict for v in verdicts]
+    counts = {k: allv.count(k) for k in ("supported", "contradicted", "undecided")}
     assert ", ".join(f"{c} {k}" for k, c in counts.items() if c) in text
-    # LPIPS-alex: each arm named with its own verdict, never "contradicted" against an arm whose interval holds 0
+    # each arm named with its own verdict; the interval of every line is the stored one
     tv = top_verdicts(res.differences)
-    alex = tv[tv.metric == "lpips_alex"].set_index("b").verdict
-    assert alex["bottom"] == "undecided" and "not clearly different from the bottom-PE loss" in text
-    assert alex["all"] == "contradicted" and "worse than the random (seed 0) and all-channel losses" in text
-    assert "is **contradicted** here" not in text and "random-s0" not in text
-    # the line format the claims test reads
-    r = tv[(tv.metric == "lpips_alex") & (tv.b == "all")].iloc[0]
-    assert f"top − all {r['mean']:+.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] ({r.verdict})" in text
+    for r in tv[tv.metric == PRIMARY].itertuples():
+        assert f"top − {r.b} {r.mean:+.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] ({r.verdict})" in text
+    assert "random-s0" not in text and "-t0" not in text and "LPIPS-vgg is computed" not in text
 
 
 def test_chapter_figures_fit_the_column_with_at_most_three_panels_per_row():

@@ -200,9 +200,11 @@ def loss_balance(logs: dict[str, pd.DataFrame], feature_weight: float, *, tail: 
 
 
 _WHY_ALEX = ("LPIPS-alex is read first: it is a learned perceptual distance calibrated on human judgments, computed "
-             "with AlexNet, a network the feature loss never saw. LPIPS-vgg is computed from the very VGG-16 channels "
-             "the losses train on, so it favours the feature-loss arms by construction; PSNR-Y and SSIM-Y measure "
-             "fidelity, which the pixel term rewards and a feature term trades away for texture.")
+             "with AlexNet, a network the feature loss never saw. GMSD compares gradient structure without any "
+             "network; PSNR-Y and SSIM-Y measure fidelity, which the pixel term rewards and a feature term trades away "
+             "for texture.")
+_WHY_VGG = (" LPIPS-vgg is computed from the very VGG-16 channels the losses train on, so it favours the feature-loss "
+            "arms by construction.")
 
 
 def _first_measure_reading(tv: pd.DataFrame) -> str:
@@ -285,7 +287,8 @@ def conclusion_markdown(results: SRResults) -> str:
                      "intervals that resample images, training seeds and random draws independently (a crossed "
                      "bootstrap), so they include training noise; a verdict is *supported* when "
                      "the interval lies on the side where top is better, *contradicted* when it lies on the other "
-                     "side, *undecided* when it contains 0. " + _WHY_ALEX + "\n")
+                     "side, *undecided* when it contains 0. " + _WHY_ALEX
+                     + (_WHY_VGG if "lpips_vgg" in set(tv.metric) else "") + "\n")
         for m in METRIC_ORDER:
             g = tv[tv.metric == m]
             if g.empty:

@@ -241,10 +241,6 @@ def check_settings(settings: SRSettings) -> SRSettings:
     check_positive("val_every", s.val_every, integer=True, allow_zero=True)
     check_positive("pretrain_steps", s.pretrain_steps, integer=True, allow_zero=True)
     check_positive("pretrain_lr", s.pretrain_lr)
-    check_choice("draws_per_seed", s.draws_per_seed, ("all", "one"))
-    if s.draws_per_seed == "one" and len(s.random_seeds) != len(s.train_seeds):
-        raise ParameterError(f"sr settings: draws_per_seed 'one' pairs draw k with training seed k: give as many "
-                             f"random_seeds ({len(s.random_seeds)}) as train_seeds ({len(s.train_seeds)})")
     if not s.train_seeds or not s.random_seeds:
         raise ParameterError("sr settings: train_seeds and random_seeds must each name at least one seed")
     for name in ("train_seeds", "random_seeds"):
@@ -253,6 +249,10 @@ def check_settings(settings: SRSettings) -> SRSettings:
             check_positive(f"{name} value", v, integer=True, allow_zero=True)
         if len(set(values)) != len(values):
             raise ParameterError(f"sr settings: {name} {list(values)} names a seed twice")
+    check_choice("draws_per_seed", s.draws_per_seed, ("all", "one"))
+    if s.draws_per_seed == "one" and len(s.random_seeds) != len(s.train_seeds):
+        raise ParameterError(f"sr settings: draws_per_seed 'one' pairs draw k with training seed k: give as many "
+                             f"random_seeds ({len(s.random_seeds)}) as train_seeds ({len(s.train_seeds)})")
     if s.val_every and not s.val_images:
         raise ParameterError("sr settings: val_every needs a validation split (val_images > 0)")
     if s.crop % s.scale:
