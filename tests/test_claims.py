@@ -72,7 +72,44 @@ def test_sr_row_shows_the_numbers_the_sr_chapter_shows(book):
                 in claims_page)  # the claims page names measures and arms in words
         assert r.verdict == judge(r.ci_low, r.ci_high, predicted=-1, n=r.n)  # LPIPS: lower is better
     row = claims.claims_table(findings).set_index("key").loc["sr"]
-    assert row.verdict == claims.row_verdict(sr.verdict.tolist())
+    primary = sr[sr.measure == "lpips_alex"]  # the primary measure decides the row
+    assert row.verdict == claims.row_verdict(primary.verdict.tolist()) + claims.row_qualifier(primary)
+    assert "decided by the primary measure, LPIPS-alex" in row.measured
+
+
+def test_the_summary_and_the_readme_table_are_the_claims_rows(book, tmp_path):
+    from pecore.summary import README_END, README_START, summary_markdown, summary_table, update_readme
+
+    findings = claims.load_findings(book / "findings")
+    summary = summary_table(findings)
+    rows = claims.claims_table(findings)
+    assert summary.verdict.tolist() == rows.verdict.tolist() and summary.claim.tolist() == rows.claim.tolist()
+    sr = findings[(findings.claim_id == "sr") & (findings.measure == "lpips_alex")]
+    key = sr[sr.test.str.endswith("bottom channels") & (sr.scope == sr.scope.iloc[0])].iloc[0]
+    assert summary.set_index("chapter").loc["06_sr", "estimate [95 % interval]"] == claims.interval_text(
+        key.estimate, key.ci_low, key.ci_high)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{README_START}\nold table\n{README_END}\n\nrest\n")
+    assert update_readme(readme, book / "findings") and not update_readme(readme, book / "findings")
+    text = readme.read_text()
+    assert "old table" not in text and text.endswith("rest\n")
+    assert summary_markdown(summary, link="_build/html/book/chapters/{chapter}.html") in text
+    # the committed README carries the generated table between the same markers, one row per claim
+    committed = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = committed.split(README_START, 1)[1].split(README_END, 1)[0]
+    assert all(f"[{c.text}]" in table for c in claims.CLAIMS)
+
+
+def test_a_primary_measure_decides_its_row_and_says_so(tmp_path):
+    edges = Verdict.from_interval("top-PE keeps edges in place better", "relu2_2", "structure", -0.1, -0.2, -0.05, n=15,
+                                  note="robust")
+    layout = Verdict.from_interval("top-PE keeps the large-scale layout better", "relu2_2", "ssim_lowpass", 0.05, 0.01,
+                                   0.09, n=15, note="not robust; provisional (fewer than 90 % of the layer's runs converged)")
+    claims.record_finding("reconstruction", [edges, layout], {"network": "vgg16", "preset": "ci"},
+                          chapter="04_reconstruction", folder=tmp_path)
+    row = claims.claims_table(claims.load_findings(tmp_path)).set_index("key").loc["reconstruction"]
+    assert row.verdict == "supported (provisional, not robust)"
+    assert "decided by the primary measure, low-pass SSIM (1 of 2 tests): 1 supported" in row.measured
 
 
 def test_chapters_not_run_are_marked_not_run(book):

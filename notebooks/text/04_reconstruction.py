@@ -51,7 +51,7 @@ import pecore.notebook as pb
 from pecore.experiment import overall_reading, verdict_table
 from pecore.reconstruction import plots as rplots
 from pecore.reconstruction.conclusions import (band_table, conclusions, convergence_summary, init_spread,
-                                               robustness)
+                                               primary_reading, robustness)
 from pecore.reconstruction.experiment import chapter_result
 from pecore.reconstruction.settings import PRESETS as RECONSTRUCTION_PRESETS
 from pecore.selection import SUBSETS
@@ -187,7 +187,9 @@ n_tab += 1
 # ## Conclusion
 
 # %% tags=["hide-input"]
-display(Markdown(f"**Overall** (the tests of Table {n_tab - 3}): {overall_reading(verdicts)}"))
+display(Markdown(primary_reading(verdicts)))
+display(Markdown(f"**All tests** (Table {n_tab - 3}): {overall_reading(verdicts)} A colour test counts as support "
+                 "only where the structure tests of its layer are too; the layer readings below say what each layer shows."))
 display(Markdown("\n\n".join(rplots.layer_readings(verdicts))))
 display(Markdown(rplots.caveats(result)))
 

@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 
 from .. import statistics
+from ..claims import CLAIMS, row_qualifier, row_verdict
 from ..experiment import Verdict, judge
 from .experiment import CONVERGED_BELOW, ReconstructionResult
 from .measures import BANDS, HIGHER_IS_BETTER, MEASURES
 
-__all__ = ["CLAIM_PARTS", "RESAMPLED", "MIN_CONVERGED", "contrasts", "robustness", "conclusions", "band_table",
+__all__ = ["CLAIM_PARTS", "PRIMARY", "RESAMPLED", "MIN_CONVERGED", "primary_reading", "contrasts", "robustness", "conclusions", "band_table",
            "convergence_summary", "init_spread"]
 
 #: the paper's claim in parts: (measure column, the part it tests, the predicted sign of top − bottom)
@@ -35,6 +36,8 @@ CLAIM_PARTS = (
     ("colour_de2000", "bottom-PE keeps colour better", +1),  # ΔE: lower is better, so top − bottom > 0
     ("colour_de2000_blur", "bottom-PE keeps the colour of regions better", +1),
 )
+#: the measure that decides the claim (named before the stored run was made; the claims page's, one source)
+PRIMARY = next(c.primary for c in CLAIMS if c.key == "reconstruction")
 #: the sources of variance every interval resamples
 RESAMPLED = ("image", "seed", "draw")
 #: the share of runs of a layer that must meet the convergence criterion for its verdicts not to be provisional
@@ -217,3 +220,25 @@ def init_spread(result: ReconstructionResult, measures: Sequence[str] = ("struct
             rows.append({"layer": layer, "tv_weight": float(tv), "subset": subset, "measure": m,
                          "init_sd": float(np.nanmean(sd.to_numpy(float))) if sd.notna().any() else float("nan")})
     return pd.DataFrame(rows)
+
+
+def primary_reading(verdicts: list[Verdict]) -> str:
+    """The claim's word from the primary measure's tests alone, as the claims page decides its row (Markdown).
+
+    Examples
+    --------
+    >>> v = Verdict.from_interval("top-PE keeps the large-scale layout better", "l", PRIMARY, -0.03, -0.06, -0.01, n=15,
+    ...                           note="robust")
+    >>> primary_reading([v])
+    'Decided by the primary measure, low-pass SSIM (top − bottom; named before the stored run was made): **contradicted** (l contradicted).'
+    """
+    from ..experiment import display_name
+
+    tests = [v for v in verdicts if v.measure == PRIMARY]
+    if not tests:
+        return ""
+    word = row_verdict([v.verdict for v in tests]) + row_qualifier(pd.DataFrame(
+        {"verdict": [v.verdict for v in tests], "note": [v.note for v in tests]}))
+    per = ", ".join(f"{v.scope} {v.verdict}" for v in tests)
+    return (f"Decided by the primary measure, {display_name(PRIMARY)} (top − bottom; named before the stored run was "
+            f"made): **{word}** ({per}).")

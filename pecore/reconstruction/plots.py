@@ -76,8 +76,8 @@ def reconstruction_grid(result: ReconstructionResult, layer: str, subsets: Seque
             ax = axes[r, c]
             ax.imshow(_hwc(result.reconstruction(layer, subset, i, seed_index, draw, tv)), interpolation="lanczos")
             row = t[(t.subset == subset) & (t.image == i) & (t.draw == draw)].sort_values("seed").iloc[seed_index]
-            low = f"SSIM-low {row.ssim_lowpass:.2f} · " if "ssim_lowpass" in row else ""
-            ax.set_xlabel(f"{low}ΔE {row.colour_de2000:.1f}", fontsize=9)
+            low = f"SSIM-low {row.ssim_lowpass:.2f}\n" if "ssim_lowpass" in row else ""
+            ax.set_xlabel(f"{low}ΔE {row.colour_de2000:.1f}", fontsize=9)  # two lines: five panels fit a row
             if c == 0:
                 ax.set_ylabel(f"{SUBSET_LABELS[subset]}\n({int(row.n_channels)} channels)", fontsize=10,
                               color=SUBSET_COLORS[subset])
@@ -321,7 +321,10 @@ def layer_readings(verdicts: Sequence) -> list[str]:
         names = ", ".join(dict.fromkeys(display_name(v.measure) for v in vs))
         n_robust = sum(str(v.note).startswith("robust") for v in vs)
         tail = f" Robust (under both priors and every init): {n_robust} of {len(vs)} tests."
-        if structure == {"contradicted"} and colour == {"supported"}:
+        if structure | colour == {"undecided"}:
+            text = (f"no test separates the top-PE from the bottom-PE reconstructions: every interval includes 0 "
+                    f"({names}).")
+        elif structure == {"contradicted"} and colour == {"supported"}:
             text = (f"the bottom-PE reconstructions are closer to the photograph on every tested measure, structure "
                     f"and colour alike ({names}): the bottom-PE channels keep more of the image, not a different part.")
         elif structure == {"supported"} and colour == {"contradicted"}:

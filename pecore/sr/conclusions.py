@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..claims import CLAIMS
 from ..experiment import display_name, verdict_word
 from .evaluate import POOLED_NAME
 from .results import SRResults
@@ -24,8 +25,8 @@ _LABELS = {"lpips_alex": ("LPIPS-alex", "", 4), "gmsd": ("GMSD", "", 4), "psnr_y
 #: perceptual score from a network the feature loss does not use), GMSD (structure, no network), the fidelity
 #: scores, then LPIPS-vgg (which shares the loss network)
 METRIC_ORDER = ("lpips_alex", "gmsd", "psnr_y", "ssim_y", "lpips_vgg")
-#: the measure that decides the claim (named before the stored run was made)
-PRIMARY = "lpips_alex"
+#: the measure that decides the claim (named before the stored run was made; the claims page's, one source)
+PRIMARY = next(c.primary for c in CLAIMS if c.key == "sr")
 
 
 def conclusion_text(differences: pd.DataFrame, *, a: str = "top", against: Sequence[str] = ("all", "bottom")) -> str:
