@@ -26,7 +26,7 @@ __all__ = ["KEY_TESTS", "LIMITS", "README_START", "README_END", "summary_table",
 
 #: per claim, the test whose interval the summary quotes: (scope, measure, words for the comparison)
 KEY_TESTS: dict[str, tuple[str, str, str]] = {
-    "spread": ("relu2_2", "mu1", "(q90 − q10) / median of μ1"),
+    "spread": ("relu2_2", "μ1: (q90 − q10) / median", "(q90 − q10) / median of μ1 over the live channels"),
     "iqa": ("all layers, p = 25 %", "SROCC top − random", "top − random SROCC, all layers"),
     "reconstruction": ("relu2_2", "ssim_lowpass", "top − bottom low-pass SSIM"),
     "sr": ("Set5+Set14", "lpips_alex", "top − bottom LPIPS-alex"),

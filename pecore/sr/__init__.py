@@ -1,9 +1,10 @@
 """Super-resolution with a PE-selected perceptual loss (the sr chapter).
 
-A small SRResNet-style ×4 network (:mod:`.model`) is trained on random HR crops of BSD100 with
-``L = L_pix + λ · L_feat(M)`` (:mod:`.losses`), for M = no channel (pixel), all channels, the top-PE,
-bottom-PE and random channels of the same count (:mod:`.train`), and evaluated with PSNR-Y, SSIM-Y and
-LPIPS-vgg on Set5 and Set14 against bicubic upscaling (:mod:`.evaluate`, :mod:`.experiment`).
+A small SRResNet-style ×4 network (:mod:`.model`) is first trained on random HR crops of BSD100 with the
+pixel loss alone (a shared start per training seed), then fine-tuned with ``L = L_pix + λ · L_feat(M)``
+(:mod:`.losses`), for M = no channel (pixel), all channels, the top-PE, bottom-PE and random channels of the
+same count (:mod:`.train`), each with several training seeds, and evaluated with PSNR-Y, SSIM-Y, GMSD and
+LPIPS on Set5 and Set14 against bicubic upscaling (:mod:`.evaluate`, :mod:`.experiment`).
 Errors for bad input: :class:`ScaleMismatchError`, :class:`CropSizeError` and pecore's named errors.
 """
 from __future__ import annotations

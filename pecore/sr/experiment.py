@@ -2,7 +2,7 @@
 
 :func:`run_experiment` is what the chapter and ``pecore sr run`` call; :func:`evaluate_dir` is
 ``pecore sr eval``. The λ sweep is in :mod:`.sweep`, the results object in :mod:`.results`, what the
-results say in :mod:`.conclusions`.
+results say in :mod:`pecore.sr.conclusions`.
 """
 from __future__ import annotations
 
