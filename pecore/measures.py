@@ -23,7 +23,11 @@ LPIPS float32):
 - **Band correlation** [choice]: the correlation of the BT.601 lumas restricted to one band of spatial
   frequencies, in cycles per image (radial frequency ``√(u² + v²)`` of the 2-D DFT, both sides of the
   band in cycles per image of the shorter side): what is kept at coarse, middle and fine scales, each alone.
+- **GMSD**: the gradient magnitude similarity deviation, from the ``piq`` library.
 - **Colour difference**: mean CIEDE2000 in CIELAB (D65), optionally after a Gaussian blur of side/16.
+
+Length: one implementation of every measure of the book and the table naming them, kept in one module so each
+convention is stated once.
 
 Examples
 --------

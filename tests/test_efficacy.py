@@ -76,7 +76,8 @@ def test_gabor_is_more_orientation_selective_than_dog(known):
 def test_scaling_a_channel_leaves_mu1_and_mu2_unchanged(known):
     scaled = score_network(_network(scale=7.0), _preset(), device="cpu", cache=False, progress=False).table
     assert np.allclose(scaled.mu1[:2], known.mu1[:2], rtol=1e-5)
-    assert np.allclose(scaled.mu2[:2], known.mu2[:2], rtol=1e-5)
+    # μ2 = 1 − mean/max: near 0 (an untuned channel) float32 leaves it about 1e-7 of absolute precision
+    assert np.allclose(scaled.mu2[:2], known.mu2[:2], rtol=1e-5, atol=2e-6)
     assert scaled.a_hat[0] == pytest.approx(7 * known.a_hat[0], rel=1e-4)
 
 

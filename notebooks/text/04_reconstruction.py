@@ -188,8 +188,9 @@ n_tab += 1
 
 # %% tags=["hide-input"]
 display(Markdown(primary_reading(verdicts)))
-display(Markdown(f"**All tests** (Table {n_tab - 3}): {overall_reading(verdicts)} A colour test counts as support "
-                 "only where the structure tests of its layer are too; the layer readings below say what each layer shows."))
+display(Markdown(f"**All tests** (Table {n_tab - 3}), each taken alone: {overall_reading(verdicts)} A colour test "
+                 "read alone can agree with the paper where its layer's structure tests contradict it; the layer "
+                 "readings below say what each layer shows."))
 display(Markdown("\n\n".join(rplots.layer_readings(verdicts))))
 display(Markdown(rplots.caveats(result)))
 

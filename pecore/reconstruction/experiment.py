@@ -228,6 +228,8 @@ def run(
 ) -> ReconstructionResult:
     """Invert every layer × subset × image × noise seed and measure each reconstruction.
 
+    Length: the checks of every input come first (nothing runs on a bad one), then the one loop over batches.
+
     Parameters
     ----------
     network
@@ -360,7 +362,7 @@ def chapter_result(network: str, preset: str, *, layers: Sequence[str] | None = 
     --------
     >>> r = chapter_result("vgg16", "book")
     >>> r.provenance["stored"], r.provenance["preset"], len(r.image_names)
-    (True, 'book', 8)
+    (True, 'book', 5)
     """
     from ..notebook import chapter_probe
     from .settings import get_settings

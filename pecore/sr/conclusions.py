@@ -240,6 +240,9 @@ def conclusion_markdown(results: SRResults) -> str:
     """The chapter's conclusion as Markdown: was training sound, what each comparison of the top arm says (LPIPS-alex
     first), what LPIPS-alex says in words, and the count of all verdicts, every sentence from the paired intervals.
 
+    Length: the conclusion reads as one argument (training worked, the feature term acts, the comparisons, the
+    primary measure's word, the budget), each paragraph from the paired intervals.
+
     Examples
     --------
     >>> rows = [{"dataset": "Set5", "a": "pixel", "b": "bicubic", "metric": "psnr_y", "mean": 0.4, "ci_low": 0.2,

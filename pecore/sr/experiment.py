@@ -3,6 +3,9 @@
 :func:`run_experiment` is what the chapter and ``pecore sr run`` call; :func:`evaluate_dir` is
 ``pecore sr eval``. The λ sweep is in :mod:`.sweep`, the results object in :mod:`.results`, what the
 results say in :mod:`pecore.sr.conclusions`.
+
+Length: the experiment's one flow — the plan of runs (shared starts, sweep, arms × seeds), training them, evaluating
+and comparing, provenance — kept together because each step reads the previous one's runs and settings.
 """
 from __future__ import annotations
 
@@ -322,6 +325,7 @@ def _compute(settings: SRSettings, preset: str, network: str, seed: int, device:
         dd for aa, dd, tt in arm_runs(settings) if aa == "random" and tt == first))]
     logs = {n: r.log for n, r in runs.items()}
     logs.update({f"pretrain-t{t}": r.log for t, r in _pretrained(out, settings).items()})
+    prov["generators"] = [n for n in shown if n in runs]  # the generators saved with the results
     res = SRResults(logs, per_image, summary, diffs, _sample_crops(kept, [n for n in shown if n in runs]), prov,
                     runs={n: runs[n] for n in shown if n in runs}, lambda_sweep=sweep)
     res.save(out)

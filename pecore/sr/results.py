@@ -152,6 +152,8 @@ class SRResults:
         prov = json.loads((p / "provenance.json").read_text()) if (p / "provenance.json").is_file() else {}
         sweep = pd.read_csv(p / "lambda_sweep.csv") if (p / "lambda_sweep.csv").is_file() else None
         runs = {q.name: q for q in sorted((p / "runs").iterdir()) if is_run_dir(q)} if (p / "runs").is_dir() else {}
+        if "generators" in prov:  # a work folder holds every trained run; the results keep the generators they name
+            runs = {n: q for n, q in runs.items() if n in set(prov["generators"])}
         return cls(logs, pd.read_csv(p / "per_image.csv"), pd.read_csv(p / "summary.csv"),
                    pd.read_csv(p / "differences.csv"), samples, prov, p, runs, sweep)
 

@@ -22,6 +22,9 @@ Under ``torchrun`` (``WORLD_SIZE`` > 1) training is data-parallel (DistributedDa
 the CPU, nccl on GPUs): every process draws the same global batch of ``batch_size`` crops and trains
 on its own ``batch_size / world_size`` of them, the gradients are averaged, so the result equals a
 one-process run with the same global batch (to float rounding). Only rank 0 writes files.
+
+Length: one training loop with everything a resumable run needs (identity and folder checks, the state a checkpoint
+holds, the step, the log, validation), kept together because they share the run's state.
 """
 from __future__ import annotations
 
@@ -114,6 +117,8 @@ def train_arm(
     name: str | None = None,
 ) -> TrainedRun:
     """Train the SR network of one arm for ``settings.steps`` steps (or return the finished run).
+
+    Length: the checks of every input before anything is written, then the resumable loop with its checkpoints.
 
     Parameters
     ----------
