@@ -160,4 +160,4 @@ display(Markdown(
     f"**The paper's claim 1 tested here.** The spread of μ1 over the {spread.n} live channels of {layer}, "
     f"(q90 − q10) / median: {interval_text(spread.estimate, spread.ci_low, spread.ci_high, signed=False)} "
     f"(95 % bootstrap interval over channels), judged against a deliberately low bar of {SPREAD_THRESHOLD:g} — "
-    f"**{spread.verdict}**. The [claims page](07_claims.ipynb) sets this beside the paper's other claims."))
+    f"**{spread.verdict}**. The [claims page](07_claims.html) sets this beside the paper's other claims."))

@@ -122,7 +122,7 @@ display(Markdown(
     f"10 % by μ2), {near['n_near']} ({100 * near['share_top']:.0f} %) have f̂ above {near['f_limit']:g} cpd, against "
     f"{100 * near['share_layer']:.0f} % of the layer's channels. At {grid.ppd:g} ppd such a grating has fewer than three "
     f"pixels per cycle (the Nyquist limit, two pixels per cycle, is {near['nyquist']:g} cpd), where the pixel grid "
-    "shapes a response as much as the grating does, as the [frequency chapter](01_frequency.ipynb) warns: read the "
+    "shapes a response as much as the grating does, as the [frequency chapter](01_frequency.html) warns: read the "
     "top of the μ2 ranking with care, or rerun with a larger `ppd`."))
 
 # %% tags=["hide-input"]
@@ -136,4 +136,4 @@ display(Markdown(
     f"**The paper's claim 1 tested here.** The spread of μ2 over the {spread.n} live channels of {layer}, "
     f"(q90 − q10) / median: {interval_text(spread.estimate, spread.ci_low, spread.ci_high, signed=False)} "
     f"(95 % bootstrap interval over channels), judged against a deliberately low bar of {SPREAD_THRESHOLD:g} — "
-    f"**{spread.verdict}**. The [claims page](07_claims.ipynb) sets this beside the paper's other claims."))
+    f"**{spread.verdict}**. The [claims page](07_claims.html) sets this beside the paper's other claims."))

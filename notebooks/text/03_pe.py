@@ -199,4 +199,4 @@ display(Markdown(
     + " A positive ρ would mean LPIPS's human-trained weights favour high-PE channels, as the paper's argument predicts; "
     "a negative or null ρ does not refute PE by itself — LPIPS weights are fitted jointly, so correlated channels share "
     "weight, and its training data (BAPPS patches, 64 px) differ from the gratings PE is measured with. The channel-level "
-    "test against human quality scores is in the [image-quality chapter](05_iqa.ipynb)."))
+    "test against human quality scores is in the [image-quality chapter](05_iqa.html)."))
