@@ -23,7 +23,7 @@ from .notebook import REPO_ROOT
 from .cache import atomic_write_text
 from .errors import ParameterError, PecoreError, UnknownNameError
 
-__all__ = ["add_parser", "copy_book_sources", "parse_parameters", "NOTEBOOKS", "CHAPTERS_OUT", "ChapterError", "chapter_names", "execute_chapter", "execute_chapters",
+__all__ = ["add_parser", "copy_book_sources", "parse_parameters", "NOTEBOOKS", "CHAPTERS_OUT", "ChapterError", "chapter_names", "execution_order", "READS_FINDINGS", "execute_chapter", "execute_chapters",
            "build_html"]
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -107,13 +107,30 @@ def _parameter_names(path: Path) -> set[str]:
     return names
 
 
+#: chapters that read the findings the others record: executed after every other chapter asked for
+READS_FINDINGS = ("07_claims",)
+
+
+def execution_order(chapters: Sequence[str]) -> list[str]:
+    """``chapters`` in the order they are executed: as numbered, except that a page reading the others'
+    findings (:data:`READS_FINDINGS`) comes last.
+
+    Examples
+    --------
+    >>> execution_order(["06_sr", "07_claims", "09_origins"])
+    ['06_sr', '09_origins', '07_claims']
+    """
+    return [c for c in chapters if c not in READS_FINDINGS] + [c for c in chapters if c in READS_FINDINGS]
+
+
 def execute_chapters(chapters: Sequence[str] | None, parameters: dict[str, Any], out_dir: Path = CHAPTERS_OUT,
                      log: bool = True) -> dict[str, float]:
-    """Execute ``chapters`` (default: all) in order; returns and stores their run times."""
+    """Execute ``chapters`` (default: all) in :func:`execution_order`; returns and stores their run times."""
     chapters = list(chapters or chapter_names())
     for name in chapters:
         if name not in chapter_names():
             raise UnknownNameError(f"unknown chapter {name!r}; allowed: {', '.join(chapter_names())}")
+    chapters = execution_order(chapters)
     timings: dict[str, float] = {}
     for name in chapters:
         if log:

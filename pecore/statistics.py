@@ -24,7 +24,7 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["clopper_pearson", "bootstrap_mean", "bootstrap_interval", "crossed_bootstrap_mean", "summarise",
+__all__ = ["clopper_pearson", "percentile_interval", "bootstrap_mean", "bootstrap_interval", "crossed_bootstrap_mean", "summarise",
            "paired_differences"]
 
 
@@ -46,6 +46,28 @@ def clopper_pearson(k: int, n: int, *, level: float = 0.95) -> tuple[float, floa
     lo = float(beta.ppf(a, k, n - k + 1)) if k > 0 else 0.0
     hi = float(beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0
     return lo, hi
+
+
+def percentile_interval(samples: Sequence[float] | np.ndarray, *, level: float = 0.95,
+                        max_missing: float = 0.1) -> tuple[float, float]:
+    """The percentile interval of bootstrap ``samples``; NaN when more than ``max_missing`` of them are not finite.
+
+    Samples that cannot be computed (NaN) are dropped only while they are few: an interval over the
+    resamples that happened to work would be narrower than the data allow.
+
+    Examples
+    --------
+    >>> [round(x, 6) for x in percentile_interval(np.arange(101.0), level=0.9)]
+    [5.0, 95.0]
+    >>> percentile_interval([1.0, np.nan, np.nan])
+    (nan, nan)
+    """
+    v = np.asarray(samples, dtype=float).ravel()
+    ok = np.isfinite(v)
+    if v.size == 0 or (1 - ok.mean()) > max_missing:
+        return (float("nan"), float("nan"))
+    a = (1 - level) / 2
+    return float(np.quantile(v[ok], a)), float(np.quantile(v[ok], 1 - a))
 
 
 def bootstrap_mean(values: Sequence[float] | np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
