@@ -182,18 +182,29 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
 
 
 def portable_command(command: str | None) -> str | None:
-    """A recorded command as a reader can run it: paths into a checkout's ``stored/`` become ``stored/...``,
-    other absolute paths (a scratch folder of the machine that ran it) become ``DIR``.
+    """A recorded command as a reader can run it: paths into a checkout's ``stored/`` become ``stored/...``, a
+    scratch folder (``--work DIR``) is dropped, and any other absolute path becomes ``DIR``.
 
     Examples
     --------
-    >>> portable_command("pecore sr run --out /work/wt-sr2/stored/sr/vgg16-book --work /work/sr-work --seed 0")
-    'pecore sr run --out stored/sr/vgg16-book --work DIR --seed 0'
+    >>> portable_command("pecore sr run --out /home/me/pecore/stored/sr/vgg16-book --work /tmp/sr-work --seed 0")
+    'pecore sr run --out stored/sr/vgg16-book --seed 0'
+    >>> portable_command("pecore probe --out /tmp/x")
+    'pecore probe --out DIR'
     """
     if not command:
         return command
-    words = []
+    words: list[str] = []
+    skip = False
     for word in str(command).split(" "):
+        if skip:
+            skip = False
+            continue
+        if word == "--work":  # where intermediate checkpoints went: no part of the result
+            skip = True
+            continue
+        if word.startswith("--work="):
+            continue
         if word.startswith("/") and "/stored/" in word:
             word = "stored/" + word.split("/stored/", 1)[1]
         elif word.startswith("/"):

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy.integrate import trapezoid
 
 from .csf import CSFS, get_csf
-from .errors import ParameterError
+from .errors import NonFiniteError, ParameterError
 from .validate import check_choice
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "VARIANTS",
     "make_config",
     "dead_channels",
+    "check_responses",
     "frequency_scores",
     "orientation_scores",
     "perceptual_efficacy",
@@ -138,6 +139,34 @@ def make_config(variants: Sequence[str] | str = (), **overrides: Any) -> ScoreCo
     return replace(ScoreConfig(), **settings)
 
 
+def check_responses(response: np.ndarray, what: str = "response") -> None:
+    """Refuse mean activations that PE cannot score: NaN or infinite values, or negative ones.
+
+    PE normalises each channel's response by its peak and calls a channel dead when it is 0 on every
+    stimulus; both assume the non-negative output of a ReLU. A tap before its ReLU (a convolution) is refused
+    with the reason instead of being scored wrongly.
+
+    Examples
+    --------
+    >>> check_responses(np.array([[0.0, 1.0]]))
+    >>> check_responses(np.array([[0.0, -1.0]]))
+    Traceback (most recent call last):
+    ...
+    pecore.errors.ParameterError: response: 1 channel(s) have negative mean activations (min -1): PE assumes the non-negative output of a ReLU — probe the ReLU after this layer (e.g. relu1_1, not conv1_1)
+    """
+    a = np.asarray(response, dtype=float)
+    bad = ~np.isfinite(a)
+    if bad.any():
+        rows = int(bad.reshape(len(a), -1).any(axis=1).sum()) if a.ndim > 1 else 1
+        raise NonFiniteError(f"{what}: {int(bad.sum())} NaN or infinite values in {rows} channel(s); the sweep is "
+                             "damaged — probe again (or delete the cache entry) rather than score it")
+    if (a < 0).any():
+        rows = int((a < 0).reshape(len(a), -1).any(axis=1).sum()) if a.ndim > 1 else 1
+        raise ParameterError(f"{what}: {rows} channel(s) have negative mean activations (min "
+                             f"{a.min():.3g}): PE assumes the non-negative output of a ReLU — probe the ReLU after "
+                             "this layer (e.g. relu1_1, not conv1_1)")
+
+
 def dead_channels(freq_response: np.ndarray) -> np.ndarray:
     """Channels whose mean activation is 0 on every stimulus of the sweep.
 
@@ -174,6 +203,7 @@ def frequency_scores(
     f = np.asarray(frequencies, dtype=np.float64)
     if a.ndim != 2 or a.shape[1] != f.size or f.size < 2:
         raise ParameterError(f"frequency response must be (channels, {f.size}) with >= 2 frequencies, got {a.shape}")
+    check_responses(a, "frequency response")
     dead = dead_channels(a)
     if config.normalise == "max":
         peak = a.max(axis=1, keepdims=True)

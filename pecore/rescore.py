@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .efficacy import (ScoreConfig, make_config, frequency_scores, orientation_scores, perceptual_efficacy,
+from .efficacy import (check_responses, ScoreConfig, make_config, frequency_scores, orientation_scores, perceptual_efficacy,
                        rank_within_layer)
 from .errors import ParameterError
 from .probe import FrequencySweep, OrientationCube
@@ -64,6 +64,8 @@ def score_sweeps(radial: FrequencySweep, cube: OrientationCube, config: ScoreCon
         raise ParameterError(f"layers {missing} were not probed; probed: {list(radial.responses)}")
     rows = []
     for k in layers:
+        check_responses(sweep.responses[k], f"frequency sweep of {k}")
+        check_responses(cube.responses[k], f"orientation sweep of {k}")
         fs = frequency_scores(sweep.responses[k], sweep.frequencies, config)
         dead = fs.dead.to_numpy()
         at = cube.at({k: np.where(dead, np.nan, fs.fhat.to_numpy(float))}).responses[k]

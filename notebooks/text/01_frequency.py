@@ -54,7 +54,7 @@ display(HTML(pb.provenance_details(params, prov)))
 # orientation chapter uses straight gratings. Each image is achromatic, has mean luminance 0.5 and
 # Michelson contrast 1, and every stimulus is shown at several phases whose mean activations are averaged.
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.grating_gallery(grid, csf=config.csf)
 plt.show()
 display(Markdown(
@@ -70,7 +70,7 @@ display(Markdown(
 # The mean activation of a channel, divided by its maximum, against frequency. A channel with a high
 # μ1 changes its response steeply where the CSF (grey) is high; a channel with a low μ1 is flat there.
 
-# %%
+# %% tags=["hide-input"]
 t = probed.layer(layer)
 live = t[~t.dead.astype(bool)]
 high = live.nlargest(n_examples, "mu1").channel.tolist()
@@ -87,7 +87,7 @@ display(Markdown(
 #
 # The paper plots μ1 of every relu2_2 channel of VGG-16; the channels differ widely.
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.per_channel_scores(probed, layer, "mu1", highlight=high[:1] + low[:1])
 plt.show()
 display(Markdown(
@@ -107,7 +107,7 @@ summary.round(3)
 # %% [markdown]
 # ## μ1 per layer
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.layer_distributions(probed.table, "mu1")
 plt.show()
 display(Markdown(

@@ -47,7 +47,7 @@ display(HTML(pb.provenance_details(params, prov)))
 # %% [markdown]
 # ## Sharply and broadly tuned channels
 
-# %%
+# %% tags=["hide-input"]
 t = probed.layer(layer)
 live = t[orientation.tuning_measured(t)]  # μ2 measured: live and answering straight gratings at f̂
 high = live.nlargest(n_examples, "mu2").channel.tolist()
@@ -61,7 +61,7 @@ display(Markdown(f"**Figure 1.** {layer}: polar tuning curves (mean activation /
 # %% [markdown]
 # ## μ2 of every channel
 
-# %%
+# %% tags=["hide-input"]
 silent = orientation.silent_at_fhat(probed.table).groupby(probed.table.layer, sort=False).sum()
 dead = probed.table.dead.astype(bool).groupby(probed.table.layer, sort=False).sum()
 fig = plots.per_channel_scores(probed, layer, "mu2", highlight=high[:1] + low[:1])
@@ -87,7 +87,7 @@ display(Markdown(f"**Figure 3.** Distribution of μ2 per layer over the channels
 # of them lies near each axis by construction. Only a layer with more θ̂ than chance near **both** axes shows a
 # cardinal preference; an excess near one axis alone is reported as such.
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.preference_histograms(probed)
 plt.show()
 display(Markdown(f"**Figure 4.** Per layer, the distribution of f̂ over the live channels (left) and of the preferred "

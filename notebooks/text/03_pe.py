@@ -66,7 +66,7 @@ display(HTML(pb.provenance_details(params, prov)))
 # %% [markdown]
 # ## PE per layer
 
-# %%
+# %% tags=["hide-input"]
 tables = {network: probed.table, **{k: v.table for k, v in others.items()}}
 fig = plots.layer_distributions(tables, "pe")
 plt.show()
@@ -94,7 +94,7 @@ display(summary)
 # Their tuning in frequency and orientation, and their feature maps on a natural photograph (Set14
 # *baboon* {cite}`zeyde2010set14`), each map scaled to its own maximum.
 
-# %%
+# %% tags=["hide-input"]
 t = probed.layer(layer)
 live = t[~t.dead.astype(bool)]
 top = live.nlargest(n_examples, "pe").channel.tolist()
@@ -107,7 +107,7 @@ fig = plots.orientation_tuning(probed, layer, top[:3] + bottom[:3], labels=["hig
 plt.show()
 display(Markdown(f"**Figure 3.** {layer}: orientation tuning of the same channels (blue: top PE, red: bottom PE). — {label}"))
 
-# %%
+# %% tags=["hide-input"]
 net = pecore.load_network(network, device=device)
 image = load_image(shared_data_dir() / "sr/Set14/image_SRF_4/img_001_SRF_4_HR.png", size=192, device=net.device)
 import torch
@@ -128,7 +128,7 @@ display(Markdown(f"**Figure 4.** {layer} feature maps of the {n_examples} highes
 # Spearman ρ of the per-layer PE rankings and the Jaccard overlap of the top-p % sets. High values mean a
 # conclusion drawn from the top set does not hinge on that choice.
 
-# %%
+# %% tags=["hide-input"]
 from pecore.compare import chance_jaccard
 
 agreements, rob_labels = {}, {}
@@ -147,7 +147,7 @@ for i, (name, agreement) in enumerate(agreements.items()):
                      f"— {rob_labels[name]}"))
 agreement = agreements[network]
 
-# %%
+# %% tags=["hide-input"]
 from pecore.experiment import display_name
 
 lines = []
@@ -170,7 +170,7 @@ display(Markdown("How stable the ranking is, per network:\n\n" + "\n".join(lines
 # perceptually useful ones, they might carry larger learned weights. The Spearman ρ between PE and the
 # weight per layer, with a 95 % bootstrap interval over channels:
 
-# %%
+# %% tags=["hide-input"]
 rows = []
 for name, s in {network: probed, **others}.items():
     lin, _ = load_lpips_linear(name)
@@ -193,7 +193,7 @@ display(pd.DataFrame({
     "Spearman ρ(PE, LPIPS weight) [95 %]": [claims.interval_text(v.estimate, v.ci_low, v.ci_high) for v in verdicts],
     "verdict": [v.verdict for v in verdicts]}).set_index(["network", "layer"]))
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(
     f"**Reading (Table 2).** {verdict_reading(verdicts)}"
     + " A positive ρ would mean LPIPS's human-trained weights favour high-PE channels, as the paper's argument predicts; "

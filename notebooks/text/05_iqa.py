@@ -76,7 +76,7 @@ display(HTML(pb.provenance_details(params, prov)))
 # %% [markdown]
 # ## The data
 
-# %%
+# %% tags=["hide-input"]
 d = prov["dataset"]
 size = settings.image_size
 display(Markdown(
@@ -97,13 +97,13 @@ display(Markdown(
 # (a distance against DMOS). Brackets are 95 % bootstrap intervals that resample **reference scenes**, so all
 # distortions of a scene move together; random subsets show the mean ± sd over seeds and the interval of that mean.
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(f"**Table 1.** All five layers together: each subset's agreement with the human scores, estimate "
                  f"[95 % interval] (random subsets: mean ± sd over seeds [interval of the mean]), with the number of "
                  f"channels it uses, and the baselines, which use no channel subset. — {label}"))
 iqa_plots.interval_table(result.grid, "all")
 
-# %%
+# %% tags=["hide-input"]
 fig = iqa_plots.score_vs_p(result.grid, stat)
 plt.show()
 display(Markdown(f"**Figure 1.** {iqa_plots.STAT_NAMES[stat]} of the subset distance with the human scores against the "
@@ -111,7 +111,7 @@ display(Markdown(f"**Figure 1.** {iqa_plots.STAT_NAMES[stat]} of the subset dist
                  f"bootstrap intervals over the {d['reference_images']} reference scenes; band: sd over "
                  f"{settings.n_seeds} random seeds; dotted: all channels; grey: baselines. — {label}"))
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(f"**Table 2.** Every layer alone: the SROCC of each subset with the human scores, estimate [95 % "
                  f"interval], and its number of channels. — {label}"))
 iqa_plots.interval_table(result.grid[result.grid.layers != "-"], None, stats=["srocc"]).query("layers != 'all'")
@@ -124,7 +124,7 @@ iqa_plots.interval_table(result.grid[result.grid.layers != "-"], None, stats=["s
 # correlate with its SROCC: the Spearman ρ below, with a 95 % interval from resampling the reference scenes
 # (every resample recomputes every channel's SROCC). Dead channels and channels that never change are left out.
 
-# %%
+# %% tags=["hide-input"]
 fig = iqa_plots.channel_scatter(result.channels, result.channel_summary)
 plt.show()
 display(Markdown(f"**Figure 2.** PE of every live channel against its own SROCC with the human scores, per layer; "
@@ -142,7 +142,7 @@ iqa_plots.channel_table(result.channel_summary)
 # with the level. The table gives, per kind, the mean Spearman ρ between the distance and the level within each
 # (photograph, kind) sequence. **This is not a human study**: it checks monotonicity, not perceived quality.
 
-# %%
+# %% tags=["hide-input"]
 if synthetic:
     syn = synthetic_check(network, probed, settings=settings, preset=preset, device=device, seed=seed)
     display(Markdown(f"**Table 4.** Synthetic check: rank consistency with the distortion level "
@@ -157,7 +157,7 @@ if synthetic:
 # ones by the SROCC difference with a **paired** bootstrap interval (both scored on the same resampled scenes); a
 # difference is called only when that interval excludes 0.
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown("\n".join(f"- {line}" for line in iqa_plots.conclusions(result, stat))))
 display(Markdown(iqa_plots.limits(result)))
 

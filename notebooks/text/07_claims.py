@@ -6,7 +6,8 @@
 # ends by recording the verdicts its own page shows (each from a 95 % interval), with the network, preset and
 # whether it read stored results, and this page reads those records. The chapters are
 # [frequency](01_frequency.ipynb), [orientation](02_orientation.ipynb), [feature inversion](04_reconstruction.ipynb),
-# [image quality](05_iqa.ipynb) and [super-resolution](06_sr.ipynb); the PE chapter ([PE](03_pe.ipynb)) defines
+# [image quality](05_iqa.ipynb) and [super-resolution](06_sr.ipynb), and two rows go beyond the paper
+# ([where PE comes from](09_origins.ipynb)); the PE chapter ([PE](03_pe.ipynb)) defines
 # the score the other claims rest on; its one test — whether the learned LPIPS weights favour high-PE channels,
 # an argument of the paper rather than one of its four claims — is on its own page.
 
@@ -56,7 +57,7 @@ display(Markdown("**Table 1.** The paper's claims against this book's measuremen
                  "the interval resamples (channels, scenes, image pairs, images); a group of like tests (one measure "
                  "over several layers or subset sizes) as the count of each verdict — and the verdict with the "
                  "network, preset and source of the results (the numbered notes under the table give grids and "
-                 "budgets). The chapter links lead to the sections the numbers come from; Figures 1–4 show every "
+                 "budgets). The chapter links lead to the sections the numbers come from; the figures below show every "
                  "test with its interval."))
 display(HTML(claims.claims_html(table)))
 

@@ -175,7 +175,8 @@ for lab in sens_labels:
     display(Markdown(f"**Figure {n_fig}.** {lab} ({obj}): contrast sensitivity of each channel subset per layer, "
                      f"peak-normalised, with the human CSFs. — {label}"))
 display(Markdown(f"**Table {n_tab}.** Per network, layer and subset: correlation r of log sensitivity with the log "
-                 f"Mannos–Sakrison CSF over frequency, the peak frequency (cpd) and the masking slope, each with its "
+                 f"Mannos–Sakrison CSF over frequency (r_barten: the Barten CSF), the peak frequency (cpd) and the "
+                 f"masking slope, each with its "
                  f"95 % interval. — {label}"))
 display(pb.readable(sens.round(3)))
 n_tab += 1

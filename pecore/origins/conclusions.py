@@ -45,6 +45,7 @@ SUBSET_NAMES = {"top": ("pe", "top"), "bottom": ("pe", "bottom"), "random": ("pe
                 "top, flat-CSF PE": ("pe_flat", "top"), "bottom, flat-CSF PE": ("pe_flat", "bottom")}
 #: the contrasts that test "PE comes from training, not from the architecture alone"
 ORIGIN_TESTS = ("ImageNet − random init", "human judgments − random init")
+_STATS = ("r", "r_barten", "peak", "slope")
 _CONTRASTS = (("ImageNet − random init", OBJECTIVES[0], OBJECTIVES[2]),
               ("human judgments − random init", OBJECTIVES[1], OBJECTIVES[2]),
               ("human judgments − ImageNet", OBJECTIVES[1], OBJECTIVES[0]))
@@ -163,8 +164,9 @@ def subsets_of(table: pd.DataFrame, layer: str, name: str, p: float, n_draws: in
 
 
 def _subset_stats(det: np.ndarray, mask: np.ndarray, sets: list[np.ndarray], grid, n_boot: int,
-                  rng: np.random.Generator, csf) -> dict[str, np.ndarray]:
-    """Bootstrap samples (row 0: the estimate) of r_MS, peak frequency and masking slope of one subset; for
+                  rng: np.random.Generator, csf, barten) -> dict[str, np.ndarray]:
+    """Bootstrap samples (row 0: the estimate) of r (Mannos–Sakrison), r_barten, peak frequency and masking
+    slope of one subset; for
     several sets (random draws) each sample first draws a set."""
     per_set = []
     for ch in sets:
@@ -172,12 +174,13 @@ def _subset_stats(det: np.ndarray, mask: np.ndarray, sets: list[np.ndarray], gri
         S, _ = sensitivity_curves(det, ch, grid, w)
         slope, _ = masking_slopes(det, mask, ch, grid, w)
         per_set.append({"r": csf_correlation(S, grid.frequencies, csf),
+                        "r_barten": csf_correlation(S, grid.frequencies, barten),
                         "peak": peak_frequency(S, grid.frequencies), "slope": slope, "curve": S})
     if len(per_set) == 1:
         return per_set[0]
     pick = rng.integers(0, len(per_set), n_boot)
-    out = {k: np.array([per_set[j][k][b] for b, j in enumerate(pick)]) for k in ("r", "peak", "slope")}
-    for k in ("r", "peak", "slope"):
+    out = {k: np.array([per_set[j][k][b] for b, j in enumerate(pick)]) for k in _STATS}
+    for k in _STATS:
         first = np.array([s[k][0] for s in per_set], dtype=float)
         out[k][0] = np.mean(first[np.isfinite(first)]) if np.isfinite(first).any() else np.nan
     out["curve"] = np.array([per_set[j]["curve"][b] for b, j in enumerate(pick)])
@@ -191,7 +194,7 @@ def subset_statistics(result: OriginsResult, n_boot: int, seed: int = 0
     ``peak``, ``slope`` (masking), ``curve`` (sensitivity per frequency) and ``n`` (channels); row 0 of each is
     the estimate. Computed once and passed to :func:`sensitivity_table` and :func:`sensitivity_contrasts`."""
     s = result.settings
-    csf = get_csf("mannos-sakrison")
+    csf, barten = get_csf("mannos-sakrison"), get_csf("barten")
     rng = np.random.default_rng(seed)
     out = {}
     for label, dist in result.distances.items():
@@ -201,14 +204,15 @@ def subset_statistics(result: OriginsResult, n_boot: int, seed: int = 0
             for name in SUBSET_NAMES:
                 sets = subsets_of(g, layer, name, s.p, s.n_draws)
                 out[(label, depth, name)] = _subset_stats(dist.detection[layer], dist.masking[layer], sets, s.grid,
-                                                          n_boot, rng, csf)
+                                                          n_boot, rng, csf, barten)
                 out[(label, depth, name)]["n"] = np.array([len(sets[0])])
     return out
 
 
 def sensitivity_table(result: OriginsResult, *, n_boot: int | None = None, seed: int = 0,
                       stats: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per network, depth and subset: CSF-shape r, peak frequency and masking slope with intervals; and the
+    """Per network, depth and subset: CSF-shape r (Mannos–Sakrison; ``r_barten``: Barten), peak frequency and
+    masking slope with intervals; and the
     curves (estimate and 95 % band per frequency), for the figures.
 
     Returns ``(table, curves)``; ``curves`` has ``label, depth, subset, frequency, sensitivity, low, high``.
@@ -219,7 +223,7 @@ def sensitivity_table(result: OriginsResult, *, n_boot: int | None = None, seed:
     rows, curves = [], []
     for (label, depth, name), st in stats.items():
         row = {"label": label, "depth": depth, "subset": name, "n": int(st["n"][0])}
-        for k in ("r", "peak", "slope"):
+        for k in _STATS:
             row[k] = float(st[k][0])
             row[f"{k}_low"], row[f"{k}_high"] = percentile_interval(st[k])
         rows.append(row)
