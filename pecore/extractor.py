@@ -37,6 +37,22 @@ def too_small_error(exc: RuntimeError, size: tuple[int, ...], layer: str) -> Exc
     return exc
 
 
+def _check_normalize(normalize: Any) -> tuple[list[float], list[float]]:
+    """``(mean, std)`` as two lists of three finite numbers (std > 0), or a named error."""
+    import math
+
+    ok = isinstance(normalize, (tuple, list)) and len(normalize) == 2
+    if ok:
+        try:
+            mean, std = [float(v) for v in normalize[0]], [float(v) for v in normalize[1]]
+        except (TypeError, ValueError):
+            ok = False
+    if not ok or len(mean) != 3 or len(std) != 3 or not all(math.isfinite(v) for v in mean + std) or min(std) <= 0:
+        raise ParameterError(f"normalize must be (mean, std), each three numbers (std > 0) — e.g. (IMAGENET_MEAN, "
+                             f"IMAGENET_STD) — or None, got {normalize!r}")
+    return mean, std
+
+
 class FeatureExtractor(nn.Module):
     """Run a CNN on images in [0, 1] and return the outputs of named layers.
 
@@ -93,7 +109,15 @@ class FeatureExtractor(nn.Module):
                 raise UnknownNameError(
                     f"layers {bad} are not submodules; known: {', '.join(k for k in named if k)}"
                 )
+        targets: dict[str, str] = {}
+        for k, v in self.layers.items():
+            if str(v) in targets:
+                raise ParameterError(f"layers {targets[str(v)]!r} and {k!r} name the same submodule ({v!r}); give each "
+                                     "tap one name")
+            targets[str(v)] = k
         self._order = {str(path): i for i, path in enumerate(named)}
+        if normalize is not None:
+            normalize = _check_normalize(normalize)
         if normalize is None:
             self.register_buffer("mean", None)
             self.register_buffer("std", None)

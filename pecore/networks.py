@@ -167,6 +167,16 @@ class Network:
         if not isinstance(module, nn.Module):
             raise ParameterError(f"from_module needs a torch.nn.Module (e.g. torchvision.models.vgg16().features), "
                                  f"got {type(module).__name__}")
+        for pname, tensor in list(module.named_parameters()) + list(module.named_buffers()):
+            if tensor is None:
+                continue
+            if tensor.is_meta:
+                raise ParameterError(f"module {name!r} has parameters on the meta device ({pname}), which hold no "
+                                     "values: load its weights (e.g. module.to_empty(...) and load_state_dict) first")
+            if torch.is_floating_point(tensor) and tensor.dtype != torch.float32:
+                raise ParameterError(f"module {name!r} has {str(tensor.dtype).replace('torch.', '')} parameters "
+                                     f"({pname}); pecore probes in float32 — pass module.float() (bfloat16 is "
+                                     "available as an autocast precision of the probe instead)")
         check_finite_state(module.state_dict(), f"module {name!r}")
         if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
             raise ParameterError(f"input_size must be a positive integer (pixels), got {input_size!r}")
@@ -202,6 +212,10 @@ def _count_channels(extractor: FeatureExtractor, taps: Sequence[str], size: int)
     dev = p.device if p is not None else torch.device("cpu")
     with torch.inference_mode():
         out = extractor(torch.full((1, 3, size, size), 0.5, device=dev), taps)
+    not_tensor = {k: type(v).__name__ for k, v in out.items() if not isinstance(v, torch.Tensor)}
+    if not_tensor:
+        raise ParameterError(f"taps {not_tensor} return no tensor: tap a submodule whose output is one feature map "
+                             "(N, C, H, W)")
     bad = {k: tuple(v.shape) for k, v in out.items() if v.ndim != 4}
     if bad:
         raise ParameterError(f"layers {bad} do not give (N, C, H, W) feature maps: only convolutional layers (before "

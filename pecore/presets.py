@@ -47,6 +47,23 @@ class ProbeGrid:
         """Orientations in degrees, evenly spaced over [-90, 90)."""
         return -90.0 + np.arange(self.n_orientations) * (180.0 / self.n_orientations)
 
+    def __post_init__(self) -> None:
+        from .errors import ParameterError
+        from .validate import check_positive
+
+        for name in ("size", "n_frequencies", "n_phases", "n_orientations", "batch_size"):
+            check_positive(name, getattr(self, name), integer=True)
+        if self.orientation_phases is not None:
+            check_positive("orientation_phases", self.orientation_phases, integer=True)
+        for name in ("ppd", "f_min", "f_max", "contrast", "mean_luminance"):
+            check_positive(name, getattr(self, name))
+        if self.n_frequencies < 2 or self.n_orientations < 2:
+            raise ParameterError(f"a probe grid needs at least 2 frequencies and 2 orientations, got "
+                                 f"{self.n_frequencies} and {self.n_orientations}")
+        if not self.f_min < self.f_max:
+            raise ParameterError(f"f_min ({self.f_min}) must be below f_max ({self.f_max})")
+        check_choice("precision", self.precision, ("float32", "bfloat16"))
+
     def as_dict(self) -> dict[str, Any]:
         """The grid as a plain dict."""
         return asdict(self)

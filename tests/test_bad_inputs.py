@@ -15,6 +15,8 @@ from torch import nn
 
 from conftest import data_path
 from pecore.cli import main
+from pecore.networks import Network
+from pecore.presets import get_preset
 from pecore.errors import (ChecksumError, DatasetError, ImageError, NonFiniteError, OutputError, ParameterError,
                            UnknownNameError, WeightsError)
 
@@ -790,3 +792,34 @@ def test_a_non_finite_value_in_stored_sweeps_is_refused_not_scored(where, value)
     arr.flat[7] = value
     with pytest.raises(NonFiniteError, match="relu2: 1 NaN or infinite"):
         rescore(probed)
+
+
+class _TupleOut(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x), x
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: Network.from_module(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).to(torch.bfloat16), {"r": 1}),
+     "bfloat16 parameters"),
+    (lambda: Network.from_module(nn.Sequential(nn.Conv2d(3, 4, 3, device="meta"), nn.ReLU()), {"r": 1}),
+     "meta device"),
+    (lambda: Network.from_module(nn.Sequential(_TupleOut(), nn.ReLU()), {"t": 0}), "return no tensor"),
+    (lambda: Network.from_module(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), {"r": 1}, normalize="imagenet"),
+     "normalize must be (mean, std)"),
+    (lambda: Network.from_module(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), {"a": 1, "b": 1}),
+     "name the same submodule"),
+    (lambda: get_preset("ci", n_orientations=0), "n_orientations"),
+    (lambda: get_preset("ci", n_phases=0), "n_phases"),
+    (lambda: get_preset("ci", f_min=0), "f_min"),
+    (lambda: get_preset("ci", f_min=40), "must be below f_max"),
+])
+def test_api_misuse_gets_a_named_error_not_a_traceback(make, words):
+    import re
+
+    with pytest.raises(ParameterError, match=re.escape(words)):
+        make()
