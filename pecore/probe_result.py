@@ -28,7 +28,7 @@ from .errors import DatasetError
 from .output import check_output_dir
 from .probe import FrequencySweep, OrientationCube, OrientationSweep
 
-__all__ = ["ProbeResult", "load_probe_result", "read_pe_table", "PE_TABLE_COLUMNS", "STORE_FORMAT"]
+__all__ = ["ProbeResult", "load_probe_result", "provenance_digest", "read_pe_table", "PE_TABLE_COLUMNS", "STORE_FORMAT"]
 
 PE_TABLE_COLUMNS = ["network", "weights_source", "layer", "channel", "mu1", "mu2", "pe", "fhat", "theta_hat",
                     "a_hat", "rank", "dead"]
@@ -113,8 +113,10 @@ class ProbeResult:
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         files = {"pe_table.csv": self.table.to_csv(index=False, float_format="%.8g").encode(), "sweeps.npz": buf.getvalue()}
-        prov = {**self.provenance, "store": {"format": STORE_FORMAT,
-                                             "sha256": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}}}
+        core = {k: v for k, v in self.provenance.items() if k != "store"}
+        prov = {**core, "store": {"format": STORE_FORMAT,
+                                  "sha256": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()},
+                                  "provenance_sha256": provenance_digest(core)}}
         files["provenance.json"] = (json.dumps(prov, indent=2, default=str) + "\n").encode()
         written: list[Path] = []
         try:  # all three or none of this call's files: no half-made probe folder
@@ -125,6 +127,22 @@ class ProbeResult:
                 path.unlink(missing_ok=True)
             raise
         return out
+
+
+def provenance_digest(provenance: dict) -> str:
+    """sha256 of a provenance record without its ``store`` field, in a canonical JSON form: stored beside the
+    files' checksums, it makes an edited provenance (a relabelled network, a changed grid) detectable.
+
+    Examples
+    --------
+    >>> provenance_digest({"network": "vgg16"}) == provenance_digest({"network": "vgg16", "store": {"x": 1}})
+    True
+    >>> provenance_digest({"network": "vgg16"}) == provenance_digest({"network": "alexnet"})
+    False
+    """
+    core = {k: v for k, v in provenance.items() if k != "store"}
+    return hashlib.sha256(json.dumps(json.loads(json.dumps(core, default=str)), sort_keys=True,
+                                     ensure_ascii=False).encode()).hexdigest()
 
 
 def _major(version: str) -> str:
@@ -140,6 +158,10 @@ def _check_store(folder: Path, prov: dict, need: list[Path], network: str | None
     if _major(prov.get("pecore_version", "?")) != _major(__version__):
         raise DatasetError(f"{folder} was written by pecore {prov.get('pecore_version')}, this is {__version__}: "
                            "another major version; rerun `pecore probe`")
+    recorded = store.get("provenance_sha256")
+    if recorded is not None and recorded != provenance_digest(prov):
+        raise DatasetError(f"{folder / 'provenance.json'} was edited after the probe wrote it (its sha256 no longer "
+                           "matches the one stored in it): restore it (git checkout) or rerun `pecore probe`")
     if network is not None and prov.get("network") != network:
         raise DatasetError(f"{folder} holds a probe of {prov.get('network')}, not of {network}")
     stored_grid = prov.get("parameters", {}).get("probe_grid", {})
@@ -201,6 +223,9 @@ def load_probe_result(path: str | os.PathLike, *, network: str | None = None, gr
         raise DatasetError(f"{need[2]} is damaged ({type(exc).__name__}: {exc}); rerun `pecore probe`") from exc
     _check_store(folder, prov, need, network, grid)
     table = read_pe_table(need[0])
+    if "network" in table and prov.get("network") is not None and set(table.network.astype(str)) != {str(prov["network"])}:
+        raise DatasetError(f"{need[0]} scores {sorted(set(table.network.astype(str)))} but its provenance.json names "
+                           f"{prov['network']}: the folder mixes two probes; rerun `pecore probe`")
     try:
         with np.load(need[1], allow_pickle=False) as z:
             arr = {k: z[k] for k in z.files}

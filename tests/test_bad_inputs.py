@@ -823,3 +823,23 @@ def test_api_misuse_gets_a_named_error_not_a_traceback(make, words):
 
     with pytest.raises(ParameterError, match=re.escape(words)):
         make()
+
+
+def test_an_edited_probe_provenance_is_refused(tmp_path):
+    import json
+
+    from pecore.networks import load_network
+    from pecore.pipeline import score_network
+    from pecore.probe_result import load_probe_result
+
+    folder = tmp_path / "probe"
+    score_network(load_network("alexnet", device="cpu"), "ci", progress=False).save(folder)
+    prov = json.loads((folder / "provenance.json").read_text())
+    prov["network"] = "vgg16"  # relabel AlexNet results as VGG-16
+    (folder / "provenance.json").write_text(json.dumps(prov))
+    with pytest.raises(DatasetError, match="was edited after the probe wrote it"):
+        load_probe_result(folder)
+    del prov["store"]["provenance_sha256"]  # an older store without the digest: the table still names AlexNet
+    (folder / "provenance.json").write_text(json.dumps(prov))
+    with pytest.raises(DatasetError, match="mixes two probes"):
+        load_probe_result(folder)
