@@ -99,8 +99,10 @@ if settings.probe_preset == "survey" and (paper / "pe_table.csv").is_file():
 # %% [markdown]
 # ## Where PE comes from
 #
-# The median μ1, μ2 and PE of every layer, per network. Random-initialisation seeds are thin grey lines; the
-# shaded bands are 95 % intervals of the median PE over channels. Below, the differences between objectives,
+# The median μ1, μ2 and PE of the **live** channels of every layer, per network (a dead channel — one that
+# responds to no grating — has PE 0 by convention, not by measurement; their share is in Table 4).
+# Random-initialisation seeds are thin grey lines; the shaded bands are 95 % intervals of the median PE over
+# channels. Below, the differences between objectives,
 # with intervals that resample channels and, for the random baseline, seeds (a seed drawn with replacement,
 # then its channels), so the spread between random networks is part of every interval that uses them. A
 # difference is **supported** when its interval lies above 0, **contradicted** below, **undecided** across it.
@@ -121,9 +123,11 @@ display(Markdown(f"**Table {n_tab}.** Difference of median PE between training o
                  f"count, verdict of \"the first objective gives higher PE\". — {label}"))
 display(pb.readable(contrasts.assign(depth=[display_name(x) for x in contrasts.depth]).round(4)))
 n_tab += 1
-dead = summary.groupby("objective").dead_share.mean()
-display(Markdown("Share of channels that never respond to a grating (dead; PE 0), mean over layers: "
-                 + ", ".join(f"{o}: {dead.get(o, float('nan')):.0%}" for o in OBJECTIVES if o in dead) + "."))
+dead = summary.pivot_table(index="label", columns="depth", values="dead_share", sort=False)
+display(Markdown(f"**Table {n_tab}.** Share of dead channels (no response to any grating of the probe), percent, per "
+                 f"network and layer. — {label}"))
+display(pb.readable((100 * dead).round(1).rename_axis(columns=None)))
+n_tab += 1
 
 # %% [markdown]
 # ## Which frequencies the channels prefer
@@ -133,7 +137,7 @@ display(Markdown("Share of channels that never respond to a grating (dead; PE 0)
 # the share of the top-25 % and of all live channels inside the band.
 #
 # Channel k of one network has nothing to do with channel k of another trained from scratch, so the top sets
-# of two networks cannot be compared channel by channel; Table 5 checks that their overlap is at chance, as it
+# of two networks cannot be compared channel by channel; Table 6 checks that their overlap is at chance, as it
 # must be (a higher overlap would signal a bookkeeping error).
 
 # %% tags=["hide-input"]

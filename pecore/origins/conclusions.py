@@ -71,7 +71,8 @@ def _pooled_boot(groups: list[np.ndarray], n_boot: int, rng: np.random.Generator
 
 
 def pe_by_network(result: OriginsResult, *, n_boot: int | None = None, seed: int = 0) -> pd.DataFrame:
-    """Median μ1, μ2, PE per network and depth, the PE median's interval over channels, and the dead share.
+    """Median μ1, μ2, PE of the live channels per network and depth, the PE median's interval over channels,
+    and the share of dead channels (no response to any grating: their PE is 0 by convention, not measured).
 
     Examples
     --------
@@ -84,16 +85,17 @@ def pe_by_network(result: OriginsResult, *, n_boot: int | None = None, seed: int
     rng = np.random.default_rng(seed)
     rows = []
     for (label, depth), g in result.tables.groupby(["label", "depth"], sort=False):
-        boot = _median_boot(g.pe.to_numpy(float), n_boot, rng)
+        live = g[~g.dead.astype(bool)]
+        boot = _median_boot(live.pe.to_numpy(float), n_boot, rng) if len(live) else np.full(n_boot, np.nan)
         lo, hi = percentile_interval(boot)
         rows.append({"label": label, "objective": g.objective.iloc[0], "family": g.family.iloc[0], "depth": depth,
-                     "layer": g.layer.iloc[0], "n": len(g), "mu1": g.mu1.median(), "mu2": g.mu2.median(),
-                     "pe": g.pe.median(), "pe_low": lo, "pe_high": hi, "dead_share": float(g.dead.mean())})
+                     "layer": g.layer.iloc[0], "n": len(live), "mu1": live.mu1.median(), "mu2": live.mu2.median(),
+                     "pe": live.pe.median(), "pe_low": lo, "pe_high": hi, "dead_share": float(g.dead.mean())})
     return pd.DataFrame(rows)
 
 
 def objective_contrasts(result: OriginsResult, *, n_boot: int | None = None, seed: int = 0) -> pd.DataFrame:
-    """Differences of median PE between training objectives, per family and depth, with intervals.
+    """Differences of median PE (live channels) between training objectives, per family and depth, with intervals.
 
     The random-initialisation side resamples seeds, then channels; the trained side resamples channels.
     Columns: ``family, depth, contrast, estimate, ci_low, ci_high, n, verdict`` (claim: the first objective
@@ -104,7 +106,8 @@ def objective_contrasts(result: OriginsResult, *, n_boot: int | None = None, see
     t = result.tables
     rows = []
     for (family, depth), g in t.groupby(["family", "depth"], sort=False):
-        by_obj = {o: [h.pe.to_numpy(float) for _, h in g[g.objective == o].groupby("label", sort=False)]
+        live = g[~g.dead.astype(bool)]
+        by_obj = {o: [h.pe.to_numpy(float) for _, h in live[live.objective == o].groupby("label", sort=False)]
                   for o in OBJECTIVES}
         boots = {o: _pooled_boot(v, n_boot, rng) for o, v in by_obj.items() if v}
         for name, a, b in _CONTRASTS:
@@ -141,12 +144,13 @@ def top_overlap(result: OriginsResult, p: float | None = None) -> pd.DataFrame:
 
 
 def fhat_band_share(result: OriginsResult, *, csf: str = "mannos-sakrison", p: float | None = None) -> pd.DataFrame:
-    """Share of the top-p % and of all channels whose preferred frequency f̂ lies in the CSF's sensitive band."""
+    """Share of the top-p % and of all live channels whose preferred frequency f̂ lies in the CSF's sensitive band."""
     p = p or result.settings.p
     lo, hi = sensitive_band(get_csf(csf))
     rows = []
     for (label, depth), g in result.tables.groupby(["label", "depth"], sort=False):
-        top = g.nlargest(subset_size(len(g), p), "pe")
+        g = g[~g.dead.astype(bool)]
+        top = g.nlargest(subset_size(len(g), p), "pe") if len(g) else g
         inside = lambda x: float(((x.fhat >= lo) & (x.fhat <= hi)).mean())  # noqa: E731
         rows.append({"label": label, "objective": g.objective.iloc[0], "family": g.family.iloc[0], "depth": depth,
                      "top_in_band": inside(top), "all_in_band": inside(g), "band_low": lo, "band_high": hi})
@@ -154,10 +158,11 @@ def fhat_band_share(result: OriginsResult, *, csf: str = "mannos-sakrison", p: f
 
 
 def subsets_of(table: pd.DataFrame, layer: str, name: str, p: float, n_draws: int) -> list[np.ndarray]:
-    """The channel sets of subset ``name`` (:data:`SUBSET_NAMES`) of one network's layer: one set, or one per
-    random draw."""
+    """The channel sets of subset ``name`` (:data:`SUBSET_NAMES`) of one network's layer, chosen among its live
+    channels (p % of them; 'all': every live channel): one set, or one per random draw."""
     column, subset = SUBSET_NAMES[name]
-    scored = table.assign(pe=table[column])
+    live = table[~table.dead.astype(bool)]  # p % of the live channels: a network may leave most of a layer silent
+    scored = live.assign(pe=live[column])
     if subset == "random":
         return [select_channels(scored, layer, "random", p, seed=s) for s in range(n_draws)]
     return [select_channels(scored, layer, subset, p)]
