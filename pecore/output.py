@@ -1,12 +1,15 @@
-"""Output folders: check early that a folder can be written, create it when results are saved."""
+"""Output folders: check early that a folder can be written, create it when results are saved, and write a
+result's files so that a failure leaves the previous result and concurrent writers cannot mix."""
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from .errors import OutputError
 
-__all__ = ["check_writable", "check_output_dir"]
+__all__ = ["check_writable", "check_output_dir", "writer_lock", "write_result_files"]
 
 
 def check_writable(path: str | os.PathLike, *, kind: str = "output folder") -> Path:
@@ -56,3 +59,88 @@ def check_output_dir(path: str | os.PathLike) -> Path:
     except OSError as exc:
         raise OutputError(f"output folder {out} cannot be written: {exc.strerror or exc}") from exc
     return out
+
+
+@contextlib.contextmanager
+def writer_lock(out: str | os.PathLike) -> Iterator[None]:
+    """Hold the write lock of result folder ``out`` (an advisory ``flock`` on ``.pecore-write.lock`` inside it).
+
+    A second pecore command writing into the same folder at the same time is refused by name instead of
+    mixing its files with the first's; the lock is released when the block ends or the process dies.
+
+    Examples
+    --------
+    >>> import tempfile; d = tempfile.mkdtemp()
+    >>> with writer_lock(d):
+    ...     with writer_lock(d):
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    pecore.errors.OutputError: another pecore command is writing into ... now; wait for it to finish (or write elsewhere)
+    """
+    folder = check_output_dir(out)
+    path = folder / ".pecore-write.lock"
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no advisory locks on this platform
+        yield
+        return
+    fh = open(path, "a")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(f"another pecore command is writing into {folder} now; wait for it to finish (or write "
+                              "elsewhere)") from None
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    finally:
+        fh.close()
+
+
+def write_result_files(out: str | os.PathLike, files: Mapping[str, bytes]) -> Path:
+    """Write every file of one result into folder ``out``: all of them, or — on any failure — none, with every
+    file that was there before restored.
+
+    Each file is written to a temporary sibling and renamed into place, under :func:`writer_lock`; a file it
+    replaces is kept as a hard link until all are written, and put back if a later one fails (a full disk,
+    an interrupt), so an existing result survives any failure.
+
+    Examples
+    --------
+    >>> import tempfile; d = Path(tempfile.mkdtemp())
+    >>> _ = write_result_files(d, {"a.txt": b"1", "b.txt": b"2"})
+    >>> sorted(p.name for p in d.iterdir()), (d / "a.txt").read_bytes()
+    (['a.txt', 'b.txt'], b'1')
+    """
+    from .cache import atomic_write_bytes
+
+    folder = Path(out)
+    with writer_lock(folder):
+        backups: dict[Path, Path | None] = {}
+        try:
+            for name, data in files.items():
+                target = folder / name
+                keep = None
+                if target.is_file():
+                    keep = folder / f".{name}.previous"
+                    keep.unlink(missing_ok=True)
+                    os.link(target, keep)
+                backups[target] = keep
+                atomic_write_bytes(target, data)
+        except BaseException:
+            for target, keep in backups.items():
+                if keep is None:
+                    target.unlink(missing_ok=True)
+                elif target.is_file() and os.path.samefile(keep, target):  # not replaced yet (rename would keep both)
+                    keep.unlink()
+                else:
+                    os.replace(keep, target)
+            raise
+        for keep in backups.values():
+            if keep is not None:
+                keep.unlink(missing_ok=True)
+    return folder

@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
-from .cache import atomic_write_bytes
 from .errors import DatasetError
-from .output import check_output_dir
+from .output import check_output_dir, write_result_files
 from .probe import FrequencySweep, OrientationCube, OrientationSweep
 
 __all__ = ["ProbeResult", "load_probe_result", "provenance_digest", "read_pe_table", "PE_TABLE_COLUMNS", "STORE_FORMAT"]
@@ -118,15 +117,7 @@ class ProbeResult:
                                   "sha256": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()},
                                   "provenance_sha256": provenance_digest(core)}}
         files["provenance.json"] = (json.dumps(prov, indent=2, default=str) + "\n").encode()
-        written: list[Path] = []
-        try:  # all three or none of this call's files: no half-made probe folder
-            for name, data in files.items():
-                written.append(atomic_write_bytes(out / name, data))
-        except BaseException:
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-        return out
+        return write_result_files(out, files)  # all three or, on failure, the previous ones; one writer at a time
 
 
 def provenance_digest(provenance: dict) -> str:

@@ -843,3 +843,36 @@ def test_an_edited_probe_provenance_is_refused(tmp_path):
     (folder / "provenance.json").write_text(json.dumps(prov))
     with pytest.raises(DatasetError, match="mixes two probes"):
         load_probe_result(folder)
+
+
+def test_a_failed_overwrite_keeps_the_previous_probe_and_a_second_writer_is_refused(tmp_path, monkeypatch):
+    from pecore import cache
+    from pecore.networks import load_network
+    from pecore.output import writer_lock
+    from pecore.pipeline import score_network
+    from pecore.probe_result import load_probe_result
+    from pecore.rescore import rescore
+
+    folder = tmp_path / "probe"
+    first = score_network(load_network("alexnet", device="cpu"), "ci", progress=False)
+    first.save(folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    second = rescore(first, "log-derivative")
+    real = cache.atomic_write_bytes
+
+    def full_disk(path, data):
+        if str(path).endswith("provenance.json"):
+            raise OutputError(f"cannot write {path}: No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(cache, "atomic_write_bytes", full_disk)
+    with pytest.raises(OutputError, match="No space left"):
+        second.save(folder)
+    monkeypatch.setattr(cache, "atomic_write_bytes", real)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the previous result, byte for byte
+    load_probe_result(folder)
+    with writer_lock(folder):
+        with pytest.raises(OutputError, match="another pecore command is writing"):
+            second.save(folder)
+    second.save(folder)
+    assert load_probe_result(folder).provenance["parameters"]["score_config"]["derivative"] == "log"
