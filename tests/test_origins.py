@@ -105,7 +105,7 @@ def _gaussian_network(sigma: float, size: int = 15) -> Network:
 def test_a_linear_filter_gives_its_own_transfer_function_as_sensitivity():
     sigma, grid = 1.5, SensitivityGrid(size=96, ppd=16.0, frequencies=tuple(np.geomspace(0.5, 6, 8)),
                                        orientations=(0.0, 90.0), n_phases=2, mask_frequency=1.0,
-                                       maskers=(0.0, 0.02, 0.05, 0.1, 0.2, 0.4), kappa=0.02)
+                                       maskers=(0.0, 0.02, 0.05, 0.1, 0.2, 0.4))
     d = channel_distances(_gaussian_network(sigma), grid, progress=False)
     S, censored = sensitivity_curves(d.detection["linear"], np.array([0]), grid)
     f = np.asarray(grid.frequencies)
@@ -115,7 +115,7 @@ def test_a_linear_filter_gives_its_own_transfer_function_as_sensitivity():
     ratio = np.log(S[ok]) - np.log(H[ok])
     assert np.ptp(ratio) < 0.01  # S ∝ |H| to 1 %
     # a linear system does not mask: the threshold does not move with the masker
-    slope, t = masking_slopes(d.detection["linear"], d.masking["linear"], np.array([0]), grid)
+    slope, t = masking_slopes(d.masking["linear"], np.array([0]), grid)
     assert abs(float(slope)) < 0.02 and np.ptp(np.log(t)) < 0.02
 
 

@@ -169,7 +169,7 @@ def subsets_of(table: pd.DataFrame, layer: str, name: str, p: float, n_draws: in
 
 
 def _subset_stats(det: np.ndarray, mask: np.ndarray, sets: list[np.ndarray], grid, n_boot: int,
-                  rng: np.random.Generator, csf, barten) -> dict[str, np.ndarray]:
+                  rng: np.random.Generator, csf, barten, mask_kappa: float) -> dict[str, np.ndarray]:
     """Bootstrap samples (row 0: the estimate) of r (Mannos–Sakrison), r_barten, peak frequency and masking
     slope of one subset; for
     several sets (random draws) each sample first draws a set."""
@@ -177,7 +177,7 @@ def _subset_stats(det: np.ndarray, mask: np.ndarray, sets: list[np.ndarray], gri
     for ch in sets:
         w = bootstrap_weights(len(ch), n_boot, rng)
         S, _ = sensitivity_curves(det, ch, grid, w)
-        slope, _ = masking_slopes(det, mask, ch, grid, w)
+        slope, _ = masking_slopes(mask, ch, grid, w, kappa=mask_kappa)
         per_set.append({"r": csf_correlation(S, grid.frequencies, csf),
                         "r_barten": csf_correlation(S, grid.frequencies, barten),
                         "peak": peak_frequency(S, grid.frequencies), "slope": slope, "curve": S})
@@ -209,7 +209,7 @@ def subset_statistics(result: OriginsResult, n_boot: int, seed: int = 0
             for name in SUBSET_NAMES:
                 sets = subsets_of(g, layer, name, s.p, s.n_draws)
                 out[(label, depth, name)] = _subset_stats(dist.detection[layer], dist.masking[layer], sets, s.grid,
-                                                          n_boot, rng, csf, barten)
+                                                          n_boot, rng, csf, barten, s.mask_kappa)
                 out[(label, depth, name)]["n"] = np.array([len(sets[0])])
     return out
 

@@ -12,7 +12,8 @@ The psychophysical paradigm, run on a network's features instead of an observer:
   *shape* — not its height — carries the information.
 - **Masking.** A target grating of contrast c is added in phase to a masker grating of the same frequency
   and orientation and contrast m (a pedestal); the distance is taken from the masker alone. The threshold
-  elevation ``c_T(m) / c_T(0)`` against m, on log–log axes, rises with a slope of about 0.5–0.7 in human
+  elevation ``c_T(m) / c_T(0)`` against m (criterion: a fraction of the subset's own response to the strongest
+  target at that frequency), on log–log axes, rises with a slope of about 0.5–0.7 in human
   observers for maskers well above threshold (Legge & Foley 1980). The masking slope does not depend on
   any CSF, so it is a test of "human-like" that the PE score (whose μ1 is CSF-weighted) cannot build in.
 
@@ -273,19 +274,21 @@ def sensitivity_curves(det: np.ndarray, channels: np.ndarray, grid: SensitivityG
     return 1.0 / t, cens
 
 
-def masking_slopes(det: np.ndarray, mask: np.ndarray, channels: np.ndarray, grid: SensitivityGrid,
-                   weights: np.ndarray | None = None, *, min_points: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def masking_slopes(mask: np.ndarray, channels: np.ndarray, grid: SensitivityGrid,
+                   weights: np.ndarray | None = None, *, kappa: float = 0.02,
+                   min_points: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """The masking slope of a channel subset and its threshold-versus-masker curve.
 
-    τ_S is the detection criterion (κ of the subset's largest full-contrast detection distance). The slope
-    is the least-squares slope of log c_T(m) on log m over maskers at least twice the unmasked threshold
-    whose threshold is not censored; NaN with fewer than ``min_points`` such maskers.
+    The criterion is relative to the subset's own response at the masking frequency: τ = ``kappa`` × its
+    distance for the strongest target alone (no masker), so every subset that responds there gets an
+    unmasked threshold, whatever its peak frequency. The slope is the least-squares slope of log c_T(m) on
+    log m over maskers at least twice the unmasked threshold whose threshold is not censored; NaN with fewer
+    than ``min_points`` such maskers.
 
     Returns ``(slope (...,), c_T (..., n_maskers))``.
     """
-    Dd = subset_distance(det, channels, weights)
-    tau = grid.kappa * Dd[..., -1].max(axis=-1)
     Dm = subset_distance(mask, channels, weights)  # (..., M, Nt)
+    tau = kappa * Dm[..., 0, -1]
     t, cens = thresholds(Dm, grid.targets, tau[..., None])
     m = np.asarray(grid.maskers, dtype=float)
     flat_t, flat_c = t.reshape(-1, len(m)), cens.reshape(-1, len(m))

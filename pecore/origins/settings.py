@@ -80,6 +80,8 @@ class OriginsSettings:
         Stimuli of the sensitivity and masking measurements.
     human_masking_slope
         The reference slope of threshold elevation in human observers (Legge & Foley 1980: about 0.6).
+    mask_kappa
+        The masking criterion as a fraction of the subset's distance for the strongest target alone.
     """
 
     families: tuple[str, ...] = ("vgg16",)
@@ -92,6 +94,7 @@ class OriginsSettings:
     n_boot: int = 1000
     grid: SensitivityGrid = field(default_factory=SensitivityGrid)
     human_masking_slope: float = 0.6
+    mask_kappa: float = 0.02
 
     def __post_init__(self) -> None:
         if self.n_random < 2:
@@ -125,7 +128,8 @@ _CI_GRID = SensitivityGrid(size=48, ppd=12.0, frequencies=tuple(np.round(np.geom
 _QUICK_GRID = SensitivityGrid(size=96, ppd=24.0, frequencies=tuple(np.round(np.geomspace(0.5, 10.0, 9), 4)),
                               contrasts=tuple(np.round(np.geomspace(1e-3, 1.0, 12), 6)), orientations=(0.0, 90.0),
                               n_phases=2)
-_BOOK_GRID = SensitivityGrid(orientations=(0.0, 45.0, 90.0, 135.0), n_phases=2)
+_BOOK_GRID = SensitivityGrid(orientations=(0.0, 45.0, 90.0, 135.0), n_phases=2,
+                             maskers=(0.0, 0.005, 0.01, 0.02, 0.04, 0.08, 0.12, 0.16, 0.24, 0.32))
 
 PRESETS: dict[str, OriginsSettings] = {
     "ci": OriginsSettings(families=("vgg16",), n_random=2, probe_preset="ci", layers=("relu1_2", "relu2_2"),
