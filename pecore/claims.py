@@ -156,7 +156,7 @@ CLAIMS: tuple[Claim, ...] = (
 )
 _BY_KEY = {c.key: c for c in CLAIMS}
 _COLUMNS = ["claim_id", "chapter", "network", "preset", "stored", "label", "grid", "recorded_utc", "test", "scope",
-            "measure", "estimate", "ci_low", "ci_high", "n", "verdict", "note"]
+            "measure", "estimate", "ci_low", "ci_high", "n", "verdict", "note", "predicted"]
 
 
 def section_anchor(heading: str) -> str:
@@ -273,7 +273,8 @@ def load_findings(folder: str | os.PathLike | None = None) -> pd.DataFrame:
         try:
             rec = json.loads(path.read_text())
             head = {k: rec[k] for k in _COLUMNS[:8]}
-            tests = [{"test": v["claim"], **{k: v[k] for k in _COLUMNS[9:]}} for v in rec["verdicts"]]
+            tests = [{"test": v["claim"], **{k: v.get(k, 1 if k == "predicted" else None) for k in _COLUMNS[9:]}}
+                     for v in rec["verdicts"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DatasetError(f"{path} is not a pecore finding ({exc.__class__.__name__}: {exc})") from None
         rows += [{**head, **t} for t in tests] or [{**head, "verdict": "nothing tested"}]
@@ -509,7 +510,8 @@ def plot_claim(findings: pd.DataFrame, claim: str):
 
     Panels sit two to a row; each row is as tall as its longest panel needs (a panel of five tests is not
     stretched to the height of one of eighteen), and the legend takes an empty cell of the last row, or a
-    line under the panels. The dashed line is the value the verdicts are judged against. Returns the figure,
+    line under the panels. The dashed line is the value the verdicts are judged against; the side the claim
+    predicts is shaded green (when a panel's tests share one prediction). Returns the figure,
     or ``None`` when no test of ``claim`` was recorded.
 
     Examples
@@ -549,6 +551,12 @@ def plot_claim(findings: pd.DataFrame, claim: str):
             ax.errorbar(r.estimate, yi, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]], fmt="o",
                         color=colours[r.verdict], capsize=3)
         ax.axvline(c.reference, color="k", ls="--", lw=0.8)
+        sides = set(gm["predicted"].dropna().astype(int)) if "predicted" in gm else set()
+        if len(sides) == 1:  # shade the side of the reference the claim predicts
+            lo, hi = ax.get_xlim()
+            side = sides.pop()
+            ax.axvspan(c.reference, hi if side > 0 else lo, color="#d9f0d3", alpha=0.6, lw=0, zorder=0)
+            ax.set_xlim(lo, hi)
         title = display_name(m)
         if gm.scope.is_unique:
             names = gm.scope.tolist()

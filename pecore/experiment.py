@@ -77,13 +77,14 @@ class Verdict:
     n: int
     verdict: str
     note: str = ""
+    predicted: int = 1  # the side of 0 the claim predicts (+1 above, -1 below)
 
     @classmethod
     def from_interval(cls, claim: str, scope: str, measure: str, estimate: float, ci_low: float, ci_high: float, *,
                       n: int, predicted: int = 1, min_n: int = 4, note: str = "") -> Verdict:
         """A verdict judged by :func:`judge` from the estimate's interval."""
         return cls(claim, scope, measure, float(estimate), float(ci_low), float(ci_high), int(n),
-                   judge(ci_low, ci_high, predicted=predicted, n=n, min_n=min_n), note)
+                   judge(ci_low, ci_high, predicted=predicted, n=n, min_n=min_n), note, int(predicted))
 
     def sentence(self, digits: int = 3) -> str:
         """One Markdown line: the scope, the claim, the estimate with its interval and the verdict."""
