@@ -2,7 +2,8 @@
 
 ``pecore reproduce --preset paper --device cuda --out stored`` is the prepared GPU run: the probe of
 VGG-16 and AlexNet, the IQA grid on the LIVE subset of the datasets (``$PECORE_DATA``), the reconstructions and the
-super-resolution arms, each written to ``OUT/<kind>/<network>-<preset>`` with its provenance.
+super-resolution arms, each written to ``OUT/<kind>/<network>-<preset>`` with its provenance, and chapter 09's
+networks (ImageNet, ST-LPIPS, random seeds) with their contrast-sensitivity measurements in ``OUT/origins/<preset>``.
 ``--plan`` prints, without running anything, each step's floating-point work (counted by torch's
 FLOP counter on one forward/backward pass, times the number of passes), its estimated time on this CPU
 (at the throughput measured by the stored ``book`` runs, else 250 GFLOP/s) and on a GPU at
@@ -22,7 +23,7 @@ import torch
 
 __all__ = ["STEPS", "Step", "plan", "run_step", "add_parser"]
 
-STEPS = ("probe", "iqa", "reconstruction", "sr")
+STEPS = ("probe", "iqa", "reconstruction", "sr", "origins")
 GPU_FLOPS = 200e12
 CPU_FLOPS_DEFAULT = 250e9
 
@@ -135,6 +136,27 @@ def _sr_step(preset: str) -> Step:
                 saved * n_params * 2 / 1e6 + 1.0)
 
 
+def _origins_step(preset: str) -> Step:
+    from .networks import load_network
+    from .origins.settings import get_settings
+    from .presets import get_preset
+
+    s = get_settings(preset)
+    g = get_preset(s.probe_preset).probe
+    n_probe = g.n_frequencies * g.n_phases + g.n_frequencies * g.n_orientations * (g.orientation_phases or g.n_phases)
+    gr = s.grid
+    n_sens = (len(gr.frequencies) * len(gr.contrasts) + len(gr.maskers) * (len(gr.targets) + 1)) * \
+        len(gr.orientations) * gr.n_phases
+    flops = 0.0
+    for e in s.networks():
+        net = load_network(e.network, weights=e.weights, seed=e.seed, device="cpu")
+        flops += n_probe * _forward_flops(net, (g.size, g.size))
+        if e.family in s.sensitivity_families:
+            flops += n_sens * _forward_flops(net, (gr.size, gr.size))
+    return Step("origins", f"{len(s.networks())} networks probed on the {s.probe_preset} grid; {n_sens} sensitivity "
+                f"images each for the {', '.join(s.sensitivity_families)} family", flops, 3.0 * len(s.networks()))
+
+
 def _cpu_flops() -> float:
     """CPU throughput measured by the stored book reconstruction run (FLOPs / wall time), if present."""
     from .stored import stored_results
@@ -165,6 +187,8 @@ def plan(preset: str, steps: tuple[str, ...] = STEPS) -> list[Step]:
             out.append(_reconstruction_step(preset))
         elif step == "sr":
             out.append(_sr_step(preset))
+        elif step == "origins":
+            out.append(_origins_step(preset))
     return out
 
 
@@ -212,6 +236,16 @@ def run_step(step: str, preset: str, out: Path, device: str, progress: bool, com
         probed = _probe_result(out, settings.probe_preset, device)
         result = run_reconstruction(load_network("vgg16", device=device), probed.table, settings, preset=preset,
                                     device=device, progress=progress)
+    elif step == "origins":
+        from .origins.experiment import run as run_origins
+        from .origins.settings import get_settings as origins_settings
+
+        target = out / "origins" / preset
+        result = run_origins(origins_settings(preset), target, preset=preset, probe_root=out / "probe", device=device,
+                             progress=progress)
+        result.provenance.update(command=command, wall_seconds=round(time.perf_counter() - start, 1))
+        written.append(result.save(target))
+        return written
     else:
         from .sr.experiment import run_experiment
 
@@ -225,8 +259,9 @@ def run_step(step: str, preset: str, out: Path, device: str, progress: bool, com
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``pecore reproduce`` to the sub-parsers."""
     p = sub.add_parser("reproduce", help="every experiment of a preset in one command (the GPU paper run); --plan",
-                       description="Run the probe (VGG-16, AlexNet), IQA, reconstruction and super-resolution of a "
-                       "preset and write each to OUT/<kind>/<network>-<preset> with provenance. --plan prints each "
+                       description="Run the probe (VGG-16, AlexNet), IQA, reconstruction, super-resolution and chapter 09 "
+                       "(origins) of a preset and write each to OUT/<kind>/<network>-<preset> (origins: OUT/origins/"
+                       "<preset>) with provenance. --plan prints each "
                        "step's FLOPs, estimated CPU and GPU time and output size without running it.")
     p.add_argument("--preset", default="paper", choices=["ci", "quick", "book", "paper"],
                    help="paper (GPU, default), book (the CPU tiers), quick, ci (a one-minute test of this command)")
@@ -249,7 +284,8 @@ def _run(args: argparse.Namespace) -> int:
 
     steps = tuple(s for s in STEPS if s in args.steps)
     if args.preset == "book" and ("probe" in steps or "iqa" in steps):
-        raise ParameterError("the book preset exists for reconstruction and sr only: add --steps reconstruction sr")
+        raise ParameterError("the book preset exists for reconstruction, sr and origins only: add --steps "
+                             "reconstruction sr origins")
     resolve_device(args.device)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise OutputError(f"--out {args.out} is a file: name a folder (it is laid out like stored/)")

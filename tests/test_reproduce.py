@@ -9,7 +9,7 @@ from pecore.cli import main
 def test_plan_counts_every_step_and_fits_the_gpu_budget(capsys):
     assert main(["reproduce", "--preset", "paper", "--plan"]) == 0
     out = capsys.readouterr().out
-    for step in ("probe vgg16", "probe alexnet", "iqa", "reconstruction", "sr"):
+    for step in ("probe vgg16", "probe alexnet", "iqa", "reconstruction", "sr", "origins"):
         assert step in out
     total = next(line for line in out.splitlines() if line.startswith("total:"))
     gpu_minutes = float(total.split(",")[1].split()[0])
@@ -18,16 +18,19 @@ def test_plan_counts_every_step_and_fits_the_gpu_budget(capsys):
 
 def test_book_preset_needs_the_steps_it_has(capsys):
     assert main(["reproduce", "--preset", "book", "--plan"]) == 2
-    assert "reconstruction and sr only" in capsys.readouterr().err
+    assert "reconstruction, sr and origins only" in capsys.readouterr().err
 
 
 def test_ci_run_writes_the_stored_layout_with_provenance(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["reproduce", "--preset", "ci", "--device", "cpu", "--out", str(out), "--quiet"]) == 0
-    for folder in ("probe/vgg16-ci", "probe/alexnet-ci", "iqa/vgg16-ci", "reconstruction/vgg16-ci", "sr/vgg16-ci"):
+    for folder in ("probe/vgg16-ci", "probe/alexnet-ci", "iqa/vgg16-ci", "reconstruction/vgg16-ci", "sr/vgg16-ci",
+                   "origins/ci"):
         prov = json.loads((out / folder / "provenance.json").read_text())
         assert prov["command"].startswith("pecore reproduce --preset ci"), folder
         assert prov["wall_seconds"] >= 0 and prov["preset"] == "ci", folder
     # the later steps used the scores this run probed, not the stored paper ones
     recon = json.loads((out / "reconstruction/vgg16-ci/provenance.json").read_text())
     assert recon["parameters"]["probe_preset"] == "ci"
+    origins = json.loads((out / "origins/ci/provenance.json").read_text())  # read the ImageNet probes made above
+    assert origins["probes"][0]["folder"].endswith("vgg16-ci") and (out / "probe" / "stlpips-vgg16-ci").is_dir()

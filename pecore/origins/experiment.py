@@ -143,9 +143,13 @@ class OriginsResult(ExperimentResult):
         base = stored_root().resolve().parent
         tables = []
         for item in prov["probes"]:
-            pfolder = base / item["folder"] if not Path(item["folder"]).is_absolute() else Path(item["folder"])
+            candidates = [folder / item["from_result"]] if item.get("from_result") else []
+            candidates += [Path(item["folder"]) if Path(item["folder"]).is_absolute() else base / item["folder"],
+                           folder / "probe" / Path(item["folder"]).name]
+            pfolder = next((c for c in candidates if (c / "pe_table.csv").is_file()), candidates[0])
             if not (pfolder / "pe_table.csv").is_file():
-                pfolder = folder / "probe" / Path(item["folder"]).name
+                raise PecoreError(f"the probe {item['folder']} this result was made from is missing; restore it or "
+                                  "rerun the chapter")
             digest = sha256_file(pfolder / "pe_table.csv")
             if digest != item["pe_table_sha256"]:
                 raise PecoreError(f"probe {item['folder']} has changed since this result was made (pe_table.csv sha256 "
@@ -204,6 +208,7 @@ def run(settings: OriginsSettings, out: str | os.PathLike, *, preset: str | None
             probed.provenance.update(command=f"pecore origins run (network {entry.label})")
             probed.save(folder)
         probes.append({"entry": entry.as_dict(), "folder": _rel(folder),
+                       "from_result": os.path.relpath(folder.resolve(), out.resolve()),
                        "pe_table_sha256": sha256_file(folder / "pe_table.csv")})
     distances: dict[str, ChannelDistances] = {}
     (out / "distances").mkdir(parents=True, exist_ok=True)
