@@ -12,6 +12,7 @@ from torch import nn
 from .device import resolve_device
 from .errors import ParameterError
 from .validate import check_choice, check_positive
+from .layer_names import vgg16_names
 from .extractor import IMAGENET_MEAN, IMAGENET_STD, FeatureExtractor, too_small_error
 from .shift_tolerant import (STLPIPS_FILES, load_stlpips_state_dict, stlpips_alexnet_features, stlpips_alexnet_layer_names,
                              stlpips_vgg16_features, stlpips_vgg16_layer_names)
@@ -38,16 +39,7 @@ def vgg16_layer_names() -> dict[str, int]:
     >>> vgg16_layer_names()["relu2_2"]
     8
     """
-    names: dict[str, int] = {}
-    idx = 0
-    for block, n_conv in enumerate((2, 2, 3, 3, 3), start=1):
-        for j in range(1, n_conv + 1):
-            names[f"conv{block}_{j}"] = idx
-            names[f"relu{block}_{j}"] = idx + 1
-            idx += 2
-        names[f"pool{block}"] = idx
-        idx += 1
-    return names
+    return vgg16_names()
 
 
 def _alexnet_layer_names() -> dict[str, int]:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layer_names import vgg16_names
 from .errors import ChecksumError, WeightsError, WeightsNotFoundError
 from .weights import WeightsProvenance, check_finite_state, sha256_file
 
@@ -89,17 +90,7 @@ def stlpips_vgg16_layer_names() -> dict[str, int]:
     >>> stlpips_vgg16_layer_names()["relu2_2"], stlpips_vgg16_layer_names()["relu5_3"]
     (9, 33)
     """
-    names: dict[str, int] = {}
-    idx = 0
-    for block, n_conv in enumerate((2, 2, 3, 3, 3), start=1):
-        for j in range(1, n_conv + 1):
-            names[f"conv{block}_{j}"] = idx
-            names[f"relu{block}_{j}"] = idx + 1
-            idx += 2
-        if block < 5:
-            names[f"pool{block}"] = idx + 1  # the blur-subsample that ends the block
-            idx += 2
-    return names
+    return vgg16_names(pool_modules=2, last_pool=False)  # the stack ends at relu5_3
 
 
 def stlpips_alexnet_features() -> nn.Sequential:
