@@ -121,7 +121,7 @@ for family in families:
 display(Markdown(f"**Table {n_tab}.** Difference of median PE between training objectives per family and layer: "
                  f"estimate, 95 % interval (channels; seeds for the random baseline), the smaller side's channel "
                  f"count, verdict of \"the first objective gives higher PE\". — {label}"))
-display(pb.readable(contrasts.assign(depth=[display_name(x) for x in contrasts.depth]).round(4)))
+display(pb.readable(contrasts.drop(columns="depth").round(4)))
 n_tab += 1
 dead = summary.pivot_table(index="label", columns="depth", values="dead_share", sort=False)
 display(Markdown(f"**Table {n_tab}.** Share of dead channels (no response to any grating of the probe), percent, per "

@@ -98,8 +98,8 @@ def objective_contrasts(result: OriginsResult, *, n_boot: int | None = None, see
     """Differences of median PE (live channels) between training objectives, per family and depth, with intervals.
 
     The random-initialisation side resamples seeds, then channels; the trained side resamples channels.
-    Columns: ``family, depth, contrast, estimate, ci_low, ci_high, n, verdict`` (claim: the first objective
-    gives higher PE).
+    Columns: ``family, depth, layer, contrast, estimate, ci_low, ci_high, n, n_seeds, verdict`` (claim: the
+    first objective gives higher PE; ``depth`` is the VGG-16 name of the depth, ``layer`` the family's own).
     """
     n_boot = n_boot or result.settings.n_boot
     rng = np.random.default_rng(seed)
@@ -116,9 +116,11 @@ def objective_contrasts(result: OriginsResult, *, n_boot: int | None = None, see
             diff = boots[a] - boots[b]
             lo, hi = percentile_interval(diff)
             n = min(sum(len(x) for x in by_obj[a]), sum(len(x) for x in by_obj[b]))
-            v = Verdict.from_interval(f"PE: {name}", f"{family} {depth}", "pe", diff[0], lo, hi, n=n,
+            layer = g.layer.iloc[0]  # the family's own name for this depth
+            v = Verdict.from_interval(f"PE: {name}", f"{family} {layer}", "pe", diff[0], lo, hi, n=n,
                                       min_n=MIN_CHANNELS)
-            rows.append({"family": family, "depth": depth, "contrast": name, "estimate": diff[0], "ci_low": lo,
+            rows.append({"family": family, "depth": depth, "layer": layer, "contrast": name, "estimate": diff[0],
+                         "ci_low": lo,
                          "ci_high": hi, "n": n, "n_seeds": len(by_obj[OBJECTIVES[2]]), "verdict": v.verdict})
     return pd.DataFrame(rows)
 
@@ -137,7 +139,7 @@ def top_overlap(result: OriginsResult, p: float | None = None) -> pd.DataFrame:
         ref = g[g.objective == OBJECTIVES[0]].sort_values("channel")
         for label, h in g[g.objective != OBJECTIVES[0]].groupby("label", sort=False):
             h = h.sort_values("channel")
-            rows.append({"family": family, "depth": depth, "label": label,
+            rows.append({"family": family, "layer": h.layer.iloc[0], "label": label,
                          "jaccard": top_jaccard(ref.pe.to_numpy(), h.pe.to_numpy(), p),
                          "chance": chance_jaccard(len(h), p)})
     return pd.DataFrame(rows)
@@ -152,8 +154,8 @@ def fhat_band_share(result: OriginsResult, *, csf: str = "mannos-sakrison", p: f
         g = g[~g.dead.astype(bool)]
         top = g.nlargest(subset_size(len(g), p), "pe") if len(g) else g
         inside = lambda x: float(((x.fhat >= lo) & (x.fhat <= hi)).mean())  # noqa: E731
-        rows.append({"label": label, "objective": g.objective.iloc[0], "family": g.family.iloc[0], "depth": depth,
-                     "top_in_band": inside(top), "all_in_band": inside(g), "band_low": lo, "band_high": hi})
+        rows.append({"label": label, "objective": g.objective.iloc[0], "family": g.family.iloc[0],
+                     "layer": g.layer.iloc[0] if len(g) else depth, "top_in_band": inside(top), "all_in_band": inside(g), "band_low": lo, "band_high": hi})
     return pd.DataFrame(rows)
 
 
@@ -277,7 +279,7 @@ def sensitivity_contrasts(result: OriginsResult, *, n_boot: int | None = None, s
 def verdicts(contrasts: pd.DataFrame, tests: pd.DataFrame, *, network: str = "vgg16") -> dict[str, list[Verdict]]:
     """The claims-page verdicts: ``origin`` (ImageNet − random init, every family and depth) and ``humanlike``
     (every test of ``network``'s layers), as :class:`~pecore.experiment.Verdict` lists."""
-    origin = [Verdict(f"PE: {r.contrast}", f"{r.family} {r.depth}", "pe", r.estimate, r.ci_low, r.ci_high, int(r.n),
+    origin = [Verdict(f"PE: {r.contrast}", f"{r.family} {r.layer}", "pe", r.estimate, r.ci_low, r.ci_high, int(r.n),
                       r.verdict, "") for r in contrasts.itertuples() if r.contrast in ORIGIN_TESTS]
     human = [Verdict(r.test, f"{r.label} {r.depth}", "slope" if "masking" in r.test else "r", r.estimate, r.ci_low,
                      r.ci_high, int(r.n), r.verdict, "circular: μ1 is CSF-weighted" if r.circular else "")
