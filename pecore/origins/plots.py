@@ -1,9 +1,11 @@
 """Chapter 09's figures: PE by training objective, f̂ against the CSF band, sensitivity curves, masking, tests."""
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 
@@ -39,9 +41,10 @@ def pe_by_objective(summary: pd.DataFrame, family: str, columns: Sequence[str] =
                 ax.fill_between(x, g.pe_low, g.pe_high, color=OBJECTIVE_COLORS[obj], alpha=0.12)
         ax.set_xticks(x, [str(g) for g in s.drop_duplicates("depth").layer], rotation=30)
         ax.set_title(f"median {display_name(col)}")
-    axes[0].legend(fontsize=8, loc="best")
+    handles, labels = axes[0].get_legend_handles_labels()
     fig.suptitle(f"{display_name(family)} family: PE by training objective")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
     return fig
 
 
@@ -63,8 +66,9 @@ def fhat_histograms(tables: pd.DataFrame, family: str, band: tuple[float, float]
         ax.set_title(f"{g.layer.iloc[0]}")
         ax.set_xlabel("f̂ (cpd)")
         ax.set_yticks([])
-    axes[0].legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=9, frameon=False)
     return fig
 
 
@@ -95,8 +99,9 @@ def sensitivity_curves_figure(curves: pd.DataFrame, label: str, subsets: Sequenc
         ax.set_title(depth)
         ax.set_xlabel("frequency (cpd)")
     axes[0].set_ylabel("sensitivity / its peak")
-    axes[0].legend(fontsize=7, loc="lower center")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
     return fig
 
 
@@ -127,7 +132,7 @@ def tests_figure(tests: pd.DataFrame, label: str) -> plt.Figure:
     (> 0) shaded."""
     t = tests[tests.label == label]
     names = list(dict.fromkeys(t.test))
-    fig, axes = panel_grid(len(names), (3.4, 2.7), max_cols=3)
+    fig, axes = panel_grid(len(names), (4.2, 2.9), max_cols=2)
     for ax, name in zip(axes, names):
         g = t[t.test == name]
         y = np.arange(len(g))[::-1]
@@ -138,6 +143,7 @@ def tests_figure(tests: pd.DataFrame, label: str) -> plt.Figure:
                     capsize=2, ms=3)
         ax.axvline(0, color="k", lw=0.6)
         ax.set_yticks(y, g.depth)
-        ax.set_title(name + (" (circular)" if bool(g.circular.iloc[0]) else ""), fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.set_title(textwrap.fill(name + (" (circular)" if bool(g.circular.iloc[0]) else ""), 30), fontsize=9)
     fig.tight_layout()
     return fig
