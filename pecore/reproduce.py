@@ -148,13 +148,14 @@ def _origins_step(preset: str) -> Step:
     n_sens = (len(gr.frequencies) * len(gr.contrasts) + len(gr.maskers) * (len(gr.targets) + 1)) * \
         len(gr.orientations) * gr.n_phases
     flops = 0.0
+    measured = {e.label for e in s.measured()}
     for e in s.networks():
         net = load_network(e.network, weights=e.weights, seed=e.seed, device="cpu")
         flops += n_probe * _forward_flops(net, (g.size, g.size))
-        if e.family in s.sensitivity_families:
+        if e.label in measured:
             flops += n_sens * _forward_flops(net, (gr.size, gr.size))
     return Step("origins", f"{len(s.networks())} networks probed on the {s.probe_preset} grid; {n_sens} sensitivity "
-                f"images each for the {', '.join(s.sensitivity_families)} family", flops, 3.0 * len(s.networks()))
+                f"images for each of {len(measured)} networks", flops, 3.0 * len(s.networks()))
 
 
 def _cpu_flops() -> float:

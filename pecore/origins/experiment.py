@@ -212,23 +212,26 @@ def run(settings: OriginsSettings, out: str | os.PathLike, *, preset: str | None
                        "pe_table_sha256": sha256_file(folder / "pe_table.csv")})
     distances: dict[str, ChannelDistances] = {}
     (out / "distances").mkdir(parents=True, exist_ok=True)
-    for entry in settings.networks():
-        if entry.family not in settings.sensitivity_families:
-            continue
+    kept, seconds = [], {}
+    for entry in settings.measured():
         path = out / "distances" / f"{entry.label}.npz"
         if path.is_file():
             d = _load_distances(path)
             if d.grid == settings.grid and set(d.detection) == set(layer_map(entry.family, settings.layers).values()):
                 distances[entry.label] = d
+                kept.append(entry.label)
                 continue
             path.unlink()
         net = load_network(entry.network, weights=entry.weights, seed=entry.seed, device=device)
+        t0 = time.perf_counter()
         d = channel_distances(net, settings.grid, layers=list(layer_map(entry.family, settings.layers).values()),
                               progress=progress)
+        seconds[entry.label] = round(time.perf_counter() - t0, 1)
         _save_distances(path, d)
         distances[entry.label] = _load_distances(path)  # what is stored is what is analysed
     prov = provenance_record(preset=preset, device=torch.device(str(device)) if str(device) != "auto" else None,
-                             parameters=settings.as_dict(), probes=probes, wall_seconds=round(time.perf_counter() - start, 1))
+                             parameters=settings.as_dict(), probes=probes, wall_seconds=round(time.perf_counter() - start, 1),
+                             measure_seconds=seconds, distances_kept_from_an_earlier_call=kept)
     result = OriginsResult(pd.DataFrame(), distances, prov)
     result.save(out)
     return OriginsResult.load(out)

@@ -68,6 +68,8 @@ class OriginsSettings:
         The probe grid of every network (:mod:`pecore.presets`).
     sensitivity_families
         Families whose contrast sensitivity and masking are measured.
+    sensitivity_random
+        How many of the random-initialisation seeds get the sensitivity measurement (``None``: all).
     layers
         Taps measured, by their VGG-16 names (mapped to AlexNet's by depth).
     p
@@ -88,6 +90,7 @@ class OriginsSettings:
     n_random: int = 2
     probe_preset: str = "quick"
     sensitivity_families: tuple[str, ...] = ("vgg16",)
+    sensitivity_random: int | None = None
     layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
     p: float = 25.0
     n_draws: int = 10
@@ -108,6 +111,17 @@ class OriginsSettings:
     def networks(self) -> list[NetworkEntry]:
         """Every network of the comparison."""
         return [e for fam in self.families for e in entries(fam, self.n_random)]
+
+    def measured(self) -> list[NetworkEntry]:
+        """The networks whose contrast sensitivity and masking are measured.
+
+        Examples
+        --------
+        >>> [e.label for e in PRESETS["book"].measured()]
+        ['vgg16', 'stlpips-vgg16', 'vgg16-random0']
+        """
+        return [e for e in self.networks() if e.family in self.sensitivity_families
+                and (self.sensitivity_random is None or e.objective != OBJECTIVES[2] or e.seed < self.sensitivity_random)]
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (for provenance).
@@ -136,7 +150,7 @@ PRESETS: dict[str, OriginsSettings] = {
                           n_draws=3, n_boot=200, grid=_CI_GRID),
     "quick": OriginsSettings(families=("vgg16",), n_random=2, probe_preset="quick", n_draws=5, grid=_QUICK_GRID),
     "book": OriginsSettings(families=("vgg16", "alexnet"), n_random=3, probe_preset="survey", n_draws=10,
-                            n_boot=2000, grid=_BOOK_GRID),
+                            n_boot=2000, grid=_BOOK_GRID, sensitivity_random=1),
     "paper": OriginsSettings(families=("vgg16", "alexnet"), n_random=5, probe_preset="paper",
                              sensitivity_families=("vgg16", "alexnet"), n_draws=20, n_boot=2000,
                              grid=SensitivityGrid()),
