@@ -126,19 +126,19 @@ def _features_d2(net: Network, layers: Sequence[str], images: torch.Tensor, refe
                  batch_size: int) -> dict[str, torch.Tensor]:
     """Mean over positions of (f(image) − f(reference))² for each image: ``(N, C)`` per layer.
 
-    ``reference`` is one image for all, or one per image.
+    ``reference`` holds R images (R divides N); image i is compared with reference ``i % R``. The references'
+    features are computed once.
     """
+    n_ref = reference.shape[0]
     out: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
     with torch.inference_mode():
-        ref_all = None
-        if reference.shape[0] == 1:
-            ref_all = net.extractor(reference, list(layers))
+        ref = {k: v.float() for k, v in net.extractor(reference, list(layers)).items()}
         for start in range(0, images.shape[0], batch_size):
             x = images[start:start + batch_size]
+            idx = torch.arange(start, start + x.shape[0], device=x.device) % n_ref
             feats = net.extractor(x, list(layers))
-            refs = ref_all if ref_all is not None else net.extractor(reference[start:start + batch_size], list(layers))
             for k in layers:
-                diff = feats[k].float() - refs[k].float()
+                diff = feats[k].float() - ref[k][idx]
                 out[k].append(diff.pow(2).mean(dim=(2, 3)).cpu())
     return {k: torch.cat(v) for k, v in out.items()}
 
@@ -183,10 +183,9 @@ def channel_distances(net: Network, grid: SensitivityGrid = SensitivityGrid(), *
     targets = torch.as_tensor(grid.targets, dtype=torch.float32, device=dev).view(-1, 1, 1, 1, 1)
     mask: dict[str, list[np.ndarray]] = {k: [] for k in layers}
     for m in grid.maskers:
-        masker = (L0 + m * (g1 - L0))  # (views, 3, H, W)
+        masker = (L0 + m * (g1 - L0))  # (views, 3, H, W): image i of a target ladder is compared with view i % views
         imgs = (L0 + (m + targets) * (g1.unsqueeze(0) - L0)).reshape(-1, 3, grid.size, grid.size)
-        ref = masker.unsqueeze(0).expand(len(grid.targets), -1, -1, -1, -1).reshape(-1, 3, grid.size, grid.size)
-        d2 = _features_d2(net, layers, imgs, ref if m > 0 else uniform, grid.batch_size)
+        d2 = _features_d2(net, layers, imgs, masker if m > 0 else uniform, grid.batch_size)
         for k in layers:
             mask[k].append(d2[k].reshape(len(grid.targets), n_views, -1).mean(dim=1).T.numpy())  # (C, Nt)
         bar.update(1)

@@ -118,10 +118,11 @@ class OriginsSettings:
         Examples
         --------
         >>> [e.label for e in PRESETS["book"].measured()]
-        ['vgg16', 'stlpips-vgg16', 'vgg16-random0']
+        ['vgg16', 'vgg16-random0', 'stlpips-vgg16']
         """
-        return [e for e in self.networks() if e.family in self.sensitivity_families
-                and (self.sensitivity_random is None or e.objective != OBJECTIVES[2] or e.seed < self.sensitivity_random)]
+        chosen = [e for e in self.networks() if e.family in self.sensitivity_families
+                  and (self.sensitivity_random is None or e.objective != OBJECTIVES[2] or e.seed < self.sensitivity_random)]
+        return sorted(chosen, key=lambda e: (e.family, e.objective == OBJECTIVES[1]))  # ST-LPIPS measured last
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (for provenance).
