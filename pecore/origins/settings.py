@@ -70,6 +70,8 @@ class OriginsSettings:
         Families whose contrast sensitivity and masking are measured.
     sensitivity_random
         How many of the random-initialisation seeds get the sensitivity measurement (``None``: all).
+    sensitivity_objectives
+        The training objectives whose networks get the sensitivity measurement.
     layers
         Taps measured, by their VGG-16 names (mapped to AlexNet's by depth).
     p
@@ -91,6 +93,7 @@ class OriginsSettings:
     probe_preset: str = "quick"
     sensitivity_families: tuple[str, ...] = ("vgg16",)
     sensitivity_random: int | None = None
+    sensitivity_objectives: tuple[str, ...] = OBJECTIVES
     layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
     p: float = 25.0
     n_draws: int = 10
@@ -118,9 +121,10 @@ class OriginsSettings:
         Examples
         --------
         >>> [e.label for e in PRESETS["book"].measured()]
-        ['vgg16', 'vgg16-random0', 'stlpips-vgg16']
+        ['vgg16', 'vgg16-random0']
         """
         chosen = [e for e in self.networks() if e.family in self.sensitivity_families
+                  and e.objective in self.sensitivity_objectives
                   and (self.sensitivity_random is None or e.objective != OBJECTIVES[2] or e.seed < self.sensitivity_random)]
         return sorted(chosen, key=lambda e: (e.family, e.objective == OBJECTIVES[1]))  # ST-LPIPS measured last
 
@@ -151,7 +155,8 @@ PRESETS: dict[str, OriginsSettings] = {
                           n_draws=3, n_boot=200, grid=_CI_GRID),
     "quick": OriginsSettings(families=("vgg16",), n_random=2, probe_preset="quick", n_draws=5, grid=_QUICK_GRID),
     "book": OriginsSettings(families=("vgg16", "alexnet"), n_random=3, probe_preset="survey", n_draws=10,
-                            n_boot=2000, grid=_BOOK_GRID, sensitivity_random=1),
+                            n_boot=2000, grid=_BOOK_GRID, sensitivity_random=1,
+                            sensitivity_objectives=(OBJECTIVES[0], OBJECTIVES[2])),
     "paper": OriginsSettings(families=("vgg16", "alexnet"), n_random=5, probe_preset="paper",
                              sensitivity_families=("vgg16", "alexnet"), n_draws=20, n_boot=2000,
                              grid=SensitivityGrid()),
