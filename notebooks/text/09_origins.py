@@ -171,6 +171,9 @@ n_tab += 1
 # %% tags=["hide-input"]
 stats = oc.subset_statistics(result, settings.n_boot, seed)
 sens, curves = oc.sensitivity_table(result, stats=stats)
+unmeasured = [e["entry"]["label"] for e in prov["probes"] if e["entry"]["label"] not in sens_labels]
+display(Markdown(f"Measured for this page: {', '.join(sens_labels)}"
+                 + (f"; not measured (probed only): {', '.join(unmeasured)}." if unmeasured else ".")))
 for lab in sens_labels:
     fig = op.sensitivity_curves_figure(curves, lab)
     plt.show()
