@@ -181,7 +181,7 @@ def _probe_rows(entry: NetworkEntry, folder: Path, layers: list[str]) -> pd.Data
 
 def run(settings: OriginsSettings, out: str | os.PathLike, *, preset: str | None = None,
         probe_root: str | os.PathLike | None = None, device: str | torch.device = "auto",
-        progress: bool = True) -> OriginsResult:
+        progress: bool = True, command: str | None = None) -> OriginsResult:
     """Probe every network (kept when its folder exists) and measure the sensitivity families' distances.
 
     Parameters
@@ -192,6 +192,8 @@ def run(settings: OriginsSettings, out: str | os.PathLike, *, preset: str | None
         The result folder (``distances/``, ``provenance.json``).
     probe_root
         Where the probe folders are (default: ``out/probe``; the book tier uses ``stored/probe``).
+    command
+        The command line that made the result, for its provenance.
     """
     from ..pipeline import score_network
     from ..presets import get_preset
@@ -231,7 +233,8 @@ def run(settings: OriginsSettings, out: str | os.PathLike, *, preset: str | None
         distances[entry.label] = _load_distances(path)  # what is stored is what is analysed
     prov = provenance_record(preset=preset, device=torch.device(str(device)) if str(device) != "auto" else None,
                              parameters=settings.as_dict(), probes=probes, wall_seconds=round(time.perf_counter() - start, 1),
-                             measure_seconds=seconds, distances_kept_from_an_earlier_call=kept)
+                             measure_seconds=seconds, distances_kept_from_an_earlier_call=kept,
+                             **({"command": command} if command else {}))
     result = OriginsResult(pd.DataFrame(), distances, prov)
     result.save(out)
     return OriginsResult.load(out)
