@@ -40,7 +40,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 import pecore.notebook as pb
-from pecore.experiment import display_name, verdict_reading
+from pecore.experiment import display_name, overall_reading
 from pecore.origins import conclusions as oc
 from pecore.origins import plots as op
 from pecore.origins.experiment import chapter_result
@@ -118,7 +118,7 @@ for family in families:
     display(Markdown(f"**Figure {n_fig}.** {display_name(family)} family: median μ1, μ2 and PE per layer for the "
                      f"ImageNet, the ST-LPIPS (human judgments) and {settings.n_random} randomly initialised networks; "
                      f"bands: 95 % interval of the median PE over channels. — {label}"))
-display(Markdown(f"**Table {n_tab}.** Difference of median PE between training objectives per family and layer: "
+display(Markdown(f"**Table {n_tab}.** Difference of median PE (live channels) between training objectives per family and layer: "
                  f"estimate, 95 % interval (channels; seeds for the random baseline), the smaller side's channel "
                  f"count, verdict of \"the first objective gives higher PE\". — {label}"))
 display(pb.readable(contrasts.drop(columns="depth").round(4)))
@@ -230,14 +230,14 @@ n_tab += 1
 # %% tags=["hide-input"]
 found = oc.verdicts(contrasts, tests)
 display(Markdown("**Where PE comes from** (ImageNet and human-judgment training against random initialisation, "
-                 "every layer of every family): " + verdict_reading(found[oc.CLAIM_ORIGIN])))
+                 "every layer of every family): " + overall_reading(found[oc.CLAIM_ORIGIN])))
 human = found[oc.CLAIM_HUMANLIKE]
 display(Markdown("**Whether high-PE channels see like humans** (ImageNet VGG-16): masking, which no CSF enters — "
-                 + verdict_reading([v for v in human if v.measure == "slope"])
+                 + overall_reading([v for v in human if v.measure == "slope"])
                  + " CSF shape, non-circular ranking — "
-                 + verdict_reading([v for v in human if v.measure == "r" and not v.note])
+                 + overall_reading([v for v in human if v.measure == "r" and not v.note])
                  + " CSF shape, circular ranking — "
-                 + verdict_reading([v for v in human if v.measure == "r" and v.note])))
+                 + overall_reading([v for v in human if v.measure == "r" and v.note])))
 display(Markdown(oc.reading(contrasts, tests)))
 
 # %% [markdown]
