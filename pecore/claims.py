@@ -67,7 +67,7 @@ _MAX_SHOWN = 4
 CHAPTER_TITLES = {"01_frequency": "Spatial-frequency sensitivity (μ1)", "02_orientation": "Orientation selectivity (μ2)",
                   "03_pe": "Perceptual efficacy (PE)", "04_reconstruction": "Feature inversion",
                   "05_iqa": "Image quality", "06_sr": "Super-resolution", "07_claims": "Claims",
-                  "08_exercises": "Exercises", "09_origins": "Beyond the paper: origins of PE"}
+                  "08_exercises": "Exercises", "09_origins": "Origins of PE"}
 
 
 @dataclass(frozen=True)
