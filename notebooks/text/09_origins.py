@@ -64,7 +64,9 @@ label = (f"preset {prov.get('preset')}" + (" (stored results)" if prov.get("stor
          + f" · {prov.get('cpu') or prov.get('device') or ''}")
 display(HTML(pb.page_summary("PE of networks trained for different objectives (ImageNet, human judgments, none), "
                              "and the contrast sensitivity and masking of their top-, bottom-PE, random and all "
-                             "channels.", {**prov, "network": "several"}, grid=grid_words)))
+                             "channels.", {**prov, "network": " and ".join(display_name(f) for f in families) + " families",
+                                           "weights": {"source": "ImageNet, ST-LPIPS and random initialisation"}},
+                             grid=grid_words)))
 display(HTML(pb.provenance_details(params, prov)))
 
 # %% [markdown]
@@ -123,7 +125,8 @@ display(Markdown(f"**Table {n_tab}.** Difference of median PE (live channels) be
                  f"count, verdict of \"the first objective gives higher PE\". — {label}"))
 display(pb.readable(contrasts.drop(columns="depth").round(4)))
 n_tab += 1
-dead = summary.pivot_table(index="label", columns="depth", values="dead_share", sort=False)
+depth_names = summary.groupby("depth", sort=False).layer.apply(lambda v: " · ".join(dict.fromkeys(v)))
+dead = summary.pivot_table(index="label", columns="depth", values="dead_share", sort=False).rename(columns=depth_names)
 display(Markdown(f"**Table {n_tab}.** Share of dead channels (no response to any grating of the probe), percent, per "
                  f"network and layer. — {label}"))
 display(pb.readable((100 * dead).round(1).rename_axis(columns=None)))
@@ -149,9 +152,12 @@ for family in families:
     display(Markdown(f"**Figure {n_fig}.** {display_name(family)} family: distribution of f̂ per layer and training "
                      f"objective (live channels; random seeds pooled); shaded: the CSF's sensitive band "
                      f"{band.band_low.iloc[0]:.1f}–{band.band_high.iloc[0]:.1f} cpd. — {label}"))
-display(Markdown(f"**Table {n_tab}.** Share of channels with f̂ in the CSF band, top-{settings.p:g} % by PE and all. "
+display(Markdown(f"**Table {n_tab}.** Share of live channels with f̂ in the CSF band: top-{settings.p:g} % by PE / all, per "
+                 f"network and layer. "
                  f"— {label}"))
-display(pb.readable(band.drop(columns=["band_low", "band_high"]).round(3)))
+band_view = band.assign(share=[f"{a:.0%} / {b:.0%}" for a, b in zip(band.top_in_band, band.all_in_band)])
+display(pb.readable(band_view.pivot_table(index="label", columns="depth", values="share", aggfunc="first",
+                                          sort=False).rename(columns=depth_names).rename_axis(columns=None)))
 n_tab += 1
 overlap = oc.top_overlap(result)
 display(Markdown(f"**Table {n_tab}.** Jaccard overlap of each network's top-{settings.p:g} % with the ImageNet "

@@ -154,7 +154,7 @@ def fhat_band_share(result: OriginsResult, *, csf: str = "mannos-sakrison", p: f
         g = g[~g.dead.astype(bool)]
         top = g.nlargest(subset_size(len(g), p), "pe") if len(g) else g
         inside = lambda x: float(((x.fhat >= lo) & (x.fhat <= hi)).mean())  # noqa: E731
-        rows.append({"label": label, "objective": g.objective.iloc[0], "family": g.family.iloc[0],
+        rows.append({"label": label, "objective": g.objective.iloc[0], "family": g.family.iloc[0], "depth": depth,
                      "layer": g.layer.iloc[0] if len(g) else depth, "top_in_band": inside(top), "all_in_band": inside(g), "band_low": lo, "band_high": hi})
     return pd.DataFrame(rows)
 
