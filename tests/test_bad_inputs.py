@@ -705,18 +705,18 @@ def test_iqa_resize_accepts_pairs_of_other_sizes(capsys, inputs, tmp_path):
 
 
 def test_a_failed_save_leaves_no_half_made_probe_folder(alexnet, monkeypatch, tmp_path):
-    import pecore.probe_result
+    import pecore.cache
     from pecore.pipeline import score_network
 
     probed = score_network(alexnet, "ci", layers=["relu1"], device="cpu", progress=False)
-    real = pecore.probe_result.atomic_write_bytes
+    real = pecore.cache.atomic_write_bytes
 
     def disk_full_at_provenance(path, data):
         if path.name == "provenance.json":
             raise OutputError(f"cannot write {path}: No space left on device")
         return real(path, data)
 
-    monkeypatch.setattr(pecore.probe_result, "atomic_write_bytes", disk_full_at_provenance)
+    monkeypatch.setattr(pecore.cache, "atomic_write_bytes", disk_full_at_provenance)
     with pytest.raises(OutputError, match="No space"):
         probed.save(tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
