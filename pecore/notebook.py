@@ -117,7 +117,7 @@ def check_parameters(values: Mapping[str, Any], spec: Mapping[str, Param] | None
     >>> check_parameters({"preset": "fast"})
     Traceback (most recent call last):
     ...
-    pecore.errors.UnknownNameError: notebook parameter preset: unknown value 'fast'; allowed: paper, quick, ci
+    pecore.errors.UnknownNameError: notebook parameter preset: unknown value 'fast'; allowed: paper, survey, quick, ci
     """
     fit_figures_to_page()  # a chapter's figures readable at page width, whatever the order of its imports
     spec = {**COMMON, **(spec or {})}

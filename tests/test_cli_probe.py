@@ -130,7 +130,7 @@ def test_interrupted_write_leaves_no_entry(tmp_path, monkeypatch):
 
 
 def test_unknown_preset():
-    with pytest.raises(UnknownNameError, match="allowed: paper, quick, ci"):
+    with pytest.raises(UnknownNameError, match="allowed: paper, survey, quick, ci"):
         get_preset("fast")
     with pytest.raises(UnknownNameError, match="unknown layer 'relu9'"):
         load_network("alexnet", taps=["relu9"], device="cpu")
