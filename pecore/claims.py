@@ -150,7 +150,8 @@ CLAIMS: tuple[Claim, ...] = (
           (("09_origins", "Do high-PE channels see more like humans?"),),
           shown=lambda r: not (isinstance(r.get("note"), str) and r["note"]),
           shown_note="shown: the tests that are not circular",
-          tag=lambda r: f"{r['scope']} · {r['test']}",
+          tag=lambda r: (f"{str(r['scope']).split(' ', 1)[-1]} · " + str(r["test"])
+                         .replace("masking closer to human, ", "masking, ").replace(" (flat-CSF ranking)", ", flat CSF")),
           family=lambda r: (str(r["test"]), str(r["scope"]).split(" ", 1)[-1]),
           primary="slope"),
 )
