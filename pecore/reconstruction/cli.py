@@ -173,6 +173,10 @@ def _add_reconstruction(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", nargs="+", default=None,
                    help="layers to invert (default: the preset's; on AlexNet the taps at the same depths)")
     p.add_argument("--seed", type=int, default=0, help="base seed of noise starts and random draws (default: 0)")
+    p.add_argument("--images", nargs="+", default=None, metavar="NAME",
+                   help="photographs to invert (Set5/Set14 names or files; default: the preset's). Every photograph "
+                        "gets the same noise starts, so runs on disjoint photographs can be combined "
+                        "(`pecore reconstruction-combine`)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
     p.add_argument("--out", required=True, help="results folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -189,7 +193,15 @@ def _run_reconstruction(args: argparse.Namespace) -> int:
     from .experiment import run
     from .settings import get_settings
 
+    from ..errors import ParameterError
+
     settings = get_settings(args.preset)
+    if args.images is not None:
+        from dataclasses import replace
+
+        if len(set(args.images)) != len(args.images):
+            raise ParameterError(f"--images names a photograph twice: {' '.join(args.images)}")
+        settings = replace(settings, images=tuple(args.images))
     check_fraction("--p", args.p)
     check_positive("--seed", args.seed, integer=True, allow_zero=True)
     out = check_writable(args.out)
