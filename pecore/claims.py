@@ -302,7 +302,8 @@ def row_verdict(verdicts: Sequence[str]) -> str:
 
 def row_qualifier(tests: pd.DataFrame) -> str:
     """What weakens a row's verdict, from the notes of its deciding tests: ' (provisional)' when a run behind
-    one of them had not converged, ' (not robust)' when a non-undecided one did not hold under every control.
+    one of them had not converged, ' (single draw)' when one compares with a single random draw of channels,
+    ' (not robust)' when a non-undecided one did not hold under every control.
 
     Examples
     --------
@@ -311,11 +312,15 @@ def row_qualifier(tests: pd.DataFrame) -> str:
     ' (provisional, not robust)'
     >>> row_qualifier(pd.DataFrame({"verdict": ["supported"], "note": ["robust"]}))
     ''
+    >>> row_qualifier(pd.DataFrame({"verdict": ["supported"], "note": ["primary measure; single draw (one set)"]}))
+    ' (single draw)'
     """
     notes = [str(n) if isinstance(n, str) else "" for n in tests.get("note", pd.Series([], dtype=object))]
     flags = []
     if any("provisional" in n for n in notes):
         flags.append("provisional")
+    if any("single draw" in n for n in notes):
+        flags.append("single draw")
     if any(n.startswith("not robust") and v in ("supported", "contradicted") for n, v in zip(notes, tests.verdict)):
         flags.append("not robust")
     return f" ({', '.join(flags)})" if flags else ""

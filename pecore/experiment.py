@@ -37,10 +37,14 @@ import pandas as pd
 
 from .errors import PecoreError
 
-__all__ = ["VERDICTS", "Verdict", "judge", "verdict_table", "overall_reading", "ExperimentResult", "display_name", "DISPLAY_NAMES",
-           "stored_or_compute", "read_provenance", "verdict_reading", "READINGS", "verdict_word"]
+__all__ = ["VERDICTS", "MIN_IMAGES", "Verdict", "judge", "verdict_table", "overall_reading", "ExperimentResult", "display_name", "DISPLAY_NAMES",
+           "stored_or_compute", "read_provenance", "read_checked", "verdict_reading", "READINGS", "verdict_word"]
 
 VERDICTS = ("supported", "contradicted", "undecided", "too few data")
+#: the fewest independent images (photographs, test images, reference scenes) an interval may rest on: a bootstrap
+#: over fewer has too few distinct resamples (5 images give at most 126) for its interval to be trusted, so a test
+#: on fewer reads 'too few data' whatever its interval — the one threshold of every chapter that resamples images
+MIN_IMAGES = 10
 
 
 def judge(ci_low: float, ci_high: float, *, predicted: int = 1, n: int | None = None, min_n: int = 4) -> str:
@@ -215,6 +219,51 @@ class ExperimentResult:
         from .cache import atomic_write_text
 
         atomic_write_text(out / "provenance.json", json.dumps(self.provenance, indent=2, default=str) + "\n")
+
+    def write_checked(self, out: Path, files: dict[str, bytes]) -> Path:
+        """Write ``files`` and a ``provenance.json`` that holds their sha256 and its own digest, all or none
+        (:func:`pecore.output.write_result_files`); :func:`read_checked` verifies them on reading back."""
+        import hashlib
+
+        from .output import write_result_files
+        from .probe_result import provenance_digest
+
+        core = {k: v for k, v in self.provenance.items() if k != "store"}
+        prov = {**core, "store": {"sha256": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()},
+                                  "provenance_sha256": provenance_digest(core)}}
+        return write_result_files(out, {**files, "provenance.json": (json.dumps(prov, indent=2, default=str) + "\n").encode()})
+
+
+def read_checked(folder: str | os.PathLike, names: Sequence[str], command: str) -> dict[str, Any]:
+    """The provenance of a result folder written by :meth:`ExperimentResult.write_checked`, after checking that
+    each of ``names`` matches the sha256 recorded there and that the provenance itself was not edited.
+
+    ``command`` names what remakes the folder, for the error message.
+
+    Raises
+    ------
+    DatasetError
+        A file is missing, changed or truncated, or ``provenance.json`` was edited.
+    """
+    import hashlib
+
+    from .errors import DatasetError
+    from .probe_result import provenance_digest
+
+    folder = Path(folder)
+    prov = read_provenance(folder)
+    store = prov.get("store") or {}
+    if store.get("provenance_sha256") != provenance_digest(prov):
+        raise DatasetError(f"{folder / 'provenance.json'} was edited after {command} wrote it (or has no checksums): "
+                           f"restore it (git checkout) or rerun {command}")
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            raise DatasetError(f"{folder} is not a complete result: no {name}; rerun {command}")
+        if store.get("sha256", {}).get(name) != hashlib.sha256(path.read_bytes()).hexdigest():
+            raise DatasetError(f"{path} does not match the sha256 in its provenance.json: the file was changed or "
+                               f"truncated; restore it (git checkout) or rerun {command}")
+    return prov
 
 
 def read_provenance(folder: str | os.PathLike) -> dict[str, Any]:

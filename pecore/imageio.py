@@ -11,7 +11,7 @@ from PIL import Image
 from .errors import DatasetError, ImageError
 from .validate import check_image
 
-__all__ = ["shared_data_dir", "load_image", "save_image", "to_uint8"]
+__all__ = ["shared_data_dir", "portable_data_path", "load_image", "save_image", "to_uint8"]
 
 
 def shared_data_dir() -> Path:
@@ -32,6 +32,24 @@ def shared_data_dir() -> Path:
     if not path.is_dir():
         raise DatasetError(f"shared data folder {path} does not exist; set PECORE_DATA to the folder holding iqa/ and sr/")
     return path
+
+
+def portable_data_path(path: str | os.PathLike) -> str:
+    """How provenance names a dataset folder or file: ``$PECORE_DATA/…`` when it lies in the data folder
+    (:func:`shared_data_dir`), else the path as given — never this machine's folders above the data.
+
+    Examples
+    --------
+    >>> portable_data_path(shared_data_dir() / "iqa" / "live-r2-subset")
+    '$PECORE_DATA/iqa/live-r2-subset'
+    >>> portable_data_path("my/own/folder")
+    'my/own/folder'
+    """
+    p = Path(path)
+    try:
+        return "$PECORE_DATA/" + p.resolve().relative_to(shared_data_dir().resolve()).as_posix()
+    except (ValueError, DatasetError):
+        return str(path)
 
 
 def _to_unit_rgb(im: Image.Image, path: Path) -> np.ndarray:

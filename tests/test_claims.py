@@ -11,7 +11,7 @@ import pytest
 from pecore import claims
 from pecore.book import NOTEBOOKS, execute_chapter
 from pecore.errors import DatasetError, ParameterError, UnknownNameError
-from pecore.experiment import display_name, Verdict, judge
+from pecore.experiment import MIN_IMAGES, display_name, Verdict, judge
 from pecore.notebook import chapter_probe
 from pecore.statistics import bootstrap_interval
 
@@ -70,7 +70,7 @@ def test_sr_row_shows_the_numbers_the_sr_chapter_shows(book):
         assert f"top − {arm} {r.estimate:+.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] ({r.verdict})" in chapter_page
         assert (f"top − {display_name(arm)} · LPIPS-alex: {claims.interval_text(r.estimate, r.ci_low, r.ci_high)}"
                 in claims_page)  # the claims page names measures and arms in words
-        assert r.verdict == judge(r.ci_low, r.ci_high, predicted=-1, n=r.n)  # LPIPS: lower is better
+        assert r.verdict == judge(r.ci_low, r.ci_high, predicted=-1, n=r.n, min_n=MIN_IMAGES)  # LPIPS: lower is better
     row = claims.claims_table(findings).set_index("key").loc["sr"]
     primary = sr[sr.measure == "lpips_alex"]  # the primary measure decides the row
     assert row.verdict == claims.row_verdict(primary.verdict.tolist()) + claims.row_qualifier(primary)

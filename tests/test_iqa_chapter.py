@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from conftest import ROOT, data_path
+from pecore.experiment import MIN_IMAGES
 
 VERDICT = re.compile(r"\[([+-][0-9.e+-]+), ([+-][0-9.e+-]+)\], n = (\d+): \*\*(supported|contradicted|undecided|"
                      r"too few data)\*\*")
@@ -25,6 +26,7 @@ def test_iqa_chapter_runs_under_ci(tmp_path):
     text = "\n".join("".join(o["data"].get("text/markdown", "")) + "".join(o["data"].get("text/plain", ""))
                      for o in outputs if "data" in o)
     assert "Table 1." in text and "Figure 1." in text and "Figure 2." in text and "Table 3." in text
+    assert "among 20 random subsets" in text  # the ci preset's placement against chance (Table 3)
     assert "resized so that their shorter side is 64 pixels" in text
     assert "Gaussian blur" in text and "gblur" not in text and "random-PE" not in text  # names in words
     assert "baseline: PSNR" in text and not re.search(r"\d+e-\d", text)  # plain decimals, no exponent
@@ -34,8 +36,10 @@ def test_iqa_chapter_runs_under_ci(tmp_path):
     assert len(verdicts) >= 3 and "**Overall:**" in text
     for lo, hi, n, word in verdicts:  # each stated verdict is the one its interval gives
         lo, hi, n = float(lo), float(hi), int(n)
-        expected = ("too few data" if n < 4 else "supported" if lo > 0 else "contradicted" if hi < 0 else "undecided")
+        expected = ("too few data" if n < MIN_IMAGES else "supported" if lo > 0 else "contradicted" if hi < 0
+                    else "undecided")
         assert word == expected, (lo, hi, n, word)
+    assert "The rule asks for at least 10 reference scenes; these results rest on 5." in text
 
 
 def test_committed_notebook_carries_no_outputs():

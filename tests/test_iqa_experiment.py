@@ -1,6 +1,7 @@
 """The IQA experiment on real data: cached per-channel terms, the grid, baselines, channel-level test, CLI."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -10,10 +11,11 @@ import torch
 
 from conftest import ROOT, data_path
 from pecore.cli import main
-from pecore.errors import ParameterError
+from pecore.errors import DatasetError, ParameterError
+from pecore.iqa.chance import chance_placement
 from pecore.iqa.datasets import load_live, load_tid2013
 from pecore.iqa.conclusions import conclusions
-from pecore.iqa.experiment import IQAResult, channel_level, subset_grid
+from pecore.iqa.experiment import IQAResult, channel_level, subset_grid, subset_predictions
 from pecore.iqa.experiment import run as run_iqa
 from pecore.iqa.terms import dataset_terms, limit_pairs, pair_terms
 from pecore.iqa.stats import srocc
@@ -88,23 +90,55 @@ def test_channel_level_test(alexnet, live, alex_scores):
         channel_level(terms, alex_scores[alex_scores.channel > 0], live.human_scores, live.groups, human_higher_is_better=False)
 
 
+def test_chance_placement_counts_random_subsets_by_hand(alexnet, live, alex_scores):
+    terms = dataset_terms([alexnet], live, size=64, batch_size=8)[0]["alexnet"]
+    human, groups = live.human_scores, live.groups
+    t = chance_placement(terms, alex_scores, human, groups, human_higher_is_better=False, ps=(25.0,), n_random=60,
+                         n_boot=50, layer_sets={"relu2": ["relu2"]})
+    random, _ = subset_predictions(terms, alex_scores, ["relu2"], "random", 25.0, range(60))
+    r_random = np.array([srocc(row, human) for row in random])  # a distance against DMOS: same direction
+    for subset in ("top", "bottom"):
+        row = t.set_index("subset").loc[subset]
+        pred = subset_predictions(terms, alex_scores, ["relu2"], subset, 25.0)[0][0]
+        assert row.srocc == pytest.approx(srocc(pred, human), abs=1e-9)
+        by_hand = 100 * (np.sum(r_random < row.srocc) + 0.5 * np.sum(r_random == row.srocc)) / 60
+        assert row.percentile == pytest.approx(by_hand)
+        assert row.percentile_lo <= row.percentile_hi and row.n_scenes == 5 and row.n_random == 60
+        assert row.random_lo <= row.random_median <= row.random_hi
+    with pytest.raises(ParameterError, match="n_random"):
+        chance_placement(terms, alex_scores, human, groups, human_higher_is_better=False, ps=(25.0,), n_random=0)
+
+
 def test_run_iqa_end_to_end(alexnet, live, alex_scores, tmp_path):
     result = run_iqa(live, alexnet, alex_scores, settings=replace(SETTINGS, ps=(25.0,), n_boot=20), preset="ci")
     base = result.grid.set_index("subset").loc[["psnr", "ssim", "lpips-vgg", "lpips-alex"]]
     assert (base.srocc > 0.6).all()
     out = result.save(tmp_path / "out")
     assert {p.name for p in out.iterdir()} == {"grid.csv", "channels.csv", "channel_summary.csv", "pairs.csv",
-                                               "provenance.json"}
+                                               "chance.csv", "provenance.json"}
     assert result.provenance["dataset"]["pairs_used"] == 40
+    assert result.provenance["dataset"]["root"] == "$PECORE_DATA/iqa/live-r2-subset"
     back = IQAResult.load(out)
     pd.testing.assert_frame_equal(back.grid, result.grid, check_exact=False, rtol=1e-5, check_dtype=False)
-    # every verdict is the interval's: the sign of the bounds decides it
+    pd.testing.assert_frame_equal(back.chance, result.chance, check_exact=False, rtol=1e-5, check_dtype=False)
+    # five scenes are below the book's threshold: every test reads 'too few data', whatever its interval
     verdicts = conclusions(back)
-    assert verdicts
-    for v in verdicts:
-        expected = ("too few data" if v.n < 4 else "supported" if v.ci_low > 0 else "contradicted" if v.ci_high < 0
-                    else "undecided")
+    assert verdicts and {v.verdict for v in verdicts} == {"too few data"} and {v.n for v in verdicts} == {5}
+    # on enough scenes the sign of the bounds decides, on the side each test predicts
+    for v in conclusions(back, min_scenes=5):
+        lo, hi = v.predicted * v.ci_low, v.predicted * v.ci_high
+        expected = "supported" if min(lo, hi) > 0 else "contradicted" if max(lo, hi) < 0 else "undecided"
         assert v.verdict == expected, v
+    # a table changed after the save, or a relabelled provenance, is refused by name
+    (out / "chance.csv").write_text((out / "chance.csv").read_text()[:-20])  # truncated
+    with pytest.raises(DatasetError, match="does not match the sha256"):
+        IQAResult.load(out)
+    result.save(out)
+    prov = json.loads((out / "provenance.json").read_text())
+    prov["network"] = "vgg16"
+    (out / "provenance.json").write_text(json.dumps(prov))
+    with pytest.raises(DatasetError, match="was edited"):
+        IQAResult.load(out)
     with pytest.raises(ParameterError, match="PE table|channel scores"):
         run_iqa(live, alexnet, None, settings=SETTINGS)
 

@@ -21,14 +21,14 @@
 # %% tags=["parameters"]
 # Parameters (papermill injects new values after this cell)
 network = "vgg16"     # vgg16 or alexnet: the network whose channels are selected by PE
-preset = "quick"      # quick (CPU, reduced resolution), paper (GPU, native resolution), ci (tests)
+preset = "book"       # book (the stored CPU tier), quick (a laptop rerun, smaller images), paper (GPU, native size), ci (tests)
 device = "auto"
 seed = 0              # first seed of the random subsets and of the bootstrap
-use_stored = True     # use the committed paper-preset channel scores when they exist
-data_dir = None       # a dataset folder (LIVE, TID2013, CSIQ, KADID-10k or generic), or None for the shared LIVE part
+use_stored = True     # use the committed results (and paper-grid channel scores) when they match
+data_dir = None       # a dataset folder (LIVE, TID2013, CSIQ, KADID-10k or generic), or None for the LIVE part in the data folder
 layout = "auto"       # dataset layout; auto detects it
 stat = "srocc"        # statistic of the figures: srocc, krocc or plcc
-synthetic = True      # run the synthetic distortion check (no human data)
+synthetic = True      # show the synthetic distortion check (no human data)
 
 # %% tags=["hide-input"]
 # %matplotlib inline
@@ -38,39 +38,35 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 import pecore.notebook as pb
-from pecore.errors import ParameterError
-from pecore.imageio import shared_data_dir
 from pecore.iqa import plots as iqa_plots
-from pecore.iqa.datasets import LAYOUTS, FRDataset, load_dataset
-from pecore.iqa.experiment import run as run_iqa
+from pecore.iqa.conclusions import MIN_SCENES
+from pecore.iqa.datasets import LAYOUTS
+from pecore.iqa.experiment import chapter_result
 from pecore.iqa.stats import STATISTICS
-from pecore.iqa.synthetic import synthetic_check
-from pecore.iqa.settings import get_settings as get_iqa_settings
+from pecore.iqa.settings import PRESETS as IQA_PRESETS, get_settings as get_iqa_settings
 
 params = pb.check_parameters(
     dict(network=network, preset=preset, device=device, seed=seed, use_stored=use_stored, data_dir=data_dir,
          layout=layout, stat=stat, synthetic=synthetic),
-    {"data_dir": pb.Param((str,), optional=True, what="a dataset folder or None"),
+    {"preset": pb.Param((str,), lambda: list(IQA_PRESETS)),
+     "data_dir": pb.Param((str,), optional=True, what="a dataset folder or None"),
      "layout": pb.Param((str,), lambda: list(LAYOUTS)),
      "stat": pb.Param((str,), lambda: list(STATISTICS)),
      "synthetic": pb.Param((bool,))})
 np.random.seed(seed)
 settings = get_iqa_settings(preset)
-probed = pb.chapter_probe(network, preset, use_stored=use_stored, device=device)
-dataset = load_dataset(data_dir or shared_data_dir() / "iqa" / "live-r2-subset", layout)
-if not isinstance(dataset, FRDataset):
-    raise ParameterError(f"notebook parameter data_dir: {data_dir!r} is a 2AFC dataset; this chapter needs full-reference pairs")
-result = run_iqa(dataset, network, probed, settings=settings, preset=preset, device=device, seed=seed)
+result = chapter_result(network, preset, seed=seed, data_dir=data_dir, layout=layout, synthetic=synthetic,
+                        use_stored=use_stored, device=device)
 prov = result.provenance
-prov["stored"] = False
 label = pb.figure_label(prov)
-scores_note = ("the committed paper-preset probe" if probed.provenance.get("stored")
-               else f"a fresh probe under preset {probed.provenance.get('preset')}")
+scores = prov.get("scores", {})
+scores_note = ("the committed paper-grid probe" if scores.get("stored")
+               else f"a fresh probe under preset {scores.get('preset')}") + (f" ({scores['grid']})" if scores.get("grid") else "")
 size_words = f"images at {settings.image_size} px" if settings.image_size else "images at their native size"
 display(HTML(pb.page_summary(
     "Whether distances built from high-PE channels agree better with human quality scores than low-PE or random "
-    "channels.", prov, grid=f"{size_words}, {settings.n_seeds} random subsets per size, {settings.n_boot} bootstrap "
-    f"resamples; PE from {scores_note} ({pb.grid_text(probed.provenance)})")))
+    "channels.", prov, grid=f"{size_words}, {settings.n_random} random subsets per size and layer, "
+    f"{settings.n_boot} bootstrap resamples of the scenes; PE from {scores_note}")))
 display(HTML(pb.provenance_details(params, prov)))
 
 # %% [markdown]
@@ -80,7 +76,7 @@ display(HTML(pb.provenance_details(params, prov)))
 d = prov["dataset"]
 size = settings.image_size
 display(Markdown(
-    f"{iqa_plots.dataset_line(dataset)} This run uses {d['pairs_used']} pairs of {d['reference_images']} reference "
+    f"{iqa_plots.dataset_line(result)} This run uses {d['pairs_used']} pairs of {d['reference_images']} reference "
     "scenes" + (f" (the first {settings.max_pairs} evenly spaced pairs, preset {preset})" if settings.max_pairs else "")
     + ". Images are "
     + (f"**resized so that their shorter side is {size} pixels** (bicubic, antialiased) to fit a CPU budget; "
@@ -117,6 +113,28 @@ display(Markdown(f"**Table 2.** Every layer alone: the SROCC of each subset with
 iqa_plots.interval_table(result.grid[result.grid.layers != "-"], None, stats=["srocc"]).query("layers != 'all'")
 
 # %% [markdown]
+# ## Against chance: the top and bottom subsets among random ones
+#
+# A top-PE subset that agrees with people no better than a typical random subset of the same size says nothing
+# about PE. For every layer alone, all layers together and each p, many random subsets of the same size are drawn
+# and scored, and the top- and bottom-PE subsets are placed among them: their **percentile** is the share of random
+# subsets that agree less with people (50 = a typical random subset). Its 95 % interval resamples the reference
+# scenes, and every random subset is scored again on each resample, so the interval holds both the scenes and the
+# random draws. The paper predicts the top subsets above 50 and the bottom subsets below.
+
+# %% tags=["hide-input"]
+fig = iqa_plots.chance_figure(result.chance)
+plt.show()
+n_random = int(result.chance.n_random.iloc[0])
+display(Markdown(f"**Figure 2.** SROCC with the human scores of the top- and bottom-PE subsets (markers) and of "
+                 f"{n_random} random subsets of the same size (grey: their central 95 %; tick: their median), per "
+                 f"layer and for all five together (all), at each subset size p. — {label}"))
+display(Markdown(f"**Table 3.** Percentile of the top- and bottom-PE subsets among {n_random} random subsets of "
+                 f"their size (share that agree less with people; 50 = typical) [95 % interval, resampling the "
+                 f"{d['reference_images']} reference scenes]. — {label}"))
+iqa_plots.chance_table(result.chance)
+
+# %% [markdown]
 # ## Channel by channel
 #
 # Each channel alone is a distance. Its SROCC with the human scores measures how well that channel by itself
@@ -127,9 +145,9 @@ iqa_plots.interval_table(result.grid[result.grid.layers != "-"], None, stats=["s
 # %% tags=["hide-input"]
 fig = iqa_plots.channel_scatter(result.channels, result.channel_summary)
 plt.show()
-display(Markdown(f"**Figure 2.** PE of every live channel against its own SROCC with the human scores, per layer; "
+display(Markdown(f"**Figure 3.** PE of every live channel against its own SROCC with the human scores, per layer; "
                  f"the title gives Spearman ρ with its 95 % interval. — {label}"))
-display(Markdown(f"**Table 3.** Per layer: the channels used (live and not constant on these images), Spearman ρ "
+display(Markdown(f"**Table 4.** Per layer: the channels used (live and not constant on these images), Spearman ρ "
                  f"between a channel's PE and its own SROCC with the human scores [95 % interval, resampling the "
                  f"reference scenes], the channels left out, and the median single-channel SROCC. — {label}"))
 iqa_plots.channel_table(result.channel_summary)
@@ -144,30 +162,33 @@ iqa_plots.channel_table(result.channel_summary)
 
 # %% tags=["hide-input"]
 if synthetic:
-    syn = synthetic_check(network, probed, settings=settings, preset=preset, device=device, seed=seed)
-    display(Markdown(f"**Table 4.** Synthetic check: rank consistency with the distortion level "
+    display(Markdown(f"**Table 5.** Synthetic check: rank consistency with the distortion level "
                      f"({settings.synthetic_images} photographs at {settings.synthetic_size} px, "
                      f"{settings.synthetic_levels} levels; 1 = always ordered). — {label}"))
-    display(iqa_plots.synthetic_table(syn))
+    display(iqa_plots.synthetic_table(result.synthetic))
 
 # %% [markdown]
 # ## What these data can and cannot support
 #
-# The statements below are computed from the numbers above. Top-PE subsets are compared with bottom-PE and random
-# ones by the SROCC difference with a **paired** bootstrap interval (both scored on the same resampled scenes); a
-# difference is called only when that interval excludes 0.
+# The statements below are computed from the numbers above by the book's one rule (Method page,
+# {ref}`verdict-rule`): top-PE subsets are compared with bottom-PE ones by the SROCC difference with a **paired**
+# bootstrap interval (both scored on the same resampled scenes), and with random ones by their percentile (Table 3);
+# a test is supported or contradicted only when its interval excludes 0 (50 for a percentile), and every test reads
+# "too few data" when the intervals rest on fewer scenes than the rule asks for.
 
 # %% tags=["hide-input"]
+display(Markdown(f"The rule asks for at least {MIN_SCENES} reference scenes; these results rest on "
+                 f"{d['reference_images']}."))
 display(Markdown("\n".join(f"- {line}" for line in iqa_plots.conclusions(result, stat))))
 display(Markdown(iqa_plots.limits(result)))
+display(Markdown(
+    "Every distance here, including PSNR, ranks these distortions well, which leaves little room for one subset to "
+    f"beat another. The channel-level test uses hundreds of channels but the same {d['reference_images']} scenes. "
+    "A conclusion about the paper's claim needs the full databases (`preset=\"paper\"`, `data_dir=...` on a GPU), "
+    "and even then it holds only for the choices made in reconstructing PE (Method page); the PE chapter shows how "
+    "much the ranking depends on them."))
 
 # %% [markdown]
-# Every distance here, including PSNR, ranks LIVE's distortions well, which leaves little room for one subset to
-# beat another. The channel-level test uses hundreds of channels but the same five scenes. A conclusion about the
-# paper's claim needs the full databases (`preset="paper"`, `data_dir=...` on a GPU), and even then it holds only for
-# the choices we made in reconstructing PE ({ref}`what-is-reconstructed`); the PE chapter shows how much the ranking
-# depends on them.
-#
 # Rerun this chapter on another dataset or network with papermill, for example:
 #
 # ```

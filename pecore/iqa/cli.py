@@ -126,7 +126,7 @@ def _add_iqa(sub: argparse._SubParsersAction) -> None:
                    "folder with a generic scores.csv)")
     p.add_argument("--layout", default="auto", choices=LAYOUTS, help="dataset layout (default: detect it)")
     p.add_argument("--net", default="vgg16", choices=("vgg16", "alexnet"), help="network whose channels are studied")
-    p.add_argument("--preset", default="quick", help="grid and budgets: quick (CPU), paper (GPU), ci (tests)")
+    p.add_argument("--preset", default="quick", help="grid and budgets: quick (laptop CPU), book (the stored tier, CPU), paper (GPU), ci (tests)")
     p.add_argument("--probe-result", default=None, help="pe_table.csv (or its folder) from `pecore probe`; default: the "
                    "stored paper-preset scores, else a probe under --preset")
     p.add_argument("--size", type=int, default=None, help="override the preset's image size (shorter side, pixels)")
@@ -137,6 +137,8 @@ def _add_iqa(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="first seed of the random subsets and the bootstrap")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:N")
     p.add_argument("--no-cache", action="store_true", help="recompute the per-channel terms")
+    p.add_argument("--synthetic", action="store_true", help="also run the synthetic distortion check (Set5 photographs "
+                   "from the data folder) and save it as synthetic.csv")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_run_iqa)
@@ -171,15 +173,35 @@ def _run_iqa(args: argparse.Namespace) -> int:
     ds = load_dataset(args.data, args.layout, resize=args.resize)
     if not isinstance(ds, FRDataset):
         raise ParameterError(f"{args.data} is a 2AFC dataset; `pecore iqa` needs full-reference pairs with scores")
-    table, info = _pe_table(args.net, args.probe_result, args.preset, args.device)
+    if args.probe_result is None:
+        from ..notebook import chapter_probe
+
+        table = chapter_probe(args.net, settings.probe_preset, device=args.device)
+    else:
+        table, _ = _pe_table(args.net, args.probe_result, settings.probe_preset, args.device)
     result = run_iqa(ds, args.net, table, settings=settings, preset=args.preset, device=args.device, seed=args.seed,
                      cache=not args.no_cache, progress=not args.quiet)
-    result.provenance["channel_scores"] = info["scores"]
+    if args.probe_result is not None:
+        from ..imageio import portable_data_path
+
+        result.provenance["scores"] = {"source": "pe_table.csv given by --probe-result",
+                                       "file": portable_data_path(args.probe_result)}
+    if args.synthetic:
+        import time
+
+        from .synthetic import synthetic_check
+
+        t0 = time.perf_counter()
+        result.synthetic = synthetic_check(args.net, table, settings=settings, preset=args.preset, device=args.device,
+                                           seed=args.seed, cache=not args.no_cache, progress=not args.quiet)
+        result.provenance.setdefault("seconds", {})["synthetic_check"] = round(time.perf_counter() - t0, 2)
     result.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
     result.save(out)
     best = result.grid[result.grid.layers == "all"].sort_values("srocc", ascending=False).iloc[0]
     print(f"{ds.summary()}")
-    print(f"wrote {out}/grid.csv ({len(result.grid)} rows), channels.csv, channel_summary.csv, pairs.csv, provenance.json; "
+    extra = ", synthetic.csv" if args.synthetic else ""
+    print(f"wrote {out}/grid.csv ({len(result.grid)} rows), channels.csv, channel_summary.csv, pairs.csv, chance.csv{extra}, "
+          f"provenance.json; "
           f"best all-layer subset: {best.subset} {best.p:g} % (SROCC {best.srocc:.3f} "
           f"[{best.srocc_lo:.3f}, {best.srocc_hi:.3f}])")
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +17,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..cache import atomic_write_text
 from ..errors import DatasetError, ParameterError
+from ..imageio import portable_data_path
 from ..networks import Network
-from ..experiment import ExperimentResult, read_provenance
+from ..experiment import ExperimentResult, read_checked, stored_or_compute
 from ..provenance import provenance_record
 from ..selection import select_channels
 from ..validate import check_choice
 from .baselines import higher_is_better
+from .chance import chance_placement
 from .datasets import FRDataset
 from .terms import PairTerms, dataset_terms, limit_pairs
 from .settings import IQASettings
@@ -38,6 +39,9 @@ __all__ = [
     "baseline_rows",
     "channel_level",
     "run",
+    "chapter_result",
+    "scores_record",
+    "stored_dir",
 ]
 
 
@@ -186,13 +190,16 @@ def channel_level(terms: PairTerms, table: pd.DataFrame, human: np.ndarray, grou
 
 @dataclass
 class IQAResult(ExperimentResult):
-    """Everything the IQA chapter shows: the grid, baselines, channel-level test, per-pair values."""
+    """Everything the IQA chapter shows: the grid, baselines, channel-level test, per-pair values, and the
+    top- and bottom-PE subsets placed among random ones (``chance``, :func:`pecore.iqa.chance.chance_placement`)."""
 
     grid: pd.DataFrame
     channels: pd.DataFrame
     channel_summary: pd.DataFrame
     pairs: pd.DataFrame
     provenance: dict[str, Any]
+    chance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    synthetic: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -200,33 +207,36 @@ class IQAResult(ExperimentResult):
         return self.grid
 
     def save(self, out_dir: str | os.PathLike) -> Path:
-        """Write ``grid.csv``, ``channels.csv``, ``channel_summary.csv``, ``pairs.csv``, ``provenance.json``."""
+        """Write ``grid.csv``, ``channels.csv``, ``channel_summary.csv``, ``pairs.csv``, ``chance.csv``,
+        ``synthetic.csv`` (when the synthetic check was run) and ``provenance.json`` (with their sha256): all of them
+        or, on any failure, none."""
         from ..output import check_output_dir
 
         out = check_output_dir(out_dir)
-        for name in _TABLES:
-            atomic_write_text(out / f"{name}.csv", getattr(self, name).to_csv(index=False, float_format="%.6g"))
-        self.write_provenance(out)
-        return out
+        names = _TABLES + (("synthetic",) if not self.synthetic.empty else ())
+        return self.write_checked(out, {f"{n}.csv": getattr(self, n).to_csv(index=False, float_format="%.6g").encode()
+                                        for n in names})
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> IQAResult:
-        """Read a result written by :meth:`save`.
+        """Read a result written by :meth:`save`, checking every file against the sha256 in its provenance.
 
         Raises
         ------
         DatasetError
-            A table is missing.
+            A table is missing, changed or truncated, or the provenance was edited.
         """
         folder = Path(folder)
         missing = [n for n in _TABLES if not (folder / f"{n}.csv").is_file()]
         if missing:
             raise DatasetError(f"{folder} is not a saved IQA result: no {', '.join(m + '.csv' for m in missing)}")
-        tables = [pd.read_csv(folder / f"{n}.csv") for n in _TABLES]
-        return cls(*tables, read_provenance(folder))
+        names = _TABLES + (("synthetic",) if (folder / "synthetic.csv").is_file() else ())
+        prov = read_checked(folder, [f"{n}.csv" for n in names], "`pecore iqa`")
+        tables = {n: pd.read_csv(folder / f"{n}.csv") for n in names}
+        return cls(**tables, provenance=prov)
 
 
-_TABLES = ("grid", "channels", "channel_summary", "pairs")
+_TABLES = ("grid", "channels", "channel_summary", "pairs", "chance")
 
 
 def run(dataset: FRDataset, network: Network | str = "vgg16", pe_table: Any = None, *,
@@ -279,13 +289,15 @@ def run(dataset: FRDataset, network: Network | str = "vgg16", pe_table: Any = No
                       grid], ignore_index=True)
     channels, summary = channel_level(studied, table, human, groups, human_higher_is_better=hib,
                                       n_boot=settings.n_boot_channels, seed=seed, level=settings.level)
+    chance = chance_placement(studied, table, human, groups, human_higher_is_better=hib, ps=settings.ps,
+                              n_random=settings.n_random, n_boot=settings.n_boot, seed=seed, level=settings.level)
     pairs = data.pairs.copy()
     for name, v in preds.items():
         pairs[name] = v
     pairs["subset_all"] = subset_predictions(studied, table, studied.layers, "all", 100.0)[0][0]
     prov = provenance_record(network=net, preset=preset, device=net.device,
                              parameters={"iqa": settings.as_dict(), "seed": seed},
-                             dataset={"name": data.name, "layout": data.layout, "root": str(data.root),
+                             dataset={"name": data.name, "layout": data.layout, "root": portable_data_path(data.root),
                                       "pairs_present": len(data), "pairs_listed": data.n_listed,
                                       "pairs_used": len(data), "pairs_available": len(dataset),
                                       "reference_images": int(data.pairs.group.nunique()),
@@ -293,6 +305,84 @@ def run(dataset: FRDataset, network: Network | str = "vgg16", pe_table: Any = No
                              terms_cache_hit=studied.provenance.get("cache_hit"),
                              seconds={"features_and_baselines": round(t_feat, 2),
                                       "statistics": round(time.perf_counter() - t0 - t_feat, 2)},
-                             scores_provenance={k: (pe_table.provenance.get(k) if hasattr(pe_table, "provenance") else None)
-                                                for k in ("preset", "stored")})
-    return IQAResult(grid, channels, summary, pairs, prov)
+                             scores=scores_record(pe_table))
+    return IQAResult(grid, channels, summary, pairs, prov, chance)
+
+
+def scores_record(pe_table: Any) -> dict[str, Any]:
+    """Where a run's PE ranking came from, for its provenance: the probe's preset, grid and whether it was the
+    stored one (a ``ProbeResult``), else that the caller passed a table.
+
+    Examples
+    --------
+    >>> scores_record(pd.DataFrame({"layer": ["l"], "channel": [0], "pe": [1.0]}))
+    {'source': 'a table of channel scores passed by the caller'}
+    """
+    from ..captions import grid_text
+
+    prov = getattr(pe_table, "provenance", None)
+    if not isinstance(prov, dict):
+        return {"source": "a table of channel scores passed by the caller"}
+    return {"source": "stored paper-grid probe" if prov.get("stored") else f"probe under preset {prov.get('preset')}",
+            "stored": bool(prov.get("stored")), "preset": prov.get("preset"), "grid": grid_text(prov),
+            "score_config": prov.get("parameters", {}).get("score_config")}
+
+
+def stored_dir(network: str, preset: str) -> Path:
+    """The folder of the committed IQA results of ``network`` at ``preset`` (it may not exist)."""
+    from ..stored import stored_results
+
+    return stored_results("iqa", network, preset)
+
+
+def chapter_result(network: str, preset: str, *, seed: int = 0, data_dir: str | os.PathLike | None = None,
+                   layout: str = "auto", synthetic: bool = True, use_stored: bool = True,
+                   device: str | torch.device = "auto", progress: bool = False) -> IQAResult:
+    """The chapter's IQA result: the stored one of ``preset`` when allowed, present and matching, else a run.
+
+    The stored results hold the default dataset (the LIVE part in the data folder), the default scoring of the
+    stored paper-grid probe, and the synthetic check; they are used for the same network, preset and seed when
+    no other ``data_dir`` or ``layout`` is asked — so the chapter renders without the datasets. A run needs
+    the data folder (``$PECORE_DATA``). ``provenance['scores']`` says where the PE ranking came from.
+
+    Examples
+    --------
+    >>> r = chapter_result("vgg16", "book")
+    >>> r.provenance["stored"], r.provenance["dataset"]["reference_images"], len(r.chance) > 0
+    (True, 5, True)
+    """
+    from ..imageio import shared_data_dir
+    from ..notebook import chapter_probe
+    from .datasets import load_dataset
+    from .settings import get_settings
+    from .synthetic import synthetic_check
+
+    settings = get_settings(preset)
+    default_data = data_dir is None and layout == "auto"
+
+    def mismatch(res: IQAResult) -> str | None:
+        par = res.provenance.get("parameters", {})
+        why = [w for w, bad in (("seed", par.get("seed") != seed),
+                                ("network", res.provenance.get("network") != network),
+                                ("settings", par.get("iqa") != settings.as_dict()),
+                                ("synthetic check", synthetic and res.synthetic.empty)) if bad]
+        return f"the stored run has another {', '.join(why)}" if why else None
+
+    def compute() -> IQAResult:
+        dataset = load_dataset(data_dir or shared_data_dir() / "iqa" / "live-r2-subset", layout)
+        if not isinstance(dataset, FRDataset):
+            raise ParameterError(f"data_dir {data_dir!r} is a 2AFC dataset; the IQA chapter needs full-reference pairs")
+        probed = chapter_probe(network, settings.probe_preset, use_stored=use_stored, device=device)
+        res = run(dataset, network, probed, settings=settings, preset=preset, device=device, seed=seed,
+                  progress=progress)
+        if synthetic:
+            res.synthetic = synthetic_check(network, probed, settings=settings, preset=preset, device=device,
+                                            seed=seed, progress=progress)
+        return res
+
+    if not default_data:
+        res = compute()
+        res.provenance["stored"] = False
+        res.provenance["stored_reason"] = "another dataset was asked for (data_dir / layout)"
+        return res
+    return stored_or_compute(stored_dir(network, preset), IQAResult.load, mismatch, compute, use_stored=use_stored)

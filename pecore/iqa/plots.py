@@ -14,7 +14,8 @@ from ..figures import layer_color, panel_grid
 from .experiment import IQAResult
 
 __all__ = ["STAT_NAMES", "BASELINE_NAMES", "DISTORTION_NAMES", "DATASET_NAMES", "interval_table", "score_vs_p",
-           "channel_scatter", "channel_table", "synthetic_table", "dataset_line", "conclusions", "limits"]
+           "channel_scatter", "channel_table", "synthetic_table", "dataset_line", "chance_figure", "chance_table",
+           "conclusions", "limits"]
 
 STAT_NAMES = {"srocc": "SROCC", "krocc": "KROCC", "plcc": "PLCC (logistic)"}
 #: the baselines' names in words
@@ -121,6 +122,56 @@ def score_vs_p(grid: pd.DataFrame, stat: str = "srocc", layer_sets: Sequence[str
     return fig
 
 
+def chance_figure(chance: pd.DataFrame) -> plt.Figure:
+    """The top- and bottom-PE subsets among random subsets of their size: one panel per p, one column per layer set.
+
+    Grey bars span the central 95 % of the random subsets' SROCC (tick: their median); the markers are the
+    top- and bottom-PE subsets, labelled with their percentile among the random ones.
+    """
+    ps = sorted(chance.p.unique())
+    sets = list(dict.fromkeys(chance.layers))
+    fig, axes = plt.subplots(1, len(ps), figsize=(min(6.8, 2.3 * len(ps) + 0.6), 3.1), sharey=True, squeeze=False)
+    x = np.arange(len(sets))
+    for ax, p in zip(axes[0], ps):
+        c = chance[chance.p == p].set_index(["layers", "subset"])
+        rand = c.xs("top", level="subset").reindex(sets)
+        ax.vlines(x, rand.random_lo, rand.random_hi, color="0.7", lw=6, label="random subsets (central 95 %)")
+        ax.hlines(rand.random_median, x - 0.25, x + 0.25, color="0.35", lw=1.2)
+        for subset, dx in (("top", -0.12), ("bottom", 0.12)):
+            color, marker, name = SUBSET_STYLE[subset]
+            r = c.xs(subset, level="subset").reindex(sets)
+            ax.scatter(x + dx, r.srocc, color=color, marker=marker, s=26, zorder=3, label=name)
+        ax.set_xticks(x)
+        ax.set_xticklabels(["all" if l == "all" else l.replace("relu", "") for l in sets], fontsize=8)
+        ax.set_title(f"p = {p:g} %", fontsize=10)
+        ax.set_xlabel("layer (relu…)")
+    axes[0, 0].set_ylabel("SROCC with human scores")
+    h, l = axes[0, 0].get_legend_handles_labels()
+    fig.legend(h, l, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def chance_table(chance: pd.DataFrame) -> pd.DataFrame:
+    """Percentile of the top- and bottom-PE subsets among the random ones, ``estimate [low, high]``, per layer set
+    (rows) and p (columns).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"layers": "all", "p": 25.0, "subset": ["top", "bottom"], "percentile": [80.0, 20.0],
+    ...                   "percentile_lo": [60.0, 5.0], "percentile_hi": [95.0, 40.0]})
+    >>> chance_table(c).iloc[0].tolist()
+    ['80 [60, 95]', '20 [5, 40]']
+    """
+    rows = {}
+    for _, r in chance.iterrows():
+        name = "all layers" if r.layers == "all" else r.layers
+        rows.setdefault(name, {})[f"{r.subset} {r.p:g} %"] = \
+            f"{r.percentile:.0f} [{r.percentile_lo:.0f}, {r.percentile_hi:.0f}]"
+    order = [f"{s} {p:g} %" for p in sorted(chance.p.unique()) for s in ("top", "bottom")]
+    return pd.DataFrame.from_dict(rows, orient="index")[order]
+
+
 def channel_scatter(channels: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
     """PE against each channel's own SROCC with the human scores, one panel per layer, ρ and interval in the title."""
     layers = list(summary.layer)
@@ -174,9 +225,12 @@ def synthetic_table(table: pd.DataFrame) -> pd.DataFrame:
     return out.set_index("metric").round(3)
 
 
-def dataset_line(dataset, pairs_used: int | None = None) -> str:
+def dataset_line(dataset) -> str:
     """One sentence about a full-reference dataset in words: which database, pairs, scenes, human score and
     distortions (LIVE's folder names such as ``gblur`` and ``wn`` as 'Gaussian blur' and 'white noise').
+
+    ``dataset`` is a loaded :class:`pecore.iqa.datasets.FRDataset`, or an :class:`IQAResult` (its pairs and
+    provenance say the same, so a stored result is described without the data).
 
     Examples
     --------
@@ -185,13 +239,20 @@ def dataset_line(dataset, pairs_used: int | None = None) -> str:
     >>> dataset_line(load_dataset(shared_data_dir() / "iqa/live-r2-subset"))[:80]
     'Part of LIVE release 2 (folder live-r2-subset): 95 of 95 listed pairs present, 5'
     """
-    name = DATASET_NAMES.get(dataset.layout, dataset.layout)
-    score = ("mean opinion score (MOS; higher is better)" if dataset.higher_is_better
+    if isinstance(dataset, IQAResult):
+        d = dataset.provenance.get("dataset", {})
+        layout, name, pairs = d.get("layout"), d.get("name"), dataset.pairs
+        n_listed, hib = int(d.get("pairs_listed", len(pairs))), bool(d.get("higher_is_better"))
+    else:
+        layout, name, pairs = dataset.layout, dataset.name, dataset.pairs
+        n_listed, hib = dataset.n_listed, dataset.higher_is_better
+    words = DATASET_NAMES.get(layout, layout)
+    score = ("mean opinion score (MOS; higher is better)" if hib
              else "differential mean opinion score (DMOS; lower is better)")
-    kinds = ", ".join(f"{DISTORTION_NAMES.get(k, k)} ({v})" for k, v in dataset.pairs.distortion.value_counts().items())
-    part = "Part of " if len(dataset) < dataset.n_listed or "subset" in dataset.name else ""
-    return (f"{part}{name} (folder {dataset.name}): {len(dataset)} of {dataset.n_listed} listed pairs present, "
-            f"{dataset.pairs.group.nunique()} reference scenes; human score: {score}. Distortions (pairs): {kinds}.")
+    kinds = ", ".join(f"{DISTORTION_NAMES.get(k, k)} ({v})" for k, v in pairs.distortion.value_counts().items())
+    part = "Part of " if len(pairs) < n_listed or "subset" in str(name) else ""
+    return (f"{part}{words} (folder {name}): {len(pairs)} of {n_listed} listed pairs present, "
+            f"{pairs.group.nunique()} reference scenes; human score: {score}. Distortions (pairs): {kinds}.")
 
 
 def conclusions(result: IQAResult, stat: str = "srocc") -> list[str]:
@@ -199,16 +260,15 @@ def conclusions(result: IQAResult, stat: str = "srocc") -> list[str]:
     each listing its tests as ``where: estimate [low, high], n = N: **verdict**`` (plain decimals), then the
     single layers counted, and the overall reading.
 
-    ``stat`` is kept for the caller's figures; the verdicts use the paired SROCC differences
-    (:func:`pecore.iqa.conclusions.conclusions`).
+    ``stat`` is kept for the caller's figures; the verdicts use SROCC (:func:`pecore.iqa.conclusions.conclusions`).
 
     Examples
     --------
     >>> g = pd.DataFrame([{"layers": "all", "subset": "top", "p": p, "top_minus_bottom_diff": d,
     ...                    "top_minus_bottom_lo": d - 0.02, "top_minus_bottom_hi": d + 0.02} for p, d in ((10, 0.0), (25, 0.03))])
-    >>> r = IQAResult(g, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {"dataset": {"reference_images": 5}})
+    >>> r = IQAResult(g, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {"dataset": {"reference_images": 12}})
     >>> print(conclusions(r)[0])
-    **Top-PE channels predict human scores better than bottom-PE channels** — all layers together, SROCC top − bottom: p = 10 %: 0.000 [-0.020, +0.020], n = 5: **undecided**; p = 25 %: +0.030 [+0.010, +0.050], n = 5: **supported**
+    **Top-PE channels predict human scores better than bottom-PE channels** — all layers together, SROCC top − bottom: p = 10 %: 0.000 [-0.020, +0.020], n = 12: **undecided**; p = 25 %: +0.030 [+0.010, +0.050], n = 12: **supported**
     """
     from ..tables import interval_text
     from ..experiment import overall_reading
@@ -227,15 +287,17 @@ def conclusions(result: IQAResult, stat: str = "srocc") -> list[str]:
         lines.append(f"**{claim[0].upper() + claim[1:]}** — {where}, {display_name(measure)}: {tests}")
     per_layer = [v for v in verdicts if v not in shown]
     if per_layer:
-        lines.append(f"Single layers (top − bottom and top − random at each p; Table 2): {overall_reading(per_layer)}")
+        lines.append(f"Single layers (top − bottom and the placement among random subsets at each p): "
+                     f"{overall_reading(per_layer)}")
     lines.append(f"**Overall:** {overall_reading(verdicts)}")
     return lines
 
 
 def limits(result: IQAResult) -> str:
-    """What the subset differences can carry, in words computed from the verdicts: how many scenes the intervals
-    resample, and — for every all-layers difference whose interval excludes 0 — its size, so that the page
-    never calls a difference 'within the noise' that a verdict calls, nor a narrow interval on few scenes strong.
+    """What the tests can carry, in words computed from the verdicts: how many scenes the intervals resample, and —
+    on too few scenes — how the all-layers intervals fall, described for these scenes only; on enough scenes, the
+    size of every all-layers difference a verdict calls, so that the page never calls a narrow interval on few
+    scenes strong.
 
     Examples
     --------
@@ -243,34 +305,34 @@ def limits(result: IQAResult) -> str:
     ...                    "top_minus_bottom_lo": 0.001, "top_minus_bottom_hi": 0.035}])
     >>> r = IQAResult(g, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {"dataset": {"reference_images": 5}})
     >>> print(limits(r))  # doctest: +NORMALIZE_WHITESPACE
-    Every interval of a subset difference resamples the 5 reference scenes, so it rests on 5 independent units
-    (at most 126 distinct resamples). One all-layers difference has an interval that excludes 0: SROCC top − bottom
-    at p = 25 %, +0.018 [+0.001, +0.035] (supported). It is a difference of a few hundredths of SROCC, and its
-    interval, narrow as it is, rests on only 5 scenes: a weak result that more scenes could overturn, not yet a
-    finding about the paper's claim. An 'undecided' is weak evidence either way.
+    Every interval here resamples the 5 reference scenes, so it rests on 5 independent units (at most 126 distinct
+    resamples). This book calls no verdict on fewer than 10 scenes: every test reads 'too few data'. As a
+    description of these 5 scenes only, of the 1 all-layers interval, 1 lies on the side the paper predicts, 0 on
+    the other side and 0 include 0.
     """
     from math import comb
 
     from ..tables import interval_text
-    from .conclusions import conclusions as verdicts_of
+    from .conclusions import MIN_SCENES, conclusions as verdicts_of
 
     n_ref = int(result.provenance.get("dataset", {}).get("reference_images") or 0)
-    called = [v for v in verdicts_of(result) if v.scope.startswith("all layers") and v.verdict in
-              ("supported", "contradicted")]
-    text = (f"Every interval of a subset difference resamples the {n_ref} reference scenes, so it rests on {n_ref} "
-            f"independent units (at most {comb(2 * n_ref - 1, n_ref)} distinct resamples).")
+    together = [v for v in verdicts_of(result) if v.scope.startswith("all layers")]
+    text = (f"Every interval here resamples the {n_ref} reference scenes, so it rests on {n_ref} independent units "
+            f"(at most {comb(2 * n_ref - 1, n_ref)} distinct resamples).")
+    if n_ref < MIN_SCENES:
+        side = [np.sign(v.ci_low) * v.predicted if np.sign(v.ci_low) == np.sign(v.ci_high) else 0 for v in together]
+        return (text + f" This book calls no verdict on fewer than {MIN_SCENES} scenes: every test reads 'too few "
+                f"data'. As a description of these {n_ref} scenes only, of the {len(together)} all-layers interval"
+                f"{'' if len(together) == 1 else 's'}, {sum(x > 0 for x in side)} lie{'s' if sum(x > 0 for x in side) == 1 else ''} "
+                f"on the side the paper predicts, {sum(x < 0 for x in side)} on the other side and "
+                f"{sum(x == 0 for x in side)} include 0.")
+    called = [v for v in together if v.verdict in ("supported", "contradicted")]
     if called:
         listing = "; ".join(f"{v.measure} at {v.scope.split(', ', 1)[-1]}, "
                             f"{interval_text(v.estimate, v.ci_low, v.ci_high)} ({v.verdict})" for v in called)
-        size = max(abs(v.estimate) for v in called)
-        words = "a few hundredths" if size < 0.1 else "about a tenth or more"
         one = len(called) == 1
-        text += (f" {'One' if one else len(called)} all-layers difference{'' if one else 's'} "
-                 f"{'has an interval' if one else 'have intervals'} that exclude{'s' if one else ''} 0: {listing}. "
-                 f"{'It is a difference' if one else 'They are differences'} of {words} of SROCC, and "
-                 f"{'its interval' if one else 'their intervals'}, narrow as {'it is' if one else 'they are'}, rest"
-                 f"{'s' if one else ''} on only {n_ref} scenes: a weak result that more scenes could overturn, not yet "
-                 "a finding about the paper's claim.")
+        text += (f" {'One' if one else len(called)} all-layers test{'' if one else 's'} "
+                 f"{'has an interval' if one else 'have intervals'} that exclude{'s' if one else ''} 0: {listing}.")
     else:
-        text += " No all-layers difference excludes 0 here."
+        text += " No all-layers interval excludes 0 here."
     return text + " An 'undecided' is weak evidence either way."

@@ -19,7 +19,10 @@ class IQASettings:
     ps
         Subset sizes in percent of a layer's channels.
     n_seeds
-        Random subsets drawn per layer and p (at least 10).
+        Random subsets drawn per layer and p for the grid's random rows (at least 10).
+    n_random
+        Random subsets per layer and p that the top- and bottom-PE subsets are placed among
+        (:func:`pecore.iqa.chance.chance_placement`; seeds from the first, so the grid's are among them).
     n_boot
         Bootstrap resamples (of reference images) for the intervals of the grid.
     n_boot_channels
@@ -39,11 +42,14 @@ class IQASettings:
         Their shorter side in pixels.
     synthetic_levels
         Distortion levels per kind (1..5 of the built-in ladders).
+    probe_preset
+        Probe preset of the channel scores when the stored paper-grid probe is not used.
     """
 
     image_size: int | None = 192
     ps: tuple[float, ...] = (10.0, 25.0, 50.0)
     n_seeds: int = 10
+    n_random: int = 200
     n_boot: int = 1000
     n_boot_channels: int = 200
     random_plcc_interval: bool = False
@@ -53,6 +59,7 @@ class IQASettings:
     synthetic_images: int = 5
     synthetic_size: int = 128
     synthetic_levels: int = 5
+    probe_preset: str = "quick"
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict."""
@@ -60,16 +67,17 @@ class IQASettings:
 
 
 PRESETS: dict[str, IQASettings] = {
-    "ci": IQASettings(image_size=64, ps=(25.0, 50.0), n_boot=50, n_boot_channels=20, max_pairs=40, batch_size=16,
-                      synthetic_images=1, synthetic_size=64),
+    "ci": IQASettings(image_size=64, ps=(25.0, 50.0), n_random=20, n_boot=50, n_boot_channels=20, max_pairs=40,
+                      batch_size=16, synthetic_images=1, synthetic_size=64, probe_preset="ci"),
     "quick": IQASettings(image_size=160, n_boot=300, n_boot_channels=100, synthetic_images=2, synthetic_size=96),
-    "paper": IQASettings(image_size=None, n_boot=2000, n_boot_channels=1000, random_plcc_interval=True,
-                         batch_size=16, synthetic_images=19, synthetic_size=256),
+    "book": IQASettings(),
+    "paper": IQASettings(image_size=None, n_random=1000, n_boot=2000, n_boot_channels=1000, random_plcc_interval=True,
+                         batch_size=16, synthetic_images=19, synthetic_size=256, probe_preset="paper"),
 }
 
 
 def get_settings(name: str, **overrides: Any) -> IQASettings:
-    """The IQA budgets of preset ``name`` (``ci``, ``quick``, ``paper``), with fields overridden if asked.
+    """The IQA budgets of preset ``name`` (``ci``, ``quick``, ``book``, ``paper``), with fields overridden if asked.
 
     Unknown presets and fields raise :class:`pecore.errors.UnknownNameError`.
 

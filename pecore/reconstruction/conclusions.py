@@ -21,11 +21,11 @@ import pandas as pd
 
 from .. import statistics
 from ..claims import CLAIMS, row_qualifier, row_verdict
-from ..experiment import Verdict, judge
+from ..experiment import MIN_IMAGES, Verdict, judge
 from .experiment import CONVERGED_BELOW, ReconstructionResult
 from .measures import BANDS, HIGHER_IS_BETTER, MEASURES
 
-__all__ = ["CLAIM_PARTS", "PRIMARY", "RESAMPLED", "MIN_CONVERGED", "primary_reading", "contrasts", "robustness", "conclusions", "band_table",
+__all__ = ["CLAIM_PARTS", "PRIMARY", "RESAMPLED", "MIN_CONVERGED", "primary_reading", "contrasts", "n_photographs", "robustness", "conclusions", "band_table",
            "convergence_summary", "init_spread"]
 
 #: the paper's claim in parts: (measure column, the part it tests, the predicted sign of top − bottom)
@@ -73,9 +73,22 @@ def _per_init_means(t: pd.DataFrame, a: str, b: str, measure: str) -> pd.Series:
     return d.groupby(level=["layer", "tv_weight", "seed"]).mean()
 
 
+def n_photographs(result: ReconstructionResult, layer: str) -> int:
+    """How many photographs the runs of ``layer`` invert: the independent units of its intervals.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": ["l", "l", "l"], "image": [0, 0, 1]})
+    >>> n_photographs(ReconstructionResult(t, np.zeros(0), {}, {}, {}, {}), "l")
+    2
+    """
+    t = result.table
+    return int(t[t.layer == layer].image.nunique())
+
+
 def robustness(result: ReconstructionResult, *, a: str = "top", b: str = "bottom",
                parts: Sequence[tuple[str, str, int]] = CLAIM_PARTS, n_boot: int | None = None,
-               seed: int = 0) -> pd.DataFrame:
+               seed: int = 0, min_images: int = MIN_IMAGES) -> pd.DataFrame:
     """Per layer and part of the claim: the verdict under each prior, whether every init agrees, and 'robust'.
 
     Returns one row per layer and measure: ``layer, measure, claim, predicted, verdict_<λ>`` for each prior,
@@ -85,7 +98,7 @@ def robustness(result: ReconstructionResult, *, a: str = "top", b: str = "bottom
     --------
     >>> rows = [{"layer": "l", "tv_weight": tv, "image": i, "seed": s, "draw": 0, "subset": sub,
     ...          "structure": (0.8 if sub == "top" else 0.5) + 0.01 * i + 0.001 * s}
-    ...         for tv in (0.5, 0.0) for i in range(6) for s in range(3) for sub in ("top", "bottom")]
+    ...         for tv in (0.5, 0.0) for i in range(12) for s in range(3) for sub in ("top", "bottom")]
     >>> r = ReconstructionResult(pd.DataFrame(rows), np.zeros(0), {}, {}, {}, {"parameters": {"n_boot": 200}})
     >>> robustness(r, parts=[CLAIM_PARTS[0]])[["verdict_0.5", "verdict_0", "inits_agree", "robust"]].values.tolist()
     [['supported', 'supported', 'yes', True]]
@@ -102,7 +115,7 @@ def robustness(result: ReconstructionResult, *, a: str = "top", b: str = "bottom
             for tv in priors:
                 r = diffs[(diffs.layer == layer) & (diffs.tv_weight == tv) & (diffs.measure == measure)]
                 verdicts[tv] = judge(float(r.ci_low.iloc[0]), float(r.ci_high.iloc[0]), predicted=sign,
-                                     n=int(r.n_pairs.iloc[0])) if len(r) else "too few data"
+                                     n=n_photographs(result, layer), min_n=min_images) if len(r) else "too few data"
             main = verdicts[priors[0]]
             direction = sign if main == "supported" else -sign if main == "contradicted" else 0
             per_init = _per_init_means(t[t.layer == layer], a, b, measure)
@@ -144,20 +157,20 @@ def _provisional_layers(result: ReconstructionResult) -> set[str]:
     return set(pooled[pooled.share < MIN_CONVERGED].layer)
 
 
-def conclusions(result: ReconstructionResult, *, n_boot: int | None = None, min_pairs: int = 4) -> list[Verdict]:
+def conclusions(result: ReconstructionResult, *, n_boot: int | None = None, min_images: int = MIN_IMAGES) -> list[Verdict]:
     """The paper's claim per layer, from the paired top − bottom interval under the main prior.
 
     The claim [paper]: images rebuilt from top-PE channels keep structure better, those from bottom-PE
     channels keep colour better. Each part of :data:`CLAIM_PARTS` is judged from the 95 % interval of the
-    paired difference over photographs × inits (:func:`contrasts`); fewer than ``min_pairs`` pairs give
-    'too few data'. The note says whether the verdict is robust (:func:`robustness`) and whether the layer's
+    paired difference over photographs × inits × draws (:func:`contrasts`); ``n`` is the number of photographs,
+    and fewer than ``min_images`` (:data:`pecore.experiment.MIN_IMAGES`) give 'too few data'. The note says whether the verdict is robust (:func:`robustness`) and whether the layer's
     runs converged.
 
     Examples
     --------
     >>> rows = [{"layer": "l", "tv_weight": tv, "image": i, "seed": s, "draw": 0, "subset": sub,
     ...          "rel_change_last10": 0.001, "structure": (0.8 if sub == "top" else 0.5) + 0.01 * i}
-    ...         for tv in (0.5, 0.0) for i in range(6) for s in range(2) for sub in ("top", "bottom")]
+    ...         for tv in (0.5, 0.0) for i in range(12) for s in range(2) for sub in ("top", "bottom")]
     >>> r = ReconstructionResult(pd.DataFrame(rows), np.zeros(0), {}, {}, {}, {"parameters": {"n_boot": 200}})
     >>> [(v.scope, v.verdict, v.note) for v in conclusions(r)]
     [('l', 'supported', 'robust')]
@@ -181,7 +194,8 @@ def conclusions(result: ReconstructionResult, *, n_boot: int | None = None, min_
             if layer in provisional:
                 note += "; provisional (fewer than 90 % of the layer's runs converged)"
             out.append(Verdict.from_interval(part, str(layer), measure_name, r["mean"], r.ci_low, r.ci_high,
-                                             n=int(r.n_pairs), predicted=sign, min_n=min_pairs, note=note))
+                                             n=n_photographs(result, layer), predicted=sign, min_n=min_images,
+                                             note=note))
     return out
 
 

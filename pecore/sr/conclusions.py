@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..claims import CLAIMS
-from ..experiment import display_name, verdict_word
+from ..experiment import MIN_IMAGES, display_name, verdict_word
 from .evaluate import POOLED_NAME
 from .results import SRResults
 
@@ -36,8 +36,9 @@ def conclusion_text(differences: pd.DataFrame, *, a: str = "top", against: Seque
     --------
     >>> d = pd.DataFrame([{"dataset": "Set5", "a": "top", "b": "all", "metric": "psnr_y", "mean": 0.1,
     ...                    "ci_low": -0.05, "ci_high": 0.2, "better": "top", "clear": False, "n_images": 5}])
-    >>> print(conclusion_text(d, against=["all"]))
-    - **Set5, top vs all:** PSNR-Y +0.10 dB [-0.05, 0.20] — no clear difference.
+    >>> print(conclusion_text(d, against=["all"]))  # doctest: +NORMALIZE_WHITESPACE
+    - **Set5, top vs all:** PSNR-Y +0.10 dB [-0.05, 0.20] — no clear difference on these 5 images (too few for a
+      verdict).
     """
     lines = []
     order = {m: i for i, m in enumerate(METRIC_ORDER)}
@@ -51,18 +52,20 @@ def conclusion_text(differences: pd.DataFrame, *, a: str = "top", against: Seque
             for _, r in rows.iterrows():
                 name, unit, nd = _LABELS.get(r.metric, (r.metric, "", 4))
                 u = f" {unit}" if unit else ""
-                verdict = f"{r.better} better" if r.clear else "no clear difference"
+                few = "n_images" in r and np.isfinite(r.n_images) and int(r.n_images) < MIN_IMAGES
+                verdict = (f"{r.better} better" if r.clear else "no clear difference") + (
+                    f" on these {int(r.n_images)} images (too few for a verdict)" if few else "")
                 parts.append(f"{name} {r['mean']:+.{nd}f}{u} [{r.ci_low:.{nd}f}, {r.ci_high:.{nd}f}] — {verdict}")
             lines.append(f"- **{ds}, {a} vs {b}:** " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 
 def _verdict_of(r: pd.Series) -> str:
-    if "verdict" in r and isinstance(r["verdict"], str):
-        return r["verdict"]
+    """The verdict of a difference row by the book's rule, from its interval and test-image count (a stored
+    ``verdict`` column is not trusted: it may predate the rule)."""
     from .evaluate import verdict
 
-    return verdict(r.metric, r.ci_low, r.ci_high)
+    return verdict(r.metric, r.ci_low, r.ci_high, r.get("n_images"))
 
 
 def top_verdicts(differences: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
@@ -339,11 +342,11 @@ def conclusions(results: SRResults) -> list:
     Examples
     --------
     >>> d = pd.DataFrame([{"dataset": "Set5", "a": "top", "b": "bottom", "metric": "lpips_alex", "mean": -0.02,
-    ...                    "ci_low": -0.03, "ci_high": -0.01, "n_images": 5}])
+    ...                    "ci_low": -0.03, "ci_high": -0.01, "n_images": 18}])
     >>> [v.verdict for v in conclusions(SRResults({}, pd.DataFrame(), pd.DataFrame(), d))]
     ['supported']
     """
-    from ..experiment import Verdict
+    from ..experiment import MIN_IMAGES, Verdict
     from .evaluate import METRICS
 
     d = results.differences
@@ -352,9 +355,13 @@ def conclusions(results: SRResults) -> list:
         n = d[(d.dataset == r.dataset) & (d.a == r.a) & (d.b == r.b) & (d.metric == r.metric)]
         n_images = int(n.n_images.iloc[0]) if "n_images" in n and len(n) else 0
         seeds = int(n.n_seeds.iloc[0]) if "n_seeds" in n and len(n) else 1
+        draws = int(n.n_draws.iloc[0]) if "n_draws" in n and len(n) else None
         note = ("primary measure; " if r.metric == PRIMARY else "") + f"{n_images} images × {seeds} training seeds"
+        if r.b == "random" and draws == 1:
+            note += "; single draw (one random channel set)"
         out.append(Verdict.from_interval(CLAIM.format(b=display_name(r.b)), r.dataset, r.metric, r["mean"], r.ci_low,
-                                         r.ci_high, n=n_images, predicted=1 if METRICS[r.metric] else -1, note=note))
+                                         r.ci_high, n=n_images, predicted=1 if METRICS[r.metric] else -1,
+                                         min_n=MIN_IMAGES, note=note))
     return out
 
 

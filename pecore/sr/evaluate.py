@@ -226,7 +226,7 @@ def paired_differences(per_image: pd.DataFrame, pairs: Sequence[tuple[str, str]]
     return pd.DataFrame({
         "dataset": d.dataset, "a": d.a, "b": d.b, "metric": d.measure, "mean": d["mean"], "ci_low": d.ci_low,
         "ci_high": d.ci_high, "better": np.where(favours_a, d.a, d.b), "clear": d.better != "neither",
-        "verdict": [verdict(m, lo, hi) for m, lo, hi in zip(d.measure, d.ci_low, d.ci_high)],
+        "verdict": [verdict(m, lo, hi, n) for m, lo, hi, n in zip(d.measure, d.ci_low, d.ci_high, d.n_pairs)],
         "n_images": d.n_pairs})
 
 
@@ -315,11 +315,12 @@ def arm_differences(per_image: pd.DataFrame, pairs: Sequence[tuple[str, str]], *
     favours_a = np.where(up, d["mean"] > 0, d["mean"] < 0)
     counts = {(ds, a): (int(g.train_seed.nunique()), int(g.draw.nunique()))
               for (ds, a), g in t.groupby(["dataset", "arm"], sort=False)}
+    n_images = d.n_pairs.astype(int) // [counts[(ds, a)][0] for ds, a in zip(d.dataset, d.a)]
     return pd.DataFrame({
         "dataset": d.dataset, "a": d.a, "b": d.b, "metric": d.measure, "mean": d["mean"], "ci_low": d.ci_low,
         "ci_high": d.ci_high, "better": np.where(favours_a, d.a, d.b), "clear": d.better != "neither",
-        "verdict": [verdict(m, lo, hi) for m, lo, hi in zip(d.measure, d.ci_low, d.ci_high)],
-        "n_images": d.n_pairs.astype(int) // [counts[(ds, a)][0] for ds, a in zip(d.dataset, d.a)],
+        "verdict": [verdict(m, lo, hi, n) for m, lo, hi, n in zip(d.measure, d.ci_low, d.ci_high, n_images)],
+        "n_images": n_images,
         "n_seeds": [counts[(ds, a)][0] for ds, a in zip(d.dataset, d.a)],
         "n_draws": [max(counts[(ds, a)][1], counts[(ds, b)][1]) for ds, a, b in zip(d.dataset, d.a, d.b)]})
 
@@ -343,22 +344,28 @@ def pooled(per_image: pd.DataFrame, name: str | None = None) -> pd.DataFrame:
     return pd.concat([per_image, both], ignore_index=True)
 
 
-def verdict(metric: str, ci_low: float, ci_high: float) -> str:
+def verdict(metric: str, ci_low: float, ci_high: float, n_images: int | None = None) -> str:
     """The verdict on the claim "a is better than b" from the 95 % interval of the paired difference a − b.
 
     'supported' when the interval excludes 0 on the side where a is better (above 0 for PSNR-Y and
     SSIM-Y, below 0 for LPIPS), 'contradicted' when it excludes 0 on the other side, 'undecided' when
-    it contains 0 (or there is no interval).
+    it contains 0 (or there is no interval); 'too few data' when it rests on fewer than
+    :data:`pecore.experiment.MIN_IMAGES` test images — the book's one rule (:func:`pecore.experiment.judge`).
 
     Examples
     --------
     >>> verdict("psnr_y", 0.1, 0.4), verdict("lpips_alex", 0.002, 0.01), verdict("lpips_alex", -0.01, 0.003)
     ('supported', 'contradicted', 'undecided')
+    >>> verdict("psnr_y", 0.1, 0.4, n_images=5)
+    'too few data'
     """
-    from ..experiment import judge
+    from ..experiment import MIN_IMAGES, judge
     from ..validate import check_choice
 
     check_choice("metric", metric, METRICS)
+    n = None if n_images is None or not np.isfinite(n_images) else int(n_images)
+    if n is not None and n < MIN_IMAGES:
+        return "too few data"
     if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
         return "undecided"
     return judge(ci_low, ci_high, predicted=1 if METRICS[metric] else -1)
