@@ -6,6 +6,7 @@ channel-level test, the result (:class:`IQAResult`) and its :func:`conclusions`.
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -364,12 +365,18 @@ def chapter_result(network: str, preset: str, *, seed: int = 0, data_dir: str | 
         par = res.provenance.get("parameters", {})
         why = [w for w, bad in (("seed", par.get("seed") != seed),
                                 ("network", res.provenance.get("network") != network),
-                                ("settings", par.get("iqa") != settings.as_dict()),
+                                ("settings", par.get("iqa") != json.loads(json.dumps(settings.as_dict()))),
                                 ("synthetic check", synthetic and res.synthetic.empty)) if bad]
         return f"the stored run has another {', '.join(why)}" if why else None
 
     def compute() -> IQAResult:
-        dataset = load_dataset(data_dir or shared_data_dir() / "iqa" / "live-r2-subset", layout)
+        if data_dir is None:
+            try:
+                root = shared_data_dir()
+            except DatasetError as exc:
+                raise DatasetError(f"no stored IQA results answer this request ({why[0]}), and a run needs the "
+                                   f"datasets: {exc}") from None
+        dataset = load_dataset(data_dir or root / "iqa" / "live-r2-subset", layout)
         if not isinstance(dataset, FRDataset):
             raise ParameterError(f"data_dir {data_dir!r} is a 2AFC dataset; the IQA chapter needs full-reference pairs")
         probed = chapter_probe(network, settings.probe_preset, use_stored=use_stored, device=device)
@@ -380,6 +387,10 @@ def chapter_result(network: str, preset: str, *, seed: int = 0, data_dir: str | 
                                             seed=seed, progress=progress)
         return res
 
+    why = ["another dataset was asked for (data_dir / layout)" if not default_data
+           else "use_stored=False" if not use_stored
+           else f"no stored results for {network} at preset {preset}" if not (stored_dir(network, preset) / "provenance.json").is_file()
+           else "the stored results were made with other settings, seed or network"]
     if not default_data:
         res = compute()
         res.provenance["stored"] = False
