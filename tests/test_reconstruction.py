@@ -316,6 +316,40 @@ def test_stored_book_results_load_with_their_provenance():
     assert (pooled.share >= MIN_CONVERGED).all(), pooled
 
 
+def test_runs_on_disjoint_photographs_combine_into_the_run_on_all_of_them(vgg16, tmp_path, capsys):
+    from dataclasses import replace
+
+    from pecore.cli import main
+    from pecore.reconstruction.combine import combine
+
+    scores = pd.DataFrame({"layer": "relu1_2", "channel": range(64), "pe": np.linspace(0, 1, 64), "dead": False})
+    settings = ReconstructionSettings(image_size=24, steps=6, images=("baboon", "pepper", "monarch"), n_seeds=2,
+                                      n_random_draws=2, tv_weights=(0.5, 0.0))
+    kw = dict(layers=["relu1_2"], device="cpu", cache=False)
+    whole = run_experiment(vgg16, scores, settings, **kw)
+    first = run_experiment(vgg16, scores, replace(settings, images=("baboon", "pepper")), **kw)
+    second = run_experiment(vgg16, scores, replace(settings, images=("monarch",)), **kw)
+    joined = combine([first, second])
+    pd.testing.assert_frame_equal(joined.table, whole.table)
+    for key in whole.losses:
+        np.testing.assert_array_equal(joined.losses[key], whole.losses[key])
+        np.testing.assert_array_equal(joined.images[key], whole.images[key])
+    assert joined.provenance["parameters"]["images"] == ["baboon", "pepper", "monarch"]
+    assert [p["images"] for p in joined.provenance["combined_from"]] == [["baboon", "pepper"], ["monarch"]]
+    # saved, the joined result is the whole run's, file for file
+    a, b = whole.save(tmp_path / "whole"), joined.save(tmp_path / "joined")
+    assert (a / "metrics.csv").read_bytes() == (b / "metrics.csv").read_bytes()
+    assert (a / "arrays.npz").read_bytes() == (b / "arrays.npz").read_bytes()
+    with pytest.raises(ParameterError, match="'baboon' is in two"):
+        combine([first, run_experiment(vgg16, scores, replace(settings, images=("baboon",)), **kw)])
+    with pytest.raises(ParameterError, match="parameters.steps"):
+        combine([first, run_experiment(vgg16, scores, replace(settings, images=("monarch",), steps=5), **kw)])
+    first.save(tmp_path / "first")
+    assert main(["reconstruction-combine", str(tmp_path / "first"), str(tmp_path / "joined"), "--out",
+                 str(tmp_path / "first")]) != 0
+    assert "is one of the parts" in capsys.readouterr().err
+
+
 def test_an_interrupted_run_resumes_to_the_uninterrupted_result(vgg16, tmp_path, monkeypatch):
     import pecore.reconstruction.experiment as ex
 

@@ -224,7 +224,41 @@ def _run_reconstruction(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_combine(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "reconstruction-combine", help="join reconstruction results of one design on disjoint photographs",
+        description="Join results of `pecore reconstruction` made with the same preset, layers, subsets, seeds and "
+                    "channel scores on disjoint photographs (--images) into one result, as one run on all of them "
+                    "would have made it. The provenance keeps each part's commit, command and wall time.")
+    p.add_argument("parts", nargs="+", help="result folders of `pecore reconstruction` (at least two)")
+    p.add_argument("--out", required=True, help="results folder (not one of the parts)")
+    p.set_defaults(run=_run_combine)
+
+
+def _run_combine(args: argparse.Namespace) -> int:
+    from ..errors import ParameterError
+    from ..output import check_writable
+    from ..provenance import git_commit
+    from .combine import combine
+    from .experiment import ReconstructionResult
+
+    if len(args.parts) < 2:
+        raise ParameterError(f"reconstruction-combine needs at least two result folders, got {len(args.parts)}")
+    out = check_writable(args.out)
+    if any(Path(part).resolve() == out.resolve() for part in args.parts):
+        raise ParameterError(f"--out {args.out} is one of the parts: write the combined result to a new folder")
+    parts = [ReconstructionResult.load(part) for part in args.parts]
+    res = combine(parts)
+    res.provenance["git_commit"] = git_commit()
+    res.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
+    res.save(out)
+    print(f"wrote {out} ({len(res.table)} reconstructions of {len(res.image_names)} photographs from {len(parts)} "
+          "results)")
+    return 0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add this chapter's commands to the ``pecore`` sub-parsers."""
     _add_reconstruct(sub)
     _add_reconstruction(sub)
+    _add_combine(sub)
