@@ -26,8 +26,8 @@ Examples
 ...                    folder=d)
 >>> table = claims_table(load_findings(d))
 >>> table.set_index("key").verdict.to_dict()
-{'spread': 'not run', 'iqa': 'not run', 'reconstruction': 'supported', 'sr': 'not run', 'origin': 'not run',
- 'humanlike': 'not run'}
+{'spread': 'not run', 'iqa': 'not run', 'reconstruction': 'supported', 'sr': 'not run', 'lpips': 'not run',
+ 'origin': 'not run', 'humanlike': 'not run'}
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ from .orientation import silent_at_fhat
 from .tables import interval_text
 
 __all__ = ["Claim", "CLAIMS", "CHAPTER_TITLES", "FINDINGS_DIR", "SPREAD_THRESHOLD", "ROW_VERDICTS", "relative_spread",
-           "spread_verdict", "record_finding", "load_findings", "row_verdict", "claims_table", "claims_html",
+           "spread_verdict", "record_finding", "load_findings", "row_verdict", "top_sets", "claims_table", "claims_html",
            "findings_table", "plot_claim", "section_anchor", "chapter_title", "row_qualifier"]
 
 #: the folder (relative to where a chapter runs) that holds the recorded findings
@@ -137,6 +137,13 @@ CLAIMS: tuple[Claim, ...] = (
           shown_note="shown: LPIPS-alex, lower is better, the primary measure",
           tag=lambda r: f"{r['scope']}, top − {_sr_arm(r['test'])} · {display_name(r['measure'])}",
           primary="lpips_alex"),
+    Claim("lpips", "Beyond the paper: LPIPS's human-trained channel weights favour high-PE channels",
+          "Not tested by the paper, which argues that high-PE channels are the perceptually useful ones. Tested here: "
+          "Spearman ρ between each channel's PE and the weight LPIPS v0.1 learned for it from human judgments.",
+          (("03_pe", "PE against LPIPS's learned channel weights"),),
+          tag=lambda r: f"{r['scope']} · ρ(PE, LPIPS weight)",
+          family=lambda r: (f"{str(r['scope']).split(' ', 1)[0]} · ρ(PE, LPIPS weight), per layer",
+                            str(r["scope"]).split(" ", 1)[-1])),
     Claim("origin", "Beyond the paper: high PE comes from training, not from the architecture alone",
           "Not tested by the paper, which scores one ImageNet VGG-16. Tested here: the median PE of networks trained "
           "on ImageNet or on human similarity judgments against randomly initialised ones of the same architecture.",
@@ -226,12 +233,15 @@ def _finite(x: Any) -> Any:
 
 
 def record_finding(claim: str, verdicts: Sequence[Verdict], provenance: Mapping[str, Any], *, chapter: str,
-                   grid: str | None = None, folder: str | os.PathLike | None = None) -> Path:
+                   grid: str | None = None, folder: str | os.PathLike | None = None,
+                   top_set: Mapping[str, Any] | None = None) -> Path:
     """Write a chapter's verdicts on ``claim`` and where its results came from, for the claims page.
 
     ``provenance`` is the chapter result's (its ``network``, ``preset``, ``stored``); the file is
     ``<folder>/<chapter>.<claim>.json``, ``folder`` defaulting to ``findings/`` in the working directory
-    (the folder papermill runs the chapter in). Returns the path written.
+    (the folder papermill runs the chapter in). ``top_set`` names the PE top set the tests rest on
+    (``{"network": ..., "layers": [...], "p": ...}``), so the claims page can say how much of it survives the other
+    scoring choices. Returns the path written.
 
     Raises
     ------
@@ -247,9 +257,13 @@ def record_finding(claim: str, verdicts: Sequence[Verdict], provenance: Mapping[
     bad = [type(v).__name__ for v in verdicts if not isinstance(v, Verdict)]
     if bad:
         raise ParameterError(f"record_finding: verdicts must be pecore.experiment.Verdict objects, got {bad[0]}")
+    if top_set is not None and not (isinstance(top_set, Mapping) and {"network", "layers", "p"} <= set(top_set)):
+        raise ParameterError("record_finding: top_set must be a mapping with network, layers and p")
     record = {"format": _FORMAT, "claim_id": claim, "chapter": chapter, "network": provenance.get("network"),
               "preset": provenance.get("preset"), "stored": bool(provenance.get("stored", False)),
               "label": figure_label(provenance), "grid": grid,
+              "top_set": ({"network": str(top_set["network"]), "layers": [str(x) for x in top_set["layers"]],
+                           "p": float(top_set["p"])} if top_set else None),
               "recorded_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "verdicts": [{k: _finite(x) for k, x in asdict(v).items()} for v in verdicts]}
     out = Path(folder) if folder is not None else Path.cwd() / FINDINGS_DIR
@@ -260,7 +274,8 @@ def record_finding(claim: str, verdicts: Sequence[Verdict], provenance: Mapping[
 def load_findings(folder: str | os.PathLike | None = None) -> pd.DataFrame:
     """Every recorded finding in ``folder`` (default ``findings/`` here) as a tidy table, one row per test.
 
-    Columns: :data:`_COLUMNS` (``test`` is the verdict's claim sentence). A chapter that recorded no test
+    Columns: :data:`_COLUMNS` (``test`` is the verdict's claim sentence) and ``top_set`` (the JSON of the top set the
+    chapter's tests rest on, or None). A chapter that recorded no test
     gives one row with verdict 'nothing tested'. A missing folder gives an empty table.
 
     Raises
@@ -274,12 +289,13 @@ def load_findings(folder: str | os.PathLike | None = None) -> pd.DataFrame:
         try:
             rec = json.loads(path.read_text())
             head = {k: rec[k] for k in _COLUMNS[:8]}
+            head["top_set"] = json.dumps(rec["top_set"], sort_keys=True) if rec.get("top_set") else None
             tests = [{"test": v["claim"], **{k: v.get(k, 1 if k == "predicted" else None) for k in _COLUMNS[9:]}}
                      for v in rec["verdicts"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DatasetError(f"{path} is not a pecore finding ({exc.__class__.__name__}: {exc})") from None
         rows += [{**head, **t} for t in tests] or [{**head, "verdict": "nothing tested"}]
-    table = pd.DataFrame(rows, columns=_COLUMNS)
+    table = pd.DataFrame(rows, columns=_COLUMNS + ["top_set"])
     for col in ("estimate", "ci_low", "ci_high"):
         table[col] = pd.to_numeric(table[col]).astype(float)
     return table
@@ -379,7 +395,24 @@ def _settings(g: pd.DataFrame) -> list[tuple[list[str], str, str]]:
     return [(chapters, short, full) for (short, full), chapters in parts.items()]
 
 
-def claims_table(findings: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:
+def top_sets(findings: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The PE top set each claim's tests rest on, as its chapter recorded it (claim key → network, layers, p).
+
+    Examples
+    --------
+    >>> top_sets(load_findings("/nonexistent"))
+    {}
+    """
+    out = {}
+    for key, g in findings.groupby("claim_id", sort=False):
+        sets = [json.loads(x) for x in dict.fromkeys(g.top_set.dropna())] if "top_set" in g else []
+        if sets:
+            out[str(key)] = sets[0]
+    return out
+
+
+def claims_table(findings: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, *,
+                 survival: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per claim: the claim, what the paper reports, what was measured, the verdict, the setting, links.
 
     ``measured`` starts with :func:`pecore.experiment.overall_reading` of all the claim's tests, then one
@@ -387,7 +420,9 @@ def claims_table(findings: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd
     verdict; a group of like tests with its members and the count of each verdict), then how many more tests
     were counted; a chapter with no finding is named (by its title) as not run. ``setting`` is one line per
     distinct network, preset and source of results; ``setting_full`` adds the grid; ``links`` holds
-    ``(chapter, href)`` pairs to the chapter sections.
+    ``(chapter, href)`` pairs to the chapter sections. ``survival`` (claim key → a line, e.g. from
+    :func:`pecore.compare.survival_text`) says how much of the claim's top set survives the other scoring choices;
+    it closes the claim's ``measured`` lines.
 
     Examples
     --------
@@ -414,6 +449,8 @@ def claims_table(findings: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd
             lines.append(f"({note}{more} more tests on the chapter page)")
         if missing:
             lines.append(f"not run: {', '.join(map(chapter_title, missing))} (no finding recorded)")
+        if survival and survival.get(c.key) and len(tested):
+            lines.append(f"robustness of the PE ranking: {survival[c.key]}")
         deciding = tested[tested.measure == c.primary] if c.primary and (tested.measure == c.primary).any() else tested
         verdict = row_verdict(deciding.verdict.tolist()) + row_qualifier(deciding)
         if c.primary and len(deciding) and len(deciding) < len(tested):

@@ -1,7 +1,7 @@
 """Comparing channel rankings: Spearman ρ, top-set Jaccard overlap, agreement tables."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,8 @@ from .errors import ParameterError
 from .selection import subset_size
 from .statistics import bootstrap_interval
 
-__all__ = ["spearman", "top_jaccard", "chance_jaccard", "ranking_agreement", "pe_vs_weights", "pe_vs_weights_verdicts"]
+__all__ = ["spearman", "top_jaccard", "chance_jaccard", "ranking_agreement", "top_set_survival", "survival_text",
+           "pe_vs_weights", "pe_vs_weights_verdicts"]
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -82,6 +83,70 @@ def ranking_agreement(reference: pd.DataFrame, others: Mapping[str, pd.DataFrame
             rows.append({"variant": name, "layer": layer, "spearman": spearman(ref.pe.to_numpy(), alt.pe.to_numpy()),
                          "jaccard_top": top_jaccard(ref.pe.to_numpy(), alt.pe.to_numpy(), p)})
     return pd.DataFrame(rows)
+
+
+def top_set_survival(reference: pd.DataFrame, others: Mapping[str, pd.DataFrame], layers: Sequence[str],
+                     p: float = 25.0) -> pd.DataFrame:
+    """How much of the top-p % set of each layer (as the experiments choose it: live channels,
+    :func:`pecore.selection.select_channels`) stays in the top-p % set under each other scoring.
+
+    ``share`` is the fraction of the reference top set that the other top set keeps; by chance (two top sets
+    drawn at random from the same live channels) it is about p / 100 — ``chance``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``variant, layer, n_top, kept, share, chance``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": "l", "channel": range(8), "pe": np.arange(8.0), "dead": False})
+    >>> flipped = t.assign(pe=-t.pe)
+    >>> top_set_survival(t, {"same": t, "flipped": flipped}, ["l"], p=50)[["variant", "share", "chance"]].values.tolist()
+    [['same', 1.0, 0.5], ['flipped', 0.0, 0.5]]
+    """
+    from .selection import select_channels
+
+    rows = []
+    for layer in layers:
+        ref = set(select_channels(reference, layer, "top", p).tolist())
+        live = int((~reference[reference.layer == layer].dead.astype(bool)).sum()) if "dead" in reference \
+            else int((reference.layer == layer).sum())
+        for name, other in others.items():
+            kept = len(ref & set(select_channels(other, layer, "top", p).tolist()))
+            rows.append({"variant": name, "layer": layer, "n_top": len(ref), "kept": kept,
+                         "share": kept / len(ref) if ref else float("nan"),
+                         "chance": len(ref) / live if live else float("nan")})
+    return pd.DataFrame(rows, columns=["variant", "layer", "n_top", "kept", "share", "chance"])
+
+
+def survival_text(survival: pd.DataFrame, p: float = 25.0) -> str:
+    """One line on a claim's top sets from :func:`top_set_survival`: the share kept over all its layers, as the
+    median and range over the other scorings, against chance.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"variant": ["a", "b"], "layer": "relu2_2", "n_top": 32, "kept": [8, 24], "share": [0.25, 0.75],
+    ...                   "chance": 0.25})
+    >>> survival_text(s)
+    'top-25 % sets of relu2_2 kept under the other 2 scorings: median 50 % (25–75 %; chance 25 %); at or below chance: relu2_2 under a (25 %)'
+    """
+    if survival.empty:
+        return ""
+    pooled = survival.groupby("variant", sort=False)[["kept", "n_top"]].sum()
+    share = 100 * pooled.kept / pooled.n_top
+    chance = 100 * float((survival.chance * survival.n_top).sum() / survival.n_top.sum())
+    layers = ", ".join(dict.fromkeys(survival.layer))
+    text = (f"top-{p:g} % sets of {layers} kept under the other {len(share)} scorings: median {share.median():.0f} % "
+            f"({share.min():.0f}–{share.max():.0f} %; chance {chance:.0f} %)")
+    per_layer = 100 * survival.kept / survival.n_top
+    low = survival[per_layer <= 100 * survival.chance]
+    if len(low):
+        from .experiment import display_name
+
+        text += "; at or below chance: " + ", ".join(f"{r.layer} under {display_name(r.variant)} ({100 * r.share:.0f} %)"
+                                                    for r in low.itertuples())
+    return text
 
 
 def pe_vs_weights(pe_table: pd.DataFrame, weights: Mapping[str, np.ndarray], *, n_boot: int = 1000,

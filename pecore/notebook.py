@@ -37,6 +37,7 @@ __all__ = [
     "readable",
     "READABLE_NAMES",
     "resolve_pe_table",
+    "top_set_survival_lines",
     "figure_label",
     "page_summary",
     "grid_text",
@@ -237,6 +238,34 @@ def chapter_variants(network: str, preset: str, variants: Sequence[str], *, use_
         for key in ("stored", "stored_reason"):
             if key in base.provenance:
                 out[name].provenance[key] = base.provenance[key]
+    return out
+
+
+def top_set_survival_lines(top_sets: Mapping[str, Mapping[str, Any]], *, preset: str = "paper",
+                           device: str = "auto") -> dict[str, str]:
+    """For each claim's top set (:func:`pecore.claims.top_sets`), the line that says how much of it survives the
+    other scorings (:func:`pecore.compare.top_set_survival`, :func:`pecore.compare.survival_text`), from the stored
+    paper-grid sweeps re-scored under every variant of :data:`pecore.efficacy.VARIANTS` (no forward pass).
+
+    Examples
+    --------
+    >>> top_set_survival_lines({"sr": {"network": "vgg16", "layers": ["relu2_2"], "p": 25.0}})["sr"][:50]
+    'top-25 % sets of relu2_2 kept under the other 9 sc'
+    """
+    from .compare import survival_text, top_set_survival
+    from .efficacy import VARIANTS
+
+    others = [v for v in VARIANTS if v != "default"]
+    scored: dict[str, dict[str, Any]] = {}
+    out = {}
+    for key, top in top_sets.items():
+        net = str(top["network"])
+        if net not in scored:
+            scored[net] = chapter_variants(net, preset, others, device=device)
+        runs = scored[net]
+        survival = top_set_survival(runs["default"].table, {v: runs[v].table for v in others}, list(top["layers"]),
+                                    float(top["p"]))
+        out[key] = survival_text(survival, float(top["p"]))
     return out
 
 

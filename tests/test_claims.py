@@ -119,7 +119,7 @@ def test_chapters_not_run_are_marked_not_run(book):
     assert "not run: Orientation selectivity (μ2)" in table.loc["spread", "measured"]  # μ1 measured, μ2 not
     assert table.loc["spread", "verdict"].endswith("(incomplete)")
     page = _outputs(book / "07_claims.ipynb")
-    assert page.count("<b>not run</b>") == 4 and "not run: Feature inversion" in page  # iqa, reconstruction, 09 (2 rows)
+    assert page.count("<b>not run</b>") == 5 and "not run: Feature inversion" in page  # iqa, reconstruction, lpips, 09 (2)
     assert "Traceback" not in page and "image/png" in (book / "07_claims.ipynb").read_text()
 
 

@@ -200,3 +200,8 @@ display(Markdown(
     "a negative or null ρ does not refute PE by itself — LPIPS weights are fitted jointly, so correlated channels share "
     "weight, and its training data (BAPPS patches, 64 px) differ from the gratings PE is measured with. The channel-level "
     "test against human quality scores is in the [image-quality chapter](05_iqa.html)."))
+
+# %% tags=["remove-cell"]
+# For the claims page: this chapter's one test, recorded beside the notebook.
+from pecore.claims import record_finding
+_ = record_finding("lpips", verdicts, prov, chapter="03_pe", grid=pb.grid_text(prov))

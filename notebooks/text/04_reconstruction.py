@@ -212,4 +212,6 @@ display(Markdown(rplots.caveats(result)))
 # %% tags=["remove-cell"]
 # For the claims page: this chapter's verdicts, recorded beside the notebook.
 from pecore.claims import record_finding
-_ = record_finding("reconstruction", verdicts, prov, chapter="04_reconstruction", grid=grid)
+_ = record_finding("reconstruction", verdicts, prov, chapter="04_reconstruction", grid=grid,
+                   top_set={"network": prov["network"], "layers": prov["parameters"]["layers"],
+                            "p": prov["parameters"]["p"]})

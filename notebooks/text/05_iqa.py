@@ -200,4 +200,5 @@ display(Markdown(
 from pecore.claims import record_finding
 from pecore.iqa.conclusions import conclusions as iqa_verdicts
 _ = record_finding("iqa", iqa_verdicts(result), prov, chapter="05_iqa",
-                   grid=f"{d['pairs_used']} pairs of {d['reference_images']} scenes; PE from {scores_note}")
+                   grid=f"{d['pairs_used']} pairs of {d['reference_images']} scenes; PE from {scores_note}",
+                   top_set={"network": prov["network"], "layers": list(result.channel_summary.layer), "p": 25.0})

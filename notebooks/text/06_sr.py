@@ -209,4 +209,6 @@ display(Markdown(conclusion_markdown(results)))
 # For the claims page: this chapter's verdicts, recorded beside the notebook.
 from pecore.claims import record_finding
 from pecore.sr.conclusions import conclusions as sr_verdicts
-_ = record_finding("sr", sr_verdicts(results), prov, chapter="06_sr", grid=tables["grid"])
+_ = record_finding("sr", sr_verdicts(results), prov, chapter="06_sr", grid=tables["grid"],
+                   top_set={"network": prov["network"], "layers": prov["parameters"]["feature_layers"],
+                            "p": prov["parameters"]["sr_settings"]["p"]})

@@ -261,4 +261,6 @@ display(Markdown(oc.reading(contrasts, tests)))
 # For the claims page: this chapter's verdicts, recorded beside the notebook.
 from pecore.claims import record_finding
 for claim, vs in found.items():
-    _ = record_finding(claim, vs, {**prov, "network": "vgg16"}, chapter="09_origins", grid=grid_words)
+    _ = record_finding(claim, vs, {**prov, "network": "vgg16"}, chapter="09_origins", grid=grid_words,
+                       top_set={"network": "vgg16", "layers": list(settings.layers), "p": settings.p}
+                       if claim == oc.CLAIM_HUMANLIKE else None)
