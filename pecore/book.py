@@ -165,7 +165,8 @@ def _write_timings_page(record: dict[str, dict[str, Any]], path: Path) -> None:
 
 
 def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
-    """Run ``jupyter-book build`` on the book in ``root`` (outputs are rendered, nothing is executed).
+    """Run ``jupyter-book build`` on the book in ``root`` (outputs are rendered, nothing is executed), then check
+    every internal link of the built pages (:func:`pecore.linkcheck.broken_links`): a broken one fails the build.
 
     ``root`` holds ``_config.yml`` and ``book/`` with the executed chapters in ``book/chapters/`` (a copy
     made by :func:`copy_book_sources` lets tests build outside the repository).
@@ -186,6 +187,13 @@ def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
         raise PecoreError(f"jupyter-book build failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    from .linkcheck import broken_links
+
+    broken = broken_links(html)
+    if broken:
+        listing = "; ".join(f"{b.page} → {b.target} ({b.reason})" for b in broken[:10])
+        raise PecoreError(f"the built book has {len(broken)} broken internal link{'s' if len(broken) > 1 else ''}: "
+                          f"{listing}{' …' if len(broken) > 10 else ''}")
     return html / "index.html"
 
 

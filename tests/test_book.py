@@ -1,6 +1,7 @@
 """Every chapter executes under the ci preset; the book builds offline with every page, figure and no error."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -37,6 +38,19 @@ def test_every_chapter_page_exists_with_figures_and_no_errors(built_book):
         assert re.search(r"preset (ci|paper \(stored results\))", text), f"{name}: captions must name the preset"
         # the injected-parameters cell is hidden, the parameter summary is shown
         assert "Injected parameters" not in text and "page parameter: preset" in text
+
+
+def test_every_internal_link_of_the_built_book_resolves(built_book, tmp_path):
+    from pecore.linkcheck import broken_links
+
+    html, _ = built_book
+    assert broken_links(html) == []
+    # links into the built chapters: a real section resolves, a missing section and a missing page are found
+    chapter = os.path.relpath(html / "book" / "chapters" / "05_iqa.html", tmp_path)
+    (tmp_path / "page.html").write_text(f'<a href="{chapter}#what-these-data-can-and-cannot-support">a</a> '
+                                        f'<a href="{chapter}#no-such-section">b</a> <a href="{chapter}x">c</a>')
+    assert [b.reason for b in broken_links(tmp_path)] == ["no id no-such-section on 05_iqa.html",
+                                                          f"no file {chapter}x"]
 
 
 def test_pages_reference_no_remote_script_or_stylesheet(built_book):
