@@ -176,6 +176,9 @@ def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
         raise ChapterError(f"chapters not executed yet: {', '.join(missing)}; run `pecore book` without --chapters")
     _write_explorer(root)
     _write_summary(root)
+    from .packs import write_exercise_packs
+
+    write_exercise_packs(REPO_ROOT / "notebooks" / "08_exercises.ipynb", root / "book" / "downloads")
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--toc", str(root / "book" / "_toc.yml"),
            "--config", str(root / "_config.yml"), "--keep-going"]

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import book, probe_command, reproduce
+from . import book, data_command, probe_command, reproduce
 from ._version import __version__
 from .errors import PecoreError
 from .iqa import cli as iqa_cli
@@ -22,7 +22,7 @@ __all__ = ["COMMANDS", "main", "build_parser"]
 
 #: every sub-command's ``add_parser``, in the order ``pecore --help`` lists them
 COMMANDS = (probe_command.add_parser, book.add_parser, iqa_cli.add_parser, reconstruction_cli.add_parser,
-            sr_cli.add_parser, origins_cli.add_parser, reproduce.add_parser)
+            sr_cli.add_parser, origins_cli.add_parser, reproduce.add_parser, data_command.add_parser)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import ParameterError
+from .rerun import rerun_box  # noqa: F401  (chapters call pb.rerun_box)
 from .captions import (figure_label, grid_text, page_summary, parameter_table,  # noqa: F401  (chapters call pb.*)
                        portable_command, provenance_details)
 from .tables import READABLE_NAMES, readable  # noqa: F401  (chapters call pb.readable)
@@ -30,6 +31,8 @@ __all__ = [
     "REPO_ROOT",
     "Param",
     "check_parameters",
+    "CheckedParameters",
+    "rerun_box",
     "parameter_table",
     "stored_probe_dir",
     "chapter_probe",
@@ -106,6 +109,13 @@ COMMON: dict[str, Param] = {
 }
 
 
+class CheckedParameters(dict):
+    """A page's checked parameters (a dict), with the rules they were checked against (``spec``), which the
+    page's rerun box lists (:func:`pecore.rerun.rerun_box`)."""
+
+    spec: dict[str, Param] = {}
+
+
 def check_parameters(values: Mapping[str, Any], spec: Mapping[str, Param] | None = None) -> dict[str, Any]:
     """Check notebook parameters; raise :class:`ParameterError` naming the first bad one.
 
@@ -122,7 +132,8 @@ def check_parameters(values: Mapping[str, Any], spec: Mapping[str, Param] | None
     """
     fit_figures_to_page()  # a chapter's figures readable at page width, whatever the order of its imports
     spec = {**COMMON, **(spec or {})}
-    out = dict(values)
+    out = CheckedParameters(values)
+    out.spec = spec
     for name, value in values.items():
         rule = spec.get(name)
         if rule is None:

@@ -1,5 +1,5 @@
-"""The exercises page executes under the ci preset; every exercise has a collapsed worked solution whose
-output is shown, and the solutions' numbers are the ones the package computes."""
+"""The exercises' solutions notebook executes under the ci preset; every exercise has a worked solution folded with
+its output, the student notebook has none, and the solutions' numbers are the ones the package computes."""
 from __future__ import annotations
 
 import json
@@ -15,14 +15,42 @@ N_EXERCISES = 7
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """The notebook executed by the book's own runner under preset ci on the CPU."""
-    from pecore.book import execute_chapter
+def packs(tmp_path_factory):
+    """The student and solutions notebooks the book build hands out, made from the committed notebook."""
+    from pecore.packs import write_exercise_packs
+
+    return write_exercise_packs(ROOT / "notebooks" / f"{NAME}.ipynb", tmp_path_factory.mktemp("packs"))
+
+
+@pytest.fixture(scope="module")
+def executed(packs, tmp_path_factory):
+    """The solutions notebook, executed under preset ci on the CPU as a lecturer would run it."""
+    import time
+
+    import papermill
 
     data_path("sr", "Set14", "image_SRF_4", "img_011_SRF_4_HR.png")
     out = tmp_path_factory.mktemp("exercises")
-    seconds = execute_chapter(NAME, {"preset": "ci", "device": "cpu"}, out)
-    return json.loads((out / f"{NAME}.ipynb").read_text()), seconds
+    start = time.perf_counter()
+    papermill.execute_notebook(str(packs["solutions"]), str(out / f"{NAME}.ipynb"), kernel_name="python3",
+                               parameters={"preset": "ci", "device": "cpu"}, cwd=str(out), progress_bar=False)
+    return json.loads((out / f"{NAME}.ipynb").read_text()), time.perf_counter() - start
+
+
+def test_the_student_notebook_has_every_exercise_and_no_solution_or_output(packs):
+    from pecore.packs import is_solution
+    import nbformat
+
+    student = nbformat.read(str(packs["student"]), as_version=4)
+    solutions = nbformat.read(str(packs["solutions"]), as_version=4)
+    headings = [c.source.split("\n")[0] for c in student.cells if c.source.startswith("## Exercise")]
+    assert len(headings) == N_EXERCISES
+    assert not [c for c in student.cells if is_solution(c)]
+    assert not [c for c in student.cells if "Answer" in c.source and "admonition" in c.source]
+    assert all(not c.outputs and c.execution_count is None for c in student.cells if c.cell_type == "code")
+    assert "parameters" in student.cells[1].metadata.get("tags", [])  # still a papermill notebook
+    n_solution = sum(is_solution(c) for c in solutions.cells)
+    assert n_solution >= 2 * N_EXERCISES and len(solutions.cells) == len(student.cells) + n_solution
 
 
 def _text(output: dict) -> str:
@@ -90,17 +118,17 @@ def test_runs_under_ci_without_errors_and_quickly(executed):
     assert seconds < 300, f"the exercises took {seconds:.0f} s under ci"
 
 
-def test_every_exercise_has_a_collapsed_solution_with_output_and_a_folded_answer(executed):
+def test_every_exercise_has_a_folded_solution_with_output_and_a_folded_answer(executed):
     nb, _ = executed
     exercises = _exercises(nb)
     assert len(exercises) == N_EXERCISES
     for i, (heading, codes, mds) in enumerate(exercises, start=1):
         assert heading.startswith(f"## Exercise {i} ") and re.search("★+", heading), heading
-        solutions = [c for c in codes if "hide-input" in c["metadata"].get("tags", [])]
-        assert solutions, f"{heading}: no solution cell tagged hide-input"
-        for c in solutions:  # the input is folded, never the output
+        solutions = [c for c in codes if "solution" in c["metadata"].get("tags", [])]
+        assert solutions, f"{heading}: no solution cell"
+        for c in solutions:  # code and output are folded together until the reader opens them, never removed
             tags = set(c["metadata"].get("tags", []))
-            assert not tags & {"remove-cell", "remove-output", "hide-output", "hide-cell"}, (heading, tags)
+            assert "hide-cell" in tags and not tags & {"remove-cell", "remove-output"}, (heading, tags)
             assert c.get("outputs"), f"{heading}: the solution produced no output"
             assert _results(c), f"{heading}: the solution printed no result line"
         assert any(":class: dropdown" in "".join(m["source"]) for m in mds), f"{heading}: no folded answer"
@@ -122,13 +150,13 @@ def test_figures_are_numbered_in_order_and_captions_name_the_preset(executed):
 
 
 def test_rescored_rankings_are_the_packages(executed):
-    """Exercises 1, 2 and 7 read the stored AlexNet probe: their numbers are the package's, recomputed here."""
+    """Exercises 1, 2 and 7 read the stored VGG-16 probe: their numbers are the package's, recomputed here."""
     import pecore
     from pecore.compare import spearman, top_jaccard
     from pecore.notebook import stored_probe_dir
 
     nb, _ = executed
-    folder = stored_probe_dir("alexnet")
+    folder = stored_probe_dir("vgg16")
     default, circular, barten = (pecore.rescore(folder, c) for c in ("default", "mu2-circular", "barten-csf"))
     layers = list(dict.fromkeys(default.table.layer))
     rho_circ = {k: spearman(default.layer(k).pe.to_numpy(), circular.layer(k).pe.to_numpy()) for k in layers}

@@ -46,6 +46,7 @@ if layer not in probed.table.layer.unique():
 label = pb.figure_label(prov)
 display(HTML(pb.page_summary('Frequency tuning of every channel: its mean activation against the frequency of radial gratings, μ1 and f̂, with the CSF.', prov, grid=pb.grid_text(prov))))
 display(HTML(pb.provenance_details(params, prov)))
+display(HTML(pb.rerun_box("01_frequency", params)))
 
 # %% [markdown]
 # ## The stimuli

@@ -43,6 +43,7 @@ if layer not in probed.table.layer.unique():
 label = pb.figure_label(prov)
 display(HTML(pb.page_summary('Orientation tuning of every channel at its own frequency f̂: polar tuning curves, μ2 and the preferred orientations.', prov, grid=pb.grid_text(prov))))
 display(HTML(pb.provenance_details(params, prov)))
+display(HTML(pb.rerun_box("02_orientation", params)))
 
 # %% [markdown]
 # ## Sharply and broadly tuned channels

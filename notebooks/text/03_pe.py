@@ -62,6 +62,7 @@ if compare_network and compare_network != network:
 label = pb.figure_label(prov)
 display(HTML(pb.page_summary("Perceptual efficacy per layer, the channels at both ends of the ranking, how much the ranking depends on the method's choices, and PE against LPIPS's learned weights.", prov, grid=pb.grid_text(prov))))
 display(HTML(pb.provenance_details(params, prov)))
+display(HTML(pb.rerun_box("03_pe", params)))
 
 # %% [markdown]
 # ## PE per layer

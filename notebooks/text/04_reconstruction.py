@@ -78,6 +78,7 @@ display(HTML(pb.page_summary("Feature inversions from the top-PE, bottom-PE, ran
                              "under two priors and several inits; what each keeps, and the paper's claim tested "
                              "on them.", prov, grid=grid)))
 display(HTML(pb.provenance_details(params, prov)))
+display(HTML(pb.rerun_box("04_reconstruction", params)))
 
 # %% [markdown]
 # ## The reconstructions

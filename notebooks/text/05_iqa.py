@@ -68,6 +68,7 @@ display(HTML(pb.page_summary(
     "channels.", prov, grid=f"{size_words}, {settings.n_random} random subsets per size and layer, "
     f"{settings.n_boot} bootstrap resamples of the scenes; PE from {scores_note}")))
 display(HTML(pb.provenance_details(params, prov)))
+display(HTML(pb.rerun_box("05_iqa", params)))
 
 # %% [markdown]
 # ## The data
@@ -171,7 +172,7 @@ if synthetic:
 # ## What these data can and cannot support
 #
 # The statements below are computed from the numbers above by the book's one rule (Method page,
-# {ref}`verdict-rule`): top-PE subsets are compared with bottom-PE ones by the SROCC difference with a **paired**
+# {ref}`verdicts`): top-PE subsets are compared with bottom-PE ones by the SROCC difference with a **paired**
 # bootstrap interval (both scored on the same resampled scenes), and with random ones by their percentile (Table 3);
 # a test is supported or contradicted only when its interval excludes 0 (50 for a percentile), and every test reads
 # "too few data" when the intervals rest on fewer scenes than the rule asks for.

@@ -65,6 +65,7 @@ display(HTML(pb.page_summary("Super-resolution networks fine-tuned alike from a 
                              "channels of their feature loss, each with several training seeds, scored on the test "
                              "images, and the paper's claim tested on them.", prov, grid=tables["grid"])))
 display(HTML(pb.provenance_details(params, prov)))
+display(HTML(pb.rerun_box("06_sr", params)))
 
 # %% [markdown]
 # ## The setup

@@ -31,6 +31,7 @@ survival = pb.top_set_survival_lines(claims.top_sets(findings))
 table = claims.claims_table(findings, survival=survival)
 ran = sorted(set(findings.chapter))
 display(HTML(pb.provenance_details(params)))
+display(HTML(pb.rerun_box("07_claims", params)))
 display(Markdown("Findings read from the chapters executed with this page: "
                  + (", ".join(claims.chapter_title(ch) for ch in ran) if ran else "none")
                  + ". A chapter that was not executed leaves its row marked **not run**."))

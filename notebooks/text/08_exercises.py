@@ -3,9 +3,12 @@
 #
 # Seven exercises for a class on the method of {cite}`tariq2020why`, from reading a stored probe (★) to
 # probing a network of your own and inverting features (★★★). Each one says what to do, what to look at
-# and what to answer; its worked solution is the code cell below it (click **Show code cell source** to
-# read it; its output, figures and numbers, is always shown), and a short answer in prose is folded
-# under **Answer**. Try the exercise before opening either.
+# and what to answer; its worked solution — code, figures, tables and its "Result:" line — is folded under the
+# exercise (click **Show code cell content** to open it), and a short answer in prose is folded under
+# **Answer**. Try the exercise before opening either. For a class, download the
+# {download}`student notebook <../downloads/08_exercises_student.ipynb>` (no solutions, no outputs) and the
+# {download}`solutions notebook <../downloads/08_exercises_solutions.ipynb>`; both open with `make lab`. The
+# exercises use VGG-16, as the chapters do.
 #
 # Everything runs on a laptop CPU in about a minute or two. The solutions that read the **stored
 # paper-grid probe** (exercises 1, 2, 7, and the channel rankings of 5 and 6) rescore its sweeps
@@ -26,8 +29,8 @@
 # %% tags=["parameters"]
 # Parameters (papermill injects new values after this cell)
 preset = "quick"      # grid of the probes the exercises run (3, 4) and budget of exercises 5 and 6
-network = "alexnet"   # the network whose stored paper-grid probe the exercises read (alexnet or vgg16)
-layer = "relu2"       # the layer exercises 1, 6 and 7 look at (vgg16: e.g. "relu2_2")
+network = "vgg16"     # the network whose stored paper-grid probe the exercises read (vgg16, as the chapters, or alexnet)
+layer = "relu2_2"     # the layer exercises 1, 6 and 7 look at (alexnet: e.g. "relu2")
 device = "auto"
 seed = 0
 p = 25                # size of the top / bottom channel sets, percent
@@ -58,9 +61,10 @@ if layer not in stored.table.layer.unique():
 label_stored = pb.figure_label(stored.provenance)
 
 # budgets of the exercises that measure or invert images, per preset
+# (exercise 6 at quick is the reconstruction chapter's stored design for one photograph: 64 px, 450 steps)
 BUDGET = {"ci": dict(image=96, invert_size=48, invert_steps=40, n_boot=200),
-          "quick": dict(image=160, invert_size=64, invert_steps=150, n_boot=1000),
-          "paper": dict(image=256, invert_size=128, invert_steps=300, n_boot=2000)}[preset]
+          "quick": dict(image=160, invert_size=64, invert_steps=450, n_boot=1000),
+          "paper": dict(image=256, invert_size=128, invert_steps=1000, n_boot=2000)}[preset]
 
 
 def set14_photograph(stem: str, size: int) -> torch.Tensor:
@@ -76,6 +80,7 @@ display(HTML(pb.page_summary(
     "distance, channel-subset distances, feature inversion and bootstrap intervals.",
     stored.provenance, grid=pb.grid_text(stored.provenance))))
 display(HTML(pb.provenance_details(params, stored.provenance)))
+display(HTML(pb.rerun_box("08_exercises", params)))
 
 # %% [markdown]
 # ## Exercise 1 — One channel, two orientation scores ★
@@ -95,7 +100,7 @@ display(HTML(pb.provenance_details(params, stored.provenance)))
 # **Question.** What shape of tuning curve does the peak ratio call selective but the circular rule does not,
 # and the other way round? Does the PE ranking of a layer survive the change of rule?
 
-# %% tags=["hide-input", "solution"]
+# %% tags=["hide-cell", "solution"]
 from pecore.compare import spearman
 
 default = pecore.rescore(folder)                    # pecore's default scoring: μ2 = 1 − mean/max
@@ -166,7 +171,7 @@ print(f"Result: the PE rankings of the two rules agree clearly but not perfectly
 #
 # **Question.** Which layer's top set changes most? Relate it to where that layer's preferred frequencies f̂ lie.
 
-# %% tags=["hide-input", "solution"]
+# %% tags=["hide-cell", "solution"]
 from pecore.compare import spearman, top_jaccard
 
 default = pecore.rescore(folder)
@@ -210,9 +215,10 @@ print(f"Result: the top-{p} % PE set changes most in {jac.idxmin()} (Jaccard {ja
 #
 # The two CSFs differ most above a few cycles per degree: Barten's falls off from a lower peak, so it
 # gives **less weight to high frequencies** than Mannos–Sakrison, so the channels that respond to high
-# frequencies have their μ1, and so their PE, reweighted most. In the stored AlexNet probe the two shallow
-# layers have the highest median f̂ (about 7 cpd, Table 2) and relu1's top set changes most; but relu2, with
-# a similar median f̂, changes less than relu3 and relu4: a layer's median f̂ is only part of the answer. Read the Jaccard overlap |A ∩ B| / |A ∪ B| with care: for two
+# frequencies have their μ1, and so their PE, reweighted most. Compare, in Table 2, each layer's median f̂
+# with how much its top set changes: the layers whose channels prefer higher frequencies tend to change more, but
+# not in step — a layer's median f̂ is only part of the answer, since what moves a channel in the ranking is
+# where its whole curve lies against the two CSFs. Read the Jaccard overlap |A ∩ B| / |A ∪ B| with care: for two
 # top sets of k channels sharing s, it is s / (2k − s), so an overlap of about 0.45 still means that about 60 % of
 # the top set survives the change of CSF.
 # ```
@@ -233,7 +239,7 @@ print(f"Result: the top-{p} % PE set changes most in {jac.idxmin()} (Jaccard {ja
 #
 # **Question.** Why does f̂ in cpd scale with ppd? Under the default rule, why is not every channel's ratio exactly the ppd ratio?
 
-# %% tags=["hide-input", "solution"]
+# %% tags=["hide-cell", "solution"]
 from pecore import plots
 from pecore.figures import log_axis_ticks
 
@@ -306,7 +312,7 @@ print(f"Result: ppd {ppd1:g} -> {ppd2:g} (ratio {ppd2 / ppd1:.3f}); median per-c
 # bars)? Why is μ2 of the Laplacian small but not 0? A box blur is a low-pass filter, yet the probe gives it μ1 = 0:
 # why? And why is the Sobel channels' f̂ below the frequency where their activation peaks?
 
-# %% tags=["hide-input", "solution"]
+# %% tags=["hide-cell", "solution"]
 from torch import nn
 from pecore import plots
 
@@ -374,7 +380,7 @@ print(f"Result: preferred orientation {sobel_x.theta_hat:g}° for the Sobel filt
 # **Question.** Does every distance order the clean image first and grow with the distortion? Compare a noisy and
 # a blurred copy of about the same PSNR: which distances find the blurred one worse?
 
-# %% tags=["hide-input", "solution"]
+# %% tags=["hide-cell", "solution"]
 import torchvision.transforms.functional as TF
 from matplotlib.ticker import MaxNLocator
 from pecore import measures
@@ -458,9 +464,9 @@ print(f"Result: 0 for the clean image and growing with σ under both distortions
 # Every distance is 0 for the clean image and grows with σ for both distortions (Table 4). PSNR treats
 # all errors of the same energy alike; the feature distances do not (Table 5): a slight blur counts as
 # less harmful than noise of the same PSNR, a strong blur as more, since it removes the oriented mid- and
-# high-frequency structure the channels respond to. Compare the rows of Table 5 between the two subsets: on
-# this photograph the top-PE distance has the larger blur / noise ratios, i.e. the top channels weigh the
-# loss of structure more and the noise less than the bottom channels do.
+# high-frequency structure the channels respond to. Compare the rows of Table 5 between the two subsets: the
+# subset with the larger blur / noise ratios weighs the loss of structure more, and the noise less, than the
+# other — the paper's argument predicts the top-PE subset.
 # One photograph is an anecdote; the
 # [IQA chapter](05_iqa.ipynb) asks the question on human-rated datasets.
 # ```
@@ -480,7 +486,7 @@ print(f"Result: 0 for the clean image and growing with σ under both distortions
 # **Question.** Which subset keeps more of the image's structure? How many images, seeds and steps would you
 # need before calling the difference a finding?
 
-# %% tags=["hide-input", "solution"]
+# %% tags=["hide-cell", "solution"]
 from pecore import measures
 from pecore.reconstruction.invert import invert
 
@@ -519,11 +525,11 @@ print("Result: " + "; ".join(f"{s} {p} %: PSNR {v[0]:.2f} dB, SSIM {v[1]:.3f}, f
 # ```{admonition} Answer
 # :class: dropdown
 #
-# Look first at whether each run converged (the loss curves flatten): with the short budgets of the small
-# presets it may not have, and a reconstruction that has not converged says little. Then read Figure 6
-# rather than the expectation: the paper's claim predicts that the top-PE channels, which respond to
-# oriented structure at the frequencies people see best, pin down more of the image, but on a crop this
-# small, after this few steps, the bottom set can come out level or ahead. Note also that the bottom set
+# Look first at whether each run converged (the loss curves flatten): a reconstruction that has not converged
+# says little. Then read Figure 6 rather than the expectation: the paper's claim predicts that the top-PE
+# channels, which respond to oriented structure at the frequencies people see best, pin down more of the image,
+# but the bottom set can come out level or ahead; the reconstruction chapter measures which, over many
+# photographs, noise starts and random sets. Note also that the bottom set
 # usually reaches the lower feature loss: matching fewer, weaker responses is an easier problem, and a low
 # loss is not the same as a faithful image.
 # One image, one seed and one noise start are an anecdote: the difference between two reconstructions
@@ -545,7 +551,7 @@ print("Result: " + "; ".join(f"{s} {p} %: PSNR {v[0]:.2f} dB, SSIM {v[1]:.3f}, f
 # **Question.** Does any interval of ρ include 1 (no change of ranking)? Are the layers' mean μ2 distinguishable?
 # What does resampling channels assume?
 
-# %% tags=["hide-input", "solution"]
+# %% tags=["hide-cell", "solution"]
 from pecore.compare import spearman
 from pecore.statistics import bootstrap_interval, bootstrap_mean
 

@@ -68,6 +68,7 @@ display(HTML(pb.page_summary("PE of networks trained for different objectives (I
                                            "weights": {"source": "ImageNet, ST-LPIPS and random initialisation"}},
                              grid=grid_words)))
 display(HTML(pb.provenance_details(params, prov)))
+display(HTML(pb.rerun_box("09_origins", params)))
 
 # %% [markdown]
 # ## The networks

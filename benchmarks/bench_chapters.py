@@ -1,0 +1,65 @@
+"""Benchmark: how long a reader's rerun of each chapter takes on this CPU, per preset.
+
+Executes every chapter notebook (or those named) with the book's own runner in a scratch folder: once as the book
+builds it (``default``: each chapter's own preset, reading the stored results) and once with ``--preset quick`` (a
+laptop rerun that computes what the stored results would give). The chapter pages' "Rerun this chapter" boxes read
+the record (:mod:`pecore.rerun`). Not a timed test.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_chapters.py --out benchmarks/results/chapters-cpu.json
+
+An interrupted run keeps the chapters already measured in ``--out`` and measures only the others when run again.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pecore.book import chapter_names, execute_chapter, execution_order
+    from pecore.cache import atomic_write_text
+    from pecore.provenance import cpu_model, git_commit
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="benchmarks/results/chapters-cpu.json")
+    ap.add_argument("--chapters", nargs="+", default=None, help="chapters to measure (default: all)")
+    ap.add_argument("--presets", nargs="+", default=["default", "quick"], help="default and/or preset names")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    record = json.loads(out.read_text()) if out.is_file() else {}
+    record.setdefault("chapters", {})
+    chapters = execution_order(args.chapters or chapter_names())
+    try:
+        for preset in args.presets:
+            with tempfile.TemporaryDirectory() as scratch:  # one folder per preset: the claims page reads its findings
+                for name in chapters:
+                    if preset in record["chapters"].get(name, {}):
+                        continue
+                    params = {"device": "cpu"} if preset == "default" else {"preset": preset, "device": "cpu"}
+                    start = time.perf_counter()
+                    execute_chapter(name, params, Path(scratch))
+                    seconds = round(time.perf_counter() - start, 1)
+                    record["chapters"].setdefault(name, {})[preset] = seconds
+                    record.update({"benchmark": "chapter reruns", "cpu": cpu_model(), "torch": torch.__version__,
+                                   "torch_threads": torch.get_num_threads(), "git_commit": git_commit(),
+                                   "updated_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                   "command": "python benchmarks/bench_chapters.py " + " ".join(argv or sys.argv[1:])})
+                    atomic_write_text(out, json.dumps(record, indent=2) + "\n")
+                    print(f"{name} ({preset}): {seconds} s", flush=True)
+    except KeyboardInterrupt:
+        print(f"interrupted: the chapters measured so far are kept in {out}; run the same command to measure the rest")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
