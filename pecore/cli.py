@@ -6,6 +6,7 @@ and sets ``run`` on their namespace. To add a command, write such a function and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     Examples
     --------
     >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:3]
-    ['book', 'distance', 'iqa']
+    ['book', 'data', 'distance']
     """
     parser = _Parser(
         prog="pecore",
@@ -62,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     debug = args.debug or os.environ.get("PECORE_DEBUG", "") not in ("", "0")
     try:
-        return int(args.run(args) or 0)
+        status = int(args.run(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that went away is handled below, not at interpreter exit
+        return status
     except PecoreError as exc:
         if debug:
             raise
@@ -72,6 +75,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pecore {args.command}: interrupted; finished steps are kept (cache entries, checkpoints) and the "
               "same command resumes from them", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`pecore data list | head`): stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except (OSError, RuntimeError) as exc:
+        if debug or (isinstance(exc, RuntimeError) and "Symlink loop" not in str(exc)):
+            raise
+        print(f"pecore {args.command}: error: {_os_error_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def _os_error_line(exc: BaseException) -> str:
+    """One line for an error of the operating system: what failed, on which path.
+
+    Examples
+    --------
+    >>> import errno
+    >>> _os_error_line(OSError(errno.ENOSPC, "No space left on device", "out/grid.csv"))
+    'No space left on device: out/grid.csv (free space, or write elsewhere with --out)'
+    >>> _os_error_line(RuntimeError("Symlink loop from '/tmp/a'"))
+    "Symlink loop from '/tmp/a': a link points back to itself; give a real file or folder"
+    """
+    import errno
+
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return f"{where}{exc}: a link points back to itself; give a real file or folder".replace(f"{where}{where}", where)
+    text = f"{exc.strerror or exc}: {exc.filename}" if getattr(exc, "filename", None) else str(exc.strerror or exc)
+    hint = {errno.ENOSPC: " (free space, or write elsewhere with --out)", errno.EACCES: " (no permission)",
+            errno.EROFS: " (a read-only file system: write elsewhere with --out)"}.get(exc.errno or 0, "")
+    return " ".join((text + hint).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,7 @@ from PIL import Image
 from .errors import DatasetError, ImageError
 from .validate import check_image
 
-__all__ = ["shared_data_dir", "portable_data_path", "load_image", "save_image", "to_uint8"]
+__all__ = ["shared_data_dir", "portable_data_path", "upright", "load_image", "save_image", "to_uint8"]
 
 
 def shared_data_dir() -> Path:
@@ -50,6 +50,26 @@ def portable_data_path(path: str | os.PathLike) -> str:
         return "$PECORE_DATA/" + p.resolve().relative_to(shared_data_dir().resolve()).as_posix()
     except (ValueError, DatasetError):
         return str(path)
+
+
+def upright(im: Image.Image) -> Image.Image:
+    """The image as it is meant to be seen: rotated or mirrored by its EXIF orientation (as a photograph from a
+    phone shows in a viewer), else unchanged.
+
+    Examples
+    --------
+    >>> im = Image.new("RGB", (4, 2)); exif = im.getexif(); exif[0x0112] = 6  # "rotate 90° clockwise to view"
+    >>> import io; buf = io.BytesIO(); im.save(buf, "JPEG", exif=exif); buf.seek(0)
+    0
+    >>> upright(Image.open(buf)).size
+    (2, 4)
+    """
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(im) if im.getexif().get(0x0112, 1) != 1 else im
+    except (OSError, ValueError, SyntaxError):  # an unreadable EXIF block: use the pixels as stored
+        return im
 
 
 def _to_unit_rgb(im: Image.Image, path: Path) -> np.ndarray:
@@ -93,7 +113,7 @@ def load_image(path: str | os.PathLike, *, size: int | tuple[int, int] | None = 
                            else f"image file {path} does not exist")
     try:
         with Image.open(path) as im:
-            arr = _to_unit_rgb(im, path)
+            arr = _to_unit_rgb(upright(im), path)
     except Image.DecompressionBombError as exc:
         raise ImageError(f"image {path} is too large to read safely ({exc}); resize it first") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import data_path
+from conftest import ROOT, data_path
 from pecore.cli import main
 from pecore.networks import Network
 from pecore.presets import get_preset
@@ -876,3 +876,60 @@ def test_a_failed_overwrite_keeps_the_previous_probe_and_a_second_writer_is_refu
             second.save(folder)
     second.save(folder)
     assert load_probe_result(folder).provenance["parameters"]["score_config"]["derivative"] == "log"
+
+
+def test_os_errors_are_one_line_and_a_closed_pipe_is_quiet(tmp_path):
+    """A symlink loop given as a folder, and a reader that closes the pipe: one line, or nothing, never a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    exe = [sys.executable, "-m", "pecore"]
+    for args in (["probe", "--rescore", str(tmp_path / "a"), "--out", str(tmp_path / "out")],
+                 ["probe", "--rescore", str(ROOT / "stored" / "probe" / "alexnet-paper"), "--out", str(tmp_path / "a")]):
+        proc = subprocess.run(exe + args, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "points back to itself" in proc.stderr
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes
+    proc = subprocess.run(exe + ["data", "list"], stdout=write, stderr=subprocess.PIPE, text=True, timeout=300)
+    os.close(write)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+
+
+def test_iqa_refuses_pairs_listed_twice_and_pairs_without_a_distortion(tmp_path):
+    """A pair counted twice would weigh twice; a distorted image that is its reference gives only noise to rank."""
+    import shutil
+
+    import pandas as pd
+
+    from pecore.errors import DatasetError
+    from pecore.iqa.datasets import load_dataset
+    from pecore.iqa.experiment import run as run_iqa
+    from pecore.iqa.settings import get_settings
+
+    live = data_path("iqa", "live-r2-subset")
+    folder = tmp_path / "live"
+    shutil.copytree(live, folder)
+    table = pd.read_csv(folder / "scores.csv")
+    pd.concat([table, table.iloc[[3]]]).to_csv(folder / "scores.csv", index=False)
+    with pytest.raises(DatasetError, match="lists the pair .* 2 times"):
+        load_dataset(folder)
+    same = table.iloc[:12].copy()
+    same["dist"] = same["ref"]
+    same.to_csv(folder / "scores.csv", index=False)
+    with pytest.raises(DatasetError, match="uses the reference file itself"):
+        load_dataset(folder)
+    # copies of the references as distorted images: every distance is 0
+    for i, r in same.iterrows():
+        copy = folder / "copies" / f"{i}.bmp"
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copy(folder / r["ref"], copy)
+        same.loc[i, "dist"] = str(copy.relative_to(folder))
+    same["score"] = np.arange(len(same), dtype=float)
+    same.to_csv(folder / "scores.csv", index=False)
+    scores = pd.read_csv(ROOT / "stored" / "probe" / "alexnet-paper" / "pe_table.csv")
+    with pytest.raises(DatasetError, match="every distorted image equals its reference"):
+        run_iqa(load_dataset(folder), "alexnet", scores, settings=get_settings("ci"), preset="ci", cache=False)

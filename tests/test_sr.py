@@ -305,6 +305,12 @@ def test_apply_upscales_a_user_image(tmp_path, ci_run, capsys):
     assert "wrote" in capsys.readouterr().out
     up = load_image(out / "mine_x4_pixel.png")
     assert up.shape == (3, 164, 148) and (out / "grey_x4_pixel.png").is_file()
+    # a phone photograph stored sideways with an EXIF orientation is upscaled as it is seen
+    exif = Image.new("RGB", (1, 1)).getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise to view
+    Image.fromarray(img).save(tmp_path / "phone.jpg", exif=exif)
+    assert main(["sr", "apply", str(ci_run), str(tmp_path / "phone.jpg"), "--out", str(out), "--device", "cpu"]) == 0
+    assert load_image(out / "phone_x4_pixel.png").shape == (3, 148, 164)
     model = load_run(ci_run, device="cpu").model
     x = torch.from_numpy(img).permute(2, 0, 1).float().div(255)[None]
     whole = model(x).clamp(0, 1)

@@ -203,6 +203,16 @@ def _finish(name: str, layout: str, root: Path, table: pd.DataFrame, hib: bool) 
                            f"(first missing: {missing[0]}{' is a folder, not an image' if os.path.isdir(missing[0]) else ''})")
     if not np.all(np.isfinite(pairs.score.to_numpy(dtype=float))):
         raise DatasetError(f"{name}: the score table has missing or non-numeric scores")
+    same = pairs[pairs.ref.map(os.path.realpath) == pairs.dist.map(os.path.realpath)]
+    if len(same):
+        raise DatasetError(f"{name}: pair {os.path.relpath(same.iloc[0].dist, root)} uses the reference file itself as "
+                           "its distorted image; a pair needs two images")
+    twice = pairs[pairs.duplicated(["ref", "dist"], keep=False)]
+    if len(twice):
+        first = twice.iloc[0]
+        raise DatasetError(f"{name}: the score table lists the pair {os.path.relpath(first.dist, root)} (reference "
+                           f"{os.path.relpath(first.ref, root)}) {int((twice.dist == first.dist).sum())} times; a pair "
+                           "counted twice weighs twice in every correlation: keep one row per pair")
     if len(pairs) > 1 and np.ptp(pairs.score.to_numpy(dtype=float)) == 0:
         raise DatasetError(f"{name}: every human score is {pairs.score.iloc[0]:g}; constant scores cannot be "
                            "correlated with a metric")

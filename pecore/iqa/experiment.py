@@ -279,6 +279,9 @@ def run(dataset: FRDataset, network: Network | str = "vgg16", pe_table: Any = No
             nets[name] = load_network(name, device=net.device)
     terms, base = dataset_terms(list(nets.values()), data, size=settings.image_size, batch_size=settings.batch_size,
                                 cache=cache, progress=progress)
+    if np.all(base.psnr.to_numpy(float) >= 100.0):  # the PSNR of identical images (pecore.measures.psnr's max_db)
+        raise DatasetError(f"{data.name}: every distorted image equals its reference pixel for pixel (at the size "
+                           "used): every distance is 0, and there is nothing to rank against the human scores")
     studied = terms[net.name]
     lpips_terms = {metric: terms[name].weighted([w.numpy() for w in load_lpips_linear(name)[0]])
                    for metric, name in (("lpips-vgg", "vgg16"), ("lpips-alex", "alexnet"))}

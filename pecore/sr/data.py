@@ -249,9 +249,11 @@ class HRImage:
 def _read_uint8(path: Path) -> torch.Tensor:
     from PIL import Image
 
+    from ..imageio import upright
+
     try:
         with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+            arr = np.asarray(upright(im).convert("RGB"), dtype=np.uint8)
     except OSError as exc:
         raise DatasetError(f"cannot read image {path}: {exc}") from exc
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()
