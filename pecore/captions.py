@@ -88,7 +88,8 @@ def page_summary(what: str, provenance: Mapping[str, Any], *, grid: str | None =
              "computed for this page" + (f": {_html.escape(str(provenance['stored_reason']))}"
                                           if provenance.get("stored_reason") else ""))
     kind = "note" if provenance.get("stored") else "warning"
-    rows = [("Network", f"{display_name(provenance.get('network'))} (weights: {provenance.get('weights', {}).get('source')})"),
+    rows = [("Network", f"{display_name(provenance.get('network'))} "
+                        f"({_html.escape(weights_words(provenance.get('weights', {}).get('source')))})"),
             ("Preset", f"{provenance.get('preset')}" + (f" — {grid}" if grid else "")),
             ("Results", where), ("Made on", f"{provenance.get('device')}"
                                  + (f", {provenance['cpu']}" if provenance.get("cpu") else "")
@@ -166,8 +167,8 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
         w = provenance.get("weights", {}) or {}
         rows += [
             ("results: preset", str(used) + (" (stored results)" if provenance.get("stored") else "")),
-            ("results: command", portable_command(provenance.get("command")) or "— (not recorded)"),
-            ("results: wall time (s)", provenance.get("wall_seconds") or "— (not recorded)"),
+            ("results: command", portable_command(provenance.get("command")) or "—"),
+            ("results: wall time (s)", provenance.get("wall_seconds") or "—"),
             ("results: CPU", provenance.get("cpu")),
             ("weights source", w.get("source")),
             ("weights sha256", (w.get("sha256") or "")[:16] + "…"),
@@ -182,8 +183,9 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
 
 
 def portable_command(command: str | None) -> str | None:
-    """A recorded command as a reader can run it: paths into a checkout's ``stored/`` become ``stored/...``, a
-    scratch folder (``--work DIR``) is dropped, and any other absolute path becomes ``DIR``.
+    """A recorded command as a reader can run it: paths into a checkout's ``stored/`` become ``stored/...``, paths
+    into the data folder ``$PECORE_DATA/...``, a scratch folder (``--work DIR``) is dropped, and any other absolute
+    path becomes ``DIR``.
 
     Examples
     --------
@@ -191,6 +193,8 @@ def portable_command(command: str | None) -> str | None:
     'pecore sr run --out stored/sr/vgg16-book --seed 0'
     >>> portable_command("pecore probe --out /tmp/x")
     'pecore probe --out DIR'
+    >>> portable_command("pecore iqa --data ../shared/data/iqa/live-r2-subset --out stored/iqa/vgg16-book")
+    'pecore iqa --data $PECORE_DATA/iqa/live-r2-subset --out stored/iqa/vgg16-book'
     """
     if not command:
         return command
@@ -205,7 +209,9 @@ def portable_command(command: str | None) -> str | None:
             continue
         if word.startswith("--work="):
             continue
-        if word.startswith("/") and "/stored/" in word:
+        if "shared/data/" in word:  # the data folder, wherever it lay: $PECORE_DATA
+            word = "$PECORE_DATA/" + word.split("shared/data/", 1)[1]
+        elif word.startswith("/") and "/stored/" in word:
             word = "stored/" + word.split("/stored/", 1)[1]
         elif word.startswith("/"):
             word = "DIR"

@@ -101,12 +101,16 @@ def _sr_arm(test: str) -> str:
 
 def _iqa_family(r: Mapping[str, Any]) -> tuple[str, str]:
     scope = str(r["scope"])
+    measure = display_name(r["measure"])
+    test = str(r["test"])
+    if test.startswith(("the top-PE", "the bottom-PE")):  # the placement among random subsets, per side
+        measure = f"{test.split(' ', 2)[1]} subset's {measure}"
     if scope.startswith("all layers"):
-        return f"all layers together · {display_name(r['measure'])}", scope.split(", ", 1)[-1]
+        return f"all layers together · {measure}", scope.split(", ", 1)[-1]
     if str(r["test"]).startswith("a channel's"):
         return f"{display_name(r['measure'])}, per layer", scope
     layer, _, p = scope.partition(", ")
-    return f"{layer} alone · {display_name(r['measure'])}", p
+    return f"{layer} alone · {measure}", p
 
 
 CLAIMS: tuple[Claim, ...] = (

@@ -1,6 +1,8 @@
 """Input validators shared by every pecore module."""
 from __future__ import annotations
 
+import os
+
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -9,7 +11,7 @@ import torch
 
 from .errors import ImageError, ParameterError, UnknownNameError
 
-__all__ = ["check_choice", "check_positive", "check_grid", "check_image", "check_fraction", "replace_fields",
+__all__ = ["check_image_memory", "check_choice", "check_positive", "check_grid", "check_image", "check_fraction", "replace_fields",
            "preset_settings"]
 
 
@@ -83,6 +85,41 @@ def check_grid(name: str, values: Sequence[float] | np.ndarray, *, positive: boo
     if arr.size > 1 and np.any(np.diff(arr) <= 0):
         raise ParameterError(f"{name} must be strictly increasing (sorted, no repeats), got {arr.tolist()}")
     return arr
+
+
+def check_image_memory(name: str, size: int, *, aspect: float = 1.5, channels: int = 64, batch: int = 2) -> int:
+    """Refuse an image size whose first feature maps would not fit in this machine's memory, before anything is
+    allocated; returns the estimated bytes.
+
+    The estimate is the largest early activation a forward pass keeps: ``batch`` images of ``size`` (shorter side)
+    × ``aspect`` · ``size`` pixels, ``channels`` float32 maps, three of them alive at once (convolution, ReLU, the
+    next convolution's input), and the image itself.
+
+    Examples
+    --------
+    >>> check_image_memory("--size", 256) < 1e9
+    True
+    >>> check_image_memory("--size", 100000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pecore.errors.ParameterError: --size 100000 would need about 23 TB of memory for the network's first layers; ...
+    """
+    pixels = float(size) * float(size) * aspect
+    need = int(batch * pixels * 4 * (3 * channels + 3))
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not every system says
+        free = None
+    if free is not None and need > free:
+        def words(n: float) -> str:
+            for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+                if n < 1000:
+                    return f"{n:.0f} {unit}"
+                n /= 1000
+            return f"{n:.0f} EB"
+        raise ParameterError(f"{name} {size} would need about {words(need)} of memory for the network's first layers; "
+                             f"this machine has {words(free)} free: use a smaller {name}")
+    return need
 
 
 def check_image(x: Any, name: str = "image", *, batched: bool | None = None) -> torch.Tensor:

@@ -933,3 +933,18 @@ def test_iqa_refuses_pairs_listed_twice_and_pairs_without_a_distortion(tmp_path)
     scores = pd.read_csv(ROOT / "stored" / "probe" / "alexnet-paper" / "pe_table.csv")
     with pytest.raises(DatasetError, match="every distorted image equals its reference"):
         run_iqa(load_dataset(folder), "alexnet", scores, settings=get_settings("ci"), preset="ci", cache=False)
+
+
+@pytest.mark.parametrize("command", ["distance", "reconstruct", "iqa"])
+def test_an_image_size_beyond_memory_is_refused_before_any_allocation(command, tmp_path, capsys):
+    from pecore.cli import main
+
+    tid = data_path("iqa", "tid2013-subset")
+    ref, dist = str(tid / "reference_images" / "I01.BMP"), str(tid / "distorted_images" / "i01_01_5.bmp")
+    args = {"distance": ["distance", ref, dist, "--size", "100000"],
+            "reconstruct": ["reconstruct", ref, "--size", "100000", "--out", str(tmp_path / "x.png")],
+            "iqa": ["iqa", "--data", str(tid), "--size", "100000", "--out", str(tmp_path / "out")]}[command]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--size 100000 would need about" in err and "use a smaller --size" in err and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())  # nothing written

@@ -38,6 +38,7 @@ def test_every_chapter_page_exists_with_figures_and_no_errors(built_book):
         assert re.search(r"preset (ci|paper \(stored results\))", text), f"{name}: captions must name the preset"
         # the injected-parameters cell is hidden, the parameter summary is shown
         assert "Injected parameters" not in text and "page parameter: preset" in text
+        assert "Rerun this chapter" in text and f"pecore book --chapters {name}" in text  # the rerun box
 
 
 def test_every_internal_link_of_the_built_book_resolves(built_book, tmp_path):

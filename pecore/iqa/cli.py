@@ -22,8 +22,12 @@ def _pe_table(net: str, path: str | None, preset: str, device: str):
 
 
 def _check_size(name: str, value: int | None, minimum: int = 16) -> None:
+    from ..validate import check_image_memory
+
     if value is not None and value < minimum:
         raise ParameterError(f"{name} must be at least {minimum} pixels (the networks' pooling needs it), got {value}")
+    if value is not None:
+        check_image_memory(name, value)
 
 
 def _add_distance(sub: argparse._SubParsersAction) -> None:

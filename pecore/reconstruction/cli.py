@@ -75,6 +75,9 @@ def _check_reconstruct_args(args: argparse.Namespace):
             raise OutputError(f"{extra} (written beside --out) is a folder")
     settings = get_settings(args.preset)
     size = check_positive("--size", args.size if args.size is not None else settings.image_size, integer=True)
+    from ..validate import check_image_memory
+
+    check_image_memory("--size", size, batch=1)
     if size < 16:
         raise ParameterError(f"--size {size} is too small: reconstructions need at least 16 pixels")
     for name, value, integer, zero in (("--steps", args.steps, True, False), ("--lr", args.lr, False, False),
