@@ -175,6 +175,7 @@ def build_html(root: Path = REPO_ROOT, warnings_as_errors: bool = True) -> Path:
     if missing:
         raise ChapterError(f"chapters not executed yet: {', '.join(missing)}; run `pecore book` without --chapters")
     _write_explorer(root)
+    _write_playground(root)
     _write_summary(root)
     from .packs import write_exercise_packs
 
@@ -211,6 +212,15 @@ def _write_summary(root: Path) -> None:
     if readme.is_file() and README_START in readme.read_text() and root.resolve() == REPO_ROOT.resolve():
         if update_readme(readme, chapters / "findings"):
             print("[pecore book] README.md: results summary updated from the findings")
+
+
+def _write_playground(root: Path) -> None:
+    """Write the scoring playground the page ``book/playground.md`` includes, when the table of contents lists it."""
+    toc = root / "book" / "_toc.yml"
+    if (root / "book" / "playground.md").is_file() and toc.is_file() and "book/playground" in toc.read_text():
+        from .playground import write_playground
+
+        write_playground(root / "book" / "chapters")
 
 
 def _write_explorer(root: Path) -> None:
