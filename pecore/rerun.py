@@ -60,8 +60,11 @@ def chapter_times(chapter: str, root: str | Path | None = None) -> dict[str, flo
 
     Examples
     --------
-    >>> sorted(chapter_times("01_frequency"))
-    ['default', 'quick']
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp()); (root / CHAPTER_TIMES).parent.mkdir(parents=True)
+    >>> _ = (root / CHAPTER_TIMES).write_text('{"chapters": {"01_frequency": {"default": 20.5, "quick": 31}}}')
+    >>> chapter_times("01_frequency", root), chapter_times("02_orientation", root)
+    ({'default': 20.5, 'quick': 31.0}, {})
     """
     from .notebook import REPO_ROOT
 
