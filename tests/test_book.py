@@ -34,8 +34,8 @@ def test_every_chapter_page_exists_with_figures_and_no_errors(built_book):
         n_img = len(re.findall(r"<img[^>]+src=\"[^\"]+\.png\"", text))
         assert n_img >= 2, f"{name}: only {n_img} figures"
         assert "Traceback" not in text and "output_error" not in text and "ipythontb" not in text, name
-        # captions name the preset that made each figure: this run's, or the stored paper results
-        assert re.search(r"preset (ci|paper \(stored results\))", text), f"{name}: captions must name the preset"
+        # the page box names the preset and network once; captions do not repeat it
+        assert re.search(r"<b>Preset:</b> (ci|paper|book)", text), f"{name}: the page box must name the preset"
         # the injected-parameters cell is hidden, the parameter summary is shown
         assert "Injected parameters" not in text and "page parameter: preset" in text
         assert "Rerun this chapter" in text and f"pecore book --chapters {name}" in text  # the rerun box
@@ -103,7 +103,7 @@ def test_chapter_without_stored_results_probes_itself(tmp_path):
     execute_chapter("02_orientation", {"preset": "ci", "use_stored": False, "network": "alexnet", "layer": "relu2"},
                     tmp_path)
     text = (tmp_path / "02_orientation.ipynb").read_text()
-    assert "preset ci · AlexNet" in text and "(stored results)" not in text
+    assert "<b>Preset:</b> ci" in text and "<b>Network:</b> AlexNet" in text and "(stored results)" not in text
     assert "computed for this page: stored results not requested" in text  # the page box says why
 
 

@@ -63,7 +63,7 @@ display(Markdown(
     f"(top: radial, middle: straight gratings), and beneath them the CSFs that weight "
     f"each frequency (bold: this page's), {grid.size} × {grid.size} pixels "
     f"({grid.size / grid.ppd:.2f}° wide); {grid.n_frequencies} frequencies from "
-    f"{grid.f_min:g} to {grid.f_max:g} cpd, {grid.n_phases} phases. — {label}"))
+    f"{grid.f_min:g} to {grid.f_max:g} cpd, {grid.n_phases} phases."))
 
 # %% [markdown]
 # ## Tuning curves of strongly and weakly sensitive channels
@@ -81,7 +81,7 @@ fig = plots.frequency_tuning(probed, layer, high + low, config, labels=labels)
 plt.show()
 display(Markdown(
     f"**Figure 2.** {layer}: the {n_examples} live channels of highest and lowest μ1; "
-    f"dotted lines mark f̂. — {label}"))
+    f"dotted lines mark f̂."))
 
 # %% [markdown]
 # ## μ1 of every channel
@@ -93,7 +93,7 @@ fig = plots.per_channel_scores(probed, layer, "mu1", highlight=high[:1] + low[:1
 plt.show()
 display(Markdown(
     f"**Figure 3.** μ1 of every {layer} channel (× marks dead channels, scored 0). "
-    f"— {label}"))
+    f""))
 table = probed.table.assign(live=~probed.table.dead.astype(bool))
 summary = pd.DataFrame({
     "channels": table.groupby("layer", sort=False).size(),
@@ -102,7 +102,7 @@ summary = pd.DataFrame({
     "largest μ1": table.groupby("layer", sort=False).mu1.max()})
 display(Markdown(
     f"**Table 1.** Per layer: channels, dead channels (silent on every grating, scored 0), "
-    f"the median μ1 of the live channels (as in Figure 4) and the largest μ1. — {label}"))
+    f"the median μ1 of the live channels (as in Figure 4) and the largest μ1."))
 summary.round(3)
 
 # %% [markdown]
@@ -113,7 +113,7 @@ fig = plots.layer_distributions(probed.table, "mu1")
 plt.show()
 display(Markdown(
     f"**Figure 4.** Distribution of μ1 over the live channels of each tapped layer "
-    f"(box: quartiles; dots: channels). — {label}"))
+    f"(box: quartiles; dots: channels)."))
 
 # %% [markdown]
 # ## Reading the figures
@@ -147,7 +147,7 @@ display(Markdown(
     f"**Table 2.** Live channels whose f̂ lies at the lowest ({grid.f_min:g} cpd) or the "
     f"highest ({grid.f_max:g} cpd) frequency of the grid. Their weighted slope is "
     f"steepest at the edge of what was probed, so their tuning may continue beyond it: "
-    f"their f̂ is a bound, not a preference. — {label}"))
+    f"their f̂ is a bound, not a preference."))
 pb.readable(edges[["live", "at lowest", "at highest"]])
 
 # %% tags=["hide-input"]

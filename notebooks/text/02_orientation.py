@@ -57,7 +57,7 @@ fig = plots.orientation_tuning(probed, layer, high + low, labels=["high μ2"] * 
 plt.show()
 display(Markdown(f"**Figure 1.** {layer}: polar tuning curves (mean activation / max against grating orientation, "
                  f"mirrored to a full turn) of the {n_examples} most (blue) and least (red) orientation-selective channels, "
-                 f"each probed at its own f̂. — {label}"))
+                 f"each probed at its own f̂."))
 
 # %% [markdown]
 # ## μ2 of every channel
@@ -69,14 +69,14 @@ fig = plots.per_channel_scores(probed, layer, "mu2", highlight=high[:1] + low[:1
 plt.show()
 display(Markdown(f"**Figure 2.** μ2 of every {layer} channel (× marks dead channels, scored 0"
                  + (f"; the {silent[layer]} channels silent at every orientation at their f̂ sit at 0 too"
-                    if silent[layer] else "") + f"). — {label}"))
+                    if silent[layer] else "") + f")."))
 fig = plots.layer_distributions(probed.table, "mu2", exclude_silent=True)
 plt.show()
 left_out = ", ".join(f"{k} {n}" for k, n in silent.items() if n) or "none in any layer"
 display(Markdown(f"**Figure 3.** Distribution of μ2 per layer over the channels whose μ2 is measured: the live channels "
                  f"that respond to straight gratings at their f̂. Left out: dead channels (silent on every grating; "
                  f"{int(dead.sum())} in all) and live channels that answer the radial gratings but give no activation "
-                 f"to any straight grating at their f̂, whose μ2 is 0 by convention ({left_out}). — {label}"))
+                 f"to any straight grating at their f̂, whose μ2 is 0 by convention ({left_out})."))
 
 # %% [markdown]
 # ## Preferred frequency and orientation per layer
@@ -94,19 +94,19 @@ plt.show()
 display(Markdown(f"**Figure 4.** Per layer, the distribution of f̂ over the live channels (left) and of the preferred "
                  f"orientation θ̂ over the live channels that respond to straight gratings at their f̂ (right: the "
                  f"share of a layer's channels in each 15° bin, dotted: the share by chance; θ is the direction of "
-                 f"modulation, 0° = vertical bars; −90° and 90° are one orientation, drawn as one bin at 90°). — {label}"))
+                 f"modulation, 0° = vertical bars; −90° and 90° are one orientation, drawn as one bin at 90°)."))
 grid = pecore.ProbeGrid(**prov["parameters"]["probe_grid"])
 table = probed.table
 summary = orientation.layer_summary(table)
 display(Markdown(f"**Table 1.** Per layer: the live channels (not dead), how many of them give no activation to any "
                  f"straight grating at their f̂, the median f̂ over the live channels and the median μ2 over the "
-                 f"live channels that respond at f̂. — {label}"))
+                 f"live channels that respond at f̂."))
 display(summary)
 axes, axis_verdicts = orientation.axis_preference(table, grid.orientations)
 display(Markdown(f"**Table 2.** Per layer: the share of channels whose θ̂ lies within 7.5° of 0° and of 90°, each "
                  f"with its 95 % Clopper–Pearson interval, against the share expected by chance on this grid of "
                  f"{grid.n_orientations} orientations, and which axes lie above chance by their intervals. Channels: live and responding "
-                 f"to straight gratings at their f̂. — {label}"))
+                 f"to straight gratings at their f̂."))
 display(orientation.axis_table(axes))
 
 # %% [markdown]

@@ -103,10 +103,10 @@ bottom = live.nsmallest(n_examples, "pe").channel.tolist()
 config = pecore.ScoreConfig(**prov["parameters"]["score_config"])
 fig = plots.frequency_tuning(probed, layer, top[:3] + bottom[:3], config, labels=["top PE"] * 3 + ["bottom PE"] * 3)
 plt.show()
-display(Markdown(f"**Figure 2.** {layer}: frequency tuning of the three highest- and lowest-PE channels. — {label}"))
+display(Markdown(f"**Figure 2.** {layer}: frequency tuning of the three highest- and lowest-PE channels."))
 fig = plots.orientation_tuning(probed, layer, top[:3] + bottom[:3], labels=["high PE"] * 3 + ["low PE"] * 3)
 plt.show()
-display(Markdown(f"**Figure 3.** {layer}: orientation tuning of the same channels (blue: top PE, red: bottom PE). — {label}"))
+display(Markdown(f"**Figure 3.** {layer}: orientation tuning of the same channels (blue: top PE, red: bottom PE)."))
 
 # %% tags=["hide-input"]
 net = pecore.load_network(network, device=device)
@@ -119,7 +119,7 @@ titles = [f"top {i + 1}: ch {c}" for i, c in enumerate(top)] + [f"bottom {i + 1}
 fig = plots.feature_maps(maps, chans, titles, image.cpu())
 plt.show()
 display(Markdown(f"**Figure 4.** {layer} feature maps of the {n_examples} highest-PE (first) and lowest-PE (then) channels on "
-                 f"Set14 *baboon* (resized to 192 px). — {label}"))
+                 f"Set14 *baboon* (resized to 192 px)."))
 
 # %% [markdown]
 # ## How much does the ranking depend on the reconstructed choices?

@@ -73,7 +73,8 @@ n_inits, n_draws = result.table.seed.nunique(), settings["n_random_draws"]
 label = pb.figure_label(prov) + f" · PE from the {prov.get('scores', 'stored paper-preset probe')}"
 grid = (f"{settings['image_size']} × {settings['image_size']} px, {len(result.image_names)} photographs × {n_inits} "
         f"inits, {n_draws} random draws, priors λ_TV = {', '.join(f'{v:g}' for v in priors)}, "
-        f"{settings['steps']} Adam steps, layers {', '.join(layers)}")
+        f"{settings['steps']} Adam steps, layers {', '.join(layers)}; PE from the "
+        f"{prov.get('scores', 'stored paper-preset probe')}")
 display(HTML(pb.page_summary("Feature inversions from the top-PE, bottom-PE, random and all channels of each layer, "
                              "under two priors and several inits; what each keeps, and the paper's claim tested "
                              "on them.", prov, grid=grid)))
@@ -98,7 +99,7 @@ for layer in layers:
                       .drop_duplicates("subset").set_index("subset").n_channels.items())
     display(Markdown(f"**Figure {n_fig}.** {layer}: {', '.join(names)} rebuilt from each channel subset "
                      f"(channels: {sizes}); {settings['image_size']} × {settings['image_size']} px, "
-                     f"{settings['steps']} Adam steps, {rplots.prior_label(main)}, first init. — {label}"))
+                     f"{settings['steps']} Adam steps, {rplots.prior_label(main)}, first init."))
 
 # %% [markdown]
 # ## What each subset keeps
@@ -113,11 +114,11 @@ plt.show()
 n_fig += 1
 display(Markdown(f"**Figure {n_fig}.** Each measure per layer and subset, {rplots.prior_label(main)}: mean and 95 % "
                  f"interval over {len(names)} photographs × {n_inits} inits (× {n_draws} draws for random). Arrows: "
-                 f"which direction is better. — {label}"))
+                 f"which direction is better."))
 n_tab = 1
 for tv in priors:
     display(Markdown(f"**Table {n_tab}.** The structure and colour measures per layer and subset, "
-                     f"{rplots.prior_label(tv)}: mean [95 % interval]. — {label}"))
+                     f"{rplots.prior_label(tv)}: mean [95 % interval]."))
     display(rplots.summary_table(summary[summary.tv_weight == tv].drop(columns="tv_weight"),
                                  ["ssim_lowpass", "ssim_lowpass16", "structure", "colour_de2000_blur"]))
     n_tab += 1
@@ -138,7 +139,7 @@ n_fig += 1
 display(Markdown(f"**Figure {n_fig}.** Top − bottom luma correlation per band of spatial frequency (cycles per image), "
                  f"per layer; filled circles: {rplots.prior_label(priors[0])}"
                  + (f", open squares: {rplots.prior_label(priors[1])}" if len(priors) > 1 else "")
-                 + f". 95 % intervals over photographs × inits. — {label}"))
+                 + f". 95 % intervals over photographs × inits."))
 
 # %% [markdown]
 # ## Did the optimisation converge?
@@ -154,8 +155,8 @@ plt.show()
 n_fig += 1
 display(Markdown(f"**Figure {n_fig}.** Objective against Adam step per layer and subset (median over photographs "
                  f"and inits; log scale); solid: {rplots.prior_label(priors[0])}"
-                 + (f", dashed: {rplots.prior_label(priors[1])}" if len(priors) > 1 else "") + f". — {label}"))
-display(Markdown(f"**Table {n_tab}.** Runs that met the convergence criterion, per layer and prior. — {label}"))
+                 + (f", dashed: {rplots.prior_label(priors[1])}" if len(priors) > 1 else "") + f"."))
+display(Markdown(f"**Table {n_tab}.** Runs that met the convergence criterion, per layer and prior."))
 display(rplots.convergence_table(convergence_summary(result)))
 n_tab += 1
 
@@ -172,15 +173,15 @@ n_tab += 1
 verdicts = conclusions(result)
 display(Markdown(f"**Table {n_tab}.** Each part of the claim per layer, {rplots.prior_label(main)}: the paired "
                  f"difference top − bottom, its 95 % interval over photographs × inits, the verdict, and whether the "
-                 f"verdict is robust (Table {n_tab + 1}). — {label}"))
+                 f"verdict is robust (Table {n_tab + 1})."))
 display(pb.readable(rplots.verdicts_table(verdict_table(verdicts))))
 n_tab += 1
 display(Markdown(f"**Table {n_tab}.** Robustness: the verdict of each test under each prior, and whether the mean "
-                 f"difference of every init on its own lies on the verdict's side. — {label}"))
+                 f"difference of every init on its own lies on the verdict's side."))
 display(pb.readable(rplots.robustness_display(robustness(result))))
 n_tab += 1
 display(Markdown(f"**Table {n_tab}.** Between-init spread: the standard deviation of a measure over the "
-                 f"{n_inits} inits of one photograph (and draw), averaged over photographs. — {label}"))
+                 f"{n_inits} inits of one photograph (and draw), averaged over photographs."))
 display(rplots.init_spread_table(init_spread(result)))
 n_tab += 1
 

@@ -97,7 +97,7 @@ display(Markdown(
 # %% tags=["hide-input"]
 display(Markdown(f"**Table 1.** All five layers together: each subset's agreement with the human scores, estimate "
                  f"[95 % interval] (random subsets: mean ± sd over seeds [interval of the mean]), with the number of "
-                 f"channels it uses, and the baselines, which use no channel subset. — {label}"))
+                 f"channels it uses, and the baselines, which use no channel subset."))
 iqa_plots.interval_table(result.grid, "all")
 
 # %% tags=["hide-input"]
@@ -106,11 +106,11 @@ plt.show()
 display(Markdown(f"**Figure 1.** {iqa_plots.STAT_NAMES[stat]} of the subset distance with the human scores against the "
                  f"subset size p, for top-, random- and bottom-PE channels, per layer and for all layers. Bars: 95 % "
                  f"bootstrap intervals over the {d['reference_images']} reference scenes; band: sd over "
-                 f"{settings.n_seeds} random seeds; dotted: all channels; grey: baselines. — {label}"))
+                 f"{settings.n_seeds} random seeds; dotted: all channels; grey: baselines."))
 
 # %% tags=["hide-input"]
 display(Markdown(f"**Table 2.** Every layer alone: the SROCC of each subset with the human scores, estimate [95 % "
-                 f"interval], and its number of channels. — {label}"))
+                 f"interval], and its number of channels."))
 iqa_plots.interval_table(result.grid[result.grid.layers != "-"], None, stats=["srocc"]).query("layers != 'all'")
 
 # %% [markdown]
@@ -129,10 +129,10 @@ plt.show()
 n_random = int(result.chance.n_random.iloc[0])
 display(Markdown(f"**Figure 2.** SROCC with the human scores of the top- and bottom-PE subsets (markers) and of "
                  f"{n_random} random subsets of the same size (grey: their central 95 %; tick: their median), per "
-                 f"layer and for all five together (all), at each subset size p. — {label}"))
+                 f"layer and for all five together (all), at each subset size p."))
 display(Markdown(f"**Table 3.** Percentile of the top- and bottom-PE subsets among {n_random} random subsets of "
                  f"their size (share that agree less with people; 50 = typical) [95 % interval, resampling the "
-                 f"{d['reference_images']} reference scenes]. — {label}"))
+                 f"{d['reference_images']} reference scenes]."))
 iqa_plots.chance_table(result.chance)
 
 # %% [markdown]
@@ -147,10 +147,10 @@ iqa_plots.chance_table(result.chance)
 fig = iqa_plots.channel_scatter(result.channels, result.channel_summary)
 plt.show()
 display(Markdown(f"**Figure 3.** PE of every live channel against its own SROCC with the human scores, per layer; "
-                 f"the title gives Spearman ρ with its 95 % interval. — {label}"))
+                 f"the title gives Spearman ρ with its 95 % interval."))
 display(Markdown(f"**Table 4.** Per layer: the channels used (live and not constant on these images), Spearman ρ "
                  f"between a channel's PE and its own SROCC with the human scores [95 % interval, resampling the "
-                 f"reference scenes], the channels left out, and the median single-channel SROCC. — {label}"))
+                 f"reference scenes], the channels left out, and the median single-channel SROCC."))
 iqa_plots.channel_table(result.channel_summary)
 
 # %% [markdown]
@@ -165,7 +165,7 @@ iqa_plots.channel_table(result.channel_summary)
 if synthetic:
     display(Markdown(f"**Table 5.** Synthetic check: rank consistency with the distortion level "
                      f"({settings.synthetic_images} photographs at {settings.synthetic_size} px, "
-                     f"{settings.synthetic_levels} levels; 1 = always ordered). — {label}"))
+                     f"{settings.synthetic_levels} levels; 1 = always ordered)."))
     display(iqa_plots.synthetic_table(result.synthetic))
 
 # %% [markdown]

@@ -101,10 +101,10 @@ display(HTML(pb.rerun_box("06_sr", params)))
 
 # %% tags=["hide-input"]
 display(Markdown(f"**Table 1.** The budget of every arm, the choice of λ and how the test images are scored. "
-                 f"— {label}"))
+                 f""))
 display(pb.readable(tables["settings"]))
 display(Markdown(f"**Table 2.** Channels of the feature loss per layer (top, bottom and random have the same "
-                 f"count). Channel scores: {tables['scores']}. — {label}"))
+                 f"count). Channel scores: {tables['scores']}."))
 display(pb.readable(tables["channels"]))
 
 # %% [markdown]
@@ -122,10 +122,10 @@ fig = plots.training_curves(results.logs)
 plt.show()
 display(Markdown(f"**Figure 1.** Fine-tuning curves of every arm, first training seed ({settings['steps']} steps, "
                  f"batch {settings['batch_size']} of {settings['crop']}-pixel HR crops, λ = {tables['lambda']:g}). "
-                 f"— {label}"))
+                 f""))
 display(Markdown(f"**Table 3.** Per arm, over its runs: the largest relative change of the mean training loss "
                  f"between the previous and the last tenth of the logged steps; the mean validation PSNR-Y at the end "
-                 f"and its largest rise over the last fifth of the steps. — {label}"))
+                 f"and its largest rise over the last fifth of the steps."))
 display(pb.readable(tables["plateau"]))
 display(Markdown(tables["plateau_sentence"]))
 
@@ -137,10 +137,10 @@ display(Markdown(tables["plateau_sentence"]))
 
 # %% tags=["hide-input"]
 if tables["sweep"] is not None:
-    display(Markdown(f"**Table 4.** The λ sweep on the validation split: {tables['sweep_note']}. — {label}"))
+    display(Markdown(f"**Table 4.** The λ sweep on the validation split: {tables['sweep_note']}."))
     display(pb.readable(tables["sweep"]))
 else:
-    display(Markdown(f"This preset has no λ sweep: λ = {tables['lambda']:g} is its fixed value. — {label}"))
+    display(Markdown(f"This preset has no λ sweep: λ = {tables['lambda']:g} is its fixed value."))
 
 # %% [markdown]
 # ## Scores on the test images
@@ -155,8 +155,8 @@ plt.show()
 lower = [m for m in ("LPIPS-alex", "GMSD", "LPIPS-vgg") if m.lower().replace("-", "_") in set(results.summary.metric)]
 display(Markdown(f"**Figure 2.** {', '.join(lower)} (lower is better), PSNR-Y and SSIM-Y (higher is "
                  f"better) on {tables['test_sets']}: mean and 95 % interval over images, training seeds and draws; "
-                 f"large circles: both sets together. — {label}"))
-display(Markdown(f"**Table 5.** The means of Figure 2 (their intervals are in the figure). — {label}"))
+                 f"large circles: both sets together."))
+display(Markdown(f"**Table 5.** The means of Figure 2 (their intervals are in the figure)."))
 display(pb.readable(tables["summary"]))
 
 # %% tags=["hide-input"]
@@ -165,7 +165,7 @@ plt.show()
 display(Markdown(f"**Figure 3.** Paired differences between arms (a − b; same image, same training seed): mean "
                  f"and 95 % interval resampling images, training seeds and random draws, per test set and for both "
                  f"together (large circles, the ones the conclusion reads); filled markers: the interval excludes 0 "
-                 f"(dotted line); the colour is that of arm b. — {label}"))
+                 f"(dotted line); the colour is that of arm b."))
 
 # %% [markdown]
 # ## What the networks produce
@@ -178,7 +178,7 @@ if results.samples:
     fig = plots.crops_side_by_side(results.samples)
     plt.show()
     display(Markdown(f"**Figure 4.** The same centre crop of {tables['sample']}, side by side: the LR input, "
-                     f"bicubic upscaling, every arm (first training seed) and the HR original. — {label}"))
+                     f"bicubic upscaling, every arm (first training seed) and the HR original."))
 
 # %% [markdown]
 # ## Conclusion

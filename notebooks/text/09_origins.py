@@ -88,7 +88,7 @@ for item in prov["probes"]:
                  "weights": "random, seed " + str(e["seed"]) if e["weights"] == "random" else e["network"],
                  "probe": item["folder"], "table sha256": item["pe_table_sha256"][:12] + "…"})
 display(Markdown(f"**Table 1.** The networks compared, the probe folder each was read from and the checksum of its "
-                 f"score table. — {label}"))
+                 f"score table."))
 display(pb.readable(pd.DataFrame(rows)))
 n_tab = 2
 survey, paper = stored_results("probe", "vgg16", "survey"), stored_results("probe", "vgg16", "paper")
@@ -120,16 +120,16 @@ for family in families:
     n_fig += 1
     display(Markdown(f"**Figure {n_fig}.** {display_name(family)} family: median μ1, μ2 and PE per layer for the "
                      f"ImageNet, the ST-LPIPS (human judgments) and {settings.n_random} randomly initialised networks; "
-                     f"bands: 95 % interval of the median PE over channels. — {label}"))
+                     f"bands: 95 % interval of the median PE over channels."))
 display(Markdown(f"**Table {n_tab}.** Difference of median PE (live channels) between training objectives per family and layer: "
                  f"estimate, 95 % interval (channels; seeds for the random baseline), the smaller side's channel "
-                 f"count, verdict of \"the first objective gives higher PE\". — {label}"))
+                 f"count, verdict of \"the first objective gives higher PE\"."))
 display(pb.readable(contrasts.drop(columns="depth").round(4)))
 n_tab += 1
 depth_names = summary.groupby("depth", sort=False).layer.apply(lambda v: " · ".join(dict.fromkeys(v)))
 dead = summary.pivot_table(index="label", columns="depth", values="dead_share", sort=False).rename(columns=depth_names)
 display(Markdown(f"**Table {n_tab}.** Share of dead channels (no response to any grating of the probe), percent, per "
-                 f"network and layer. — {label}"))
+                 f"network and layer."))
 display(pb.readable((100 * dead).round(1).rename_axis(columns=None)))
 n_tab += 1
 
@@ -152,17 +152,17 @@ for family in families:
     n_fig += 1
     display(Markdown(f"**Figure {n_fig}.** {display_name(family)} family: distribution of f̂ per layer and training "
                      f"objective (live channels; random seeds pooled); shaded: the CSF's sensitive band "
-                     f"{band.band_low.iloc[0]:.1f}–{band.band_high.iloc[0]:.1f} cpd. — {label}"))
+                     f"{band.band_low.iloc[0]:.1f}–{band.band_high.iloc[0]:.1f} cpd."))
 display(Markdown(f"**Table {n_tab}.** Share of live channels with f̂ in the CSF band: top-{settings.p:g} % by PE / all, per "
                  f"network and layer. "
-                 f"— {label}"))
+                 f""))
 band_view = band.assign(share=[f"{a:.0%} / {b:.0%}" for a, b in zip(band.top_in_band, band.all_in_band)])
 display(pb.readable(band_view.pivot_table(index="label", columns="depth", values="share", aggfunc="first",
                                           sort=False).rename(columns=depth_names).rename_axis(columns=None)))
 n_tab += 1
 overlap = oc.top_overlap(result)
 display(Markdown(f"**Table {n_tab}.** Jaccard overlap of each network's top-{settings.p:g} % with the ImageNet "
-                 f"network's at the same layer, and its chance level: a check, expected at chance. — {label}"))
+                 f"network's at the same layer, and its chance level: a check, expected at chance."))
 display(pb.readable(overlap.round(3)))
 n_tab += 1
 
@@ -187,11 +187,11 @@ for lab in sens_labels:
     n_fig += 1
     obj = result.tables[result.tables.label == lab].objective.iloc[0]
     display(Markdown(f"**Figure {n_fig}.** {lab} ({obj}): contrast sensitivity of each channel subset per layer, "
-                     f"peak-normalised, with the human CSFs. — {label}"))
+                     f"peak-normalised, with the human CSFs."))
 display(Markdown(f"**Table {n_tab}.** Per network, layer and subset: correlation r of log sensitivity with the log "
                  f"Mannos–Sakrison CSF over frequency (r_barten: the Barten CSF), the peak frequency (cpd) and the "
                  f"masking slope, each with its "
-                 f"95 % interval. — {label}"))
+                 f"95 % interval."))
 display(pb.readable(sens.round(3)))
 n_tab += 1
 
@@ -209,7 +209,7 @@ for lab in sens_labels:
     plt.show()
     n_fig += 1
     display(Markdown(f"**Figure {n_fig}.** {lab}: masking slope per layer and subset with its 95 % interval; dashed: "
-                     f"the human slope. — {label}"))
+                     f"the human slope."))
 
 # %% [markdown]
 # ## Do high-PE channels see more like humans?
@@ -226,8 +226,8 @@ for lab in sens_labels:
     plt.show()
     n_fig += 1
     display(Markdown(f"**Figure {n_fig}.** {lab}: each test per layer, estimate and 95 % interval (channels; draws "
-                     f"for random). — {label}"))
-display(Markdown(f"**Table {n_tab}.** Every test with its verdict. — {label}"))
+                     f"for random)."))
+display(Markdown(f"**Table {n_tab}.** Every test with its verdict."))
 display(pb.readable(tests.round(4)))
 n_tab += 1
 
