@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from .errors import DatasetError
 from .output import check_output_dir, write_result_files
 from .probe import FrequencySweep, OrientationCube, OrientationSweep
 
-__all__ = ["ProbeResult", "load_probe_result", "provenance_digest", "read_pe_table", "PE_TABLE_COLUMNS", "STORE_FORMAT"]
+__all__ = ["ProbeResult", "load_probe_result", "provenance_digest", "read_pe_table", "check_pe_table", "check_pe_table_for", "PE_TABLE_COLUMNS", "STORE_FORMAT"]
 
 PE_TABLE_COLUMNS = ["network", "weights_source", "layer", "channel", "mu1", "mu2", "pe", "fhat", "theta_hat",
                     "a_hat", "rank", "dead"]
@@ -263,4 +264,79 @@ def read_pe_table(path: str | os.PathLike) -> pd.DataFrame:
         raise DatasetError(f"{path} is not a pecore PE table: no column {', '.join(sorted(missing))}")
     if table.empty:
         raise DatasetError(f"PE table {path} holds no rows")
+    return check_pe_table(table, str(path))
+
+
+def check_pe_table_for(table: pd.DataFrame, network: Any, layers: Sequence[str] | None = None,
+                       where: str = "the PE table") -> pd.DataFrame:
+    """:func:`check_pe_table`, and every layer of ``layers`` (default: the network's taps) listed with as many
+    channels as ``network`` (a loaded :class:`pecore.networks.Network`) has there.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> net = SimpleNamespace(name="toy", taps=["l"], channels={"l": 3})
+    >>> t = pd.DataFrame({"layer": "l", "channel": [0, 1], "pe": [0.1, 0.2]})
+    >>> check_pe_table_for(t, net)
+    Traceback (most recent call last):
+    ...
+    pecore.errors.DatasetError: the PE table: layer l lists 2 channels, but toy has 3 there: are these scores of toy?
+    """
+    check_pe_table(table, where)
+    for layer in (layers or list(network.taps)):
+        n = int((table.layer == layer).sum())
+        if n == 0:
+            raise DatasetError(f"{where}: no scores of layer {layer} of {network.name}; layers scored: "
+                               f"{', '.join(map(str, dict.fromkeys(table.layer)))}")
+        if n != int(network.channels[layer]):
+            raise DatasetError(f"{where}: layer {layer} lists {n} channels, but {network.name} has "
+                               f"{int(network.channels[layer])} there: are these scores of {network.name}?")
+    return table
+
+
+def check_pe_table(table: pd.DataFrame, where: str = "the PE table") -> pd.DataFrame:
+    """Refuse a PE table that would be used wrongly: scores that are not finite numbers, channel numbers that are
+    not whole numbers, a channel listed twice, or a layer whose channels are not 0 … C − 1 each once (a table cut
+    short would make 'top 25 %' a quarter of the rows left). Returns the table.
+
+    Raises
+    ------
+    NonFiniteError
+        A PE is NaN, infinite or not a number.
+    DatasetError
+        Channels damaged, repeated or missing.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": "l", "channel": [0, 1, 2], "pe": [0.1, 0.2, 0.3]})
+    >>> len(check_pe_table(t))
+    3
+    >>> check_pe_table(t.iloc[[0, 2]])
+    Traceback (most recent call last):
+    ...
+    pecore.errors.DatasetError: the PE table: layer l lists channels 0, 2 of 0..2: 1 missing (e.g. 1); use the whole table of a probe
+    """
+    from .errors import NonFiniteError
+
+    pe = pd.to_numeric(table["pe"], errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(pe)
+    if bad.any():
+        r = table.iloc[int(np.flatnonzero(bad)[0])]
+        raise NonFiniteError(f"{where}: the PE of {r['layer']} channel {r['channel']} is {r['pe']!r}, not a finite number "
+                             f"({int(bad.sum())} such rows); rescore the probe (`pecore probe --rescore DIR`)")
+    ch = pd.to_numeric(table["channel"], errors="coerce").to_numpy(float)
+    if not np.all(np.isfinite(ch)) or np.any(ch != np.round(ch)) or np.any(ch < 0):
+        raise DatasetError(f"{where}: a channel number is not a whole number ≥ 0; use the table a probe wrote")
+    for layer, rows in table.assign(_ch=ch.astype(int)).groupby("layer", sort=False):
+        chans = rows._ch.to_numpy()
+        if len(set(chans)) != len(chans):
+            twice = sorted({int(c) for c in chans if (chans == c).sum() > 1})
+            raise DatasetError(f"{where}: layer {layer} lists channel {twice[0]} more than once; use the table a probe "
+                               "wrote")
+        n = int(chans.max() + 1)
+        if len(chans) != n or chans.max() >= n:
+            gone = sorted(set(range(n)) - set(chans.tolist()))
+            shown = ", ".join(map(str, sorted(chans.tolist())[:8])) + (", …" if len(chans) > 8 else "")
+            raise DatasetError(f"{where}: layer {layer} lists channels {shown} of 0..{n - 1}: {len(gone)} missing "
+                               f"(e.g. {gone[0] if gone else '?'}); use the whole table of a probe")
     return table

@@ -948,3 +948,49 @@ def test_an_image_size_beyond_memory_is_refused_before_any_allocation(command, t
     err = capsys.readouterr().err
     assert "--size 100000 would need about" in err and "use a smaller --size" in err and err.count("\n") == 1
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_fuzzed_pe_tables_give_a_named_error_or_the_same_result(tmp_path):
+    """Random damage to a real PE table — NaN, inf, text, a row dropped or repeated, a channel renumbered, a
+    layer cut short — always ends in a named error when read, and an undamaged copy reads back identically."""
+    import pandas as pd
+
+    from pecore.errors import PecoreError
+    from pecore.networks import load_network
+    from pecore.probe_result import check_pe_table_for, read_pe_table
+
+    original = pd.read_csv(ROOT / "stored" / "probe" / "alexnet-paper" / "pe_table.csv")
+    net = load_network("alexnet", device="cpu")
+    rng = np.random.default_rng(0)
+
+    def damage(t: pd.DataFrame, kind: str) -> pd.DataFrame:
+        t = t.copy()
+        i = int(rng.integers(len(t)))
+        if kind in ("nan", "inf", "-inf", "text"):
+            t["pe"] = t["pe"].astype(object)
+            t.loc[i, "pe"] = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf, "text": "high"}[kind]
+        elif kind == "drop":
+            t = t.drop(index=i)
+        elif kind == "repeat":
+            t = pd.concat([t, t.iloc[[i]]])
+        elif kind == "renumber":
+            t["channel"] = t["channel"].astype(float)
+            t.loc[i, "channel"] = t.loc[i, "channel"] + 0.5
+        elif kind == "cut":  # a layer cut short at its end: its channels are still 0..k-1
+            layer = t.layer.iloc[i]
+            rows = t.index[t.layer == layer]
+            t = t.drop(index=rows[len(rows) // 4:])
+        return t
+
+    kinds = ["nan", "inf", "-inf", "text", "drop", "repeat", "renumber", "cut"]
+    for trial in range(40):
+        kind = kinds[trial % len(kinds)]
+        path = tmp_path / f"pe_{trial}.csv"
+        damage(original, kind).to_csv(path, index=False)
+        with pytest.raises(PecoreError):
+            check_pe_table_for(read_pe_table(path), net)
+    path = tmp_path / "same.csv"
+    original.sample(frac=1.0, random_state=1).to_csv(path, index=False)  # rows in another order: the same table
+    back = check_pe_table_for(read_pe_table(path), net)
+    pd.testing.assert_frame_equal(back.sort_values(["layer", "channel"]).reset_index(drop=True),
+                                  original.sort_values(["layer", "channel"]).reset_index(drop=True))

@@ -271,6 +271,9 @@ def run(dataset: FRDataset, network: Network | str = "vgg16", pe_table: Any = No
         raise ParameterError("the IQA experiment needs the network's channel scores (PE): pass pe_table=pecore.notebook.chapter_probe(...)")
     table = getattr(pe_table, "table", pe_table)
     net = network if isinstance(network, Network) else load_network(network, device=device)
+    from ..probe_result import check_pe_table_for
+
+    check_pe_table_for(table, net)
     data = limit_pairs(dataset, settings.max_pairs)
     t0 = time.perf_counter()
     nets = {net.name: net}

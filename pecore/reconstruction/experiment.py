@@ -292,6 +292,10 @@ def run(
     missing = [layer for layer in layers if layer not in known and any(s != "all" for s in subsets)]
     if missing:
         raise ParameterError(f"layers {missing} have no PE scores; scored layers: {sorted(known)}")
+    if any(s != "all" for s in subsets):
+        from ..probe_result import check_pe_table_for
+
+        check_pe_table_for(pe_table, network, layers)
     targets, names = load_square_images(list(images or settings.images), settings.image_size, device="cpu")
     n_img, n_seeds = targets.shape[0], settings.n_seeds
     noise_seeds = [seed + k for k in range(n_seeds)]
