@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import OutputError
 
-__all__ = ["cache_dir", "cache_key", "load_arrays", "save_arrays", "atomic_write_text", "atomic_write_bytes",
+__all__ = ["cache_dir", "cache_key", "load_arrays", "save_arrays", "atomic_write_text", "atomic_write_bytes", "write_checked_torch",
            "read_torch_file"]
 
 
@@ -58,8 +58,23 @@ def _path(key: str) -> Path:
     return cache_dir() / f"{key}.npz"
 
 
+#: the array every cache entry carries: the sha256 of its key and arrays, checked when it is read
+_CHECK = "__pecore_sha256__"
+
+
+def _digest(key: str, arrays: dict[str, np.ndarray]) -> str:
+    """sha256 of a cache entry: its key, then each array's name, dtype, shape and bytes (in name order)."""
+    h = hashlib.sha256(key.encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"|{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def load_arrays(key: str, keys: Iterable[str] | None = None) -> dict[str, np.ndarray] | None:
-    """The arrays stored under ``key``, or ``None``. An unreadable entry is removed and missed.
+    """The arrays stored under ``key``, or ``None``. An unreadable entry is removed and missed; so is one whose
+    checksum (written with it: the sha256 of its key and arrays) does not match — a changed or forged entry.
 
     ``keys`` names the arrays the caller needs: an entry without one of them (written by another
     version, or not by pecore) counts as unreadable too.
@@ -76,6 +91,9 @@ def load_arrays(key: str, keys: Iterable[str] | None = None) -> dict[str, np.nda
     try:
         with np.load(path, allow_pickle=False) as data:
             out = {k: data[k] for k in data.files}
+        stamp = out.pop(_CHECK, None)
+        if stamp is None or stamp.tobytes().hex() != _digest(key, out):
+            raise ValueError("its checksum does not match its contents and key (changed, or not written by pecore)")
         missing = sorted(set(keys or ()) - set(out))
         if missing:
             raise KeyError(f"no array {', '.join(missing)}")
@@ -126,8 +144,12 @@ def save_arrays(key: str, arrays: dict[str, np.ndarray]) -> Path:
         If the cache folder cannot be written (the message names ``PECORE_CACHE``).
     """
     path = _path(key)
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    if _CHECK in arrays:
+        raise ValueError(f"{_CHECK} is the name of the cache's own checksum")
+    stamped = {**arrays, _CHECK: np.frombuffer(bytes.fromhex(_digest(key, arrays)), dtype=np.uint8)}
     try:
-        _atomic(path, lambda fh: np.savez(fh, **arrays), ".npz")
+        _atomic(path, lambda fh: np.savez(fh, **stamped), ".npz")
     except OutputError as exc:
         raise OutputError(f"the cache folder {path.parent} cannot be written ({exc}); set PECORE_CACHE to a "
                           "writable folder") from exc
@@ -152,7 +174,32 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode())
 
 
-def read_torch_file(path: str | os.PathLike, hint: str) -> Any:
+#: the end of a checksummed torch file: this marker, then the sha256 of everything before it
+_TORCH_MARK = b"\npecore-sha256:"
+
+
+def write_checked_torch(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` of ``obj`` to ``path`` atomically, followed by the sha256 of the saved bytes, so
+    :func:`read_torch_file` with ``checked=True`` refuses a file that changed (a flipped bit, a truncation).
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> p = write_checked_torch({"step": 3}, Path(tempfile.mkdtemp()) / "checkpoint.pt")
+    >>> read_torch_file(p, "restart", checked=True)
+    {'step': 3}
+    """
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    data = buf.getvalue()
+    return atomic_write_bytes(path, data + _TORCH_MARK + hashlib.sha256(data).hexdigest().encode())
+
+
+def read_torch_file(path: str | os.PathLike, hint: str, *, checked: bool = False) -> Any:
     """``torch.load`` of a pecore-written file (tensors only), with a named error for a truncated or foreign one.
 
     Raises
@@ -175,7 +222,18 @@ def read_torch_file(path: str | os.PathLike, hint: str) -> Any:
 
     from .errors import DatasetError
 
+    if checked:
+        import io
+
+        data = Path(path).read_bytes()
+        body, mark, digest = data.rpartition(_TORCH_MARK)
+        if not mark or hashlib.sha256(body).hexdigest().encode() != digest:
+            raise DatasetError(f"{path} does not match the checksum written with it (damaged, truncated or not "
+                               f"written by this pecore): {hint}")
+        source: Any = io.BytesIO(body)
+    else:
+        source = path
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(source, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
         raise DatasetError(f"{path} is unreadable (truncated or not a pecore file): {hint}") from exc

@@ -994,3 +994,21 @@ def test_fuzzed_pe_tables_give_a_named_error_or_the_same_result(tmp_path):
     back = check_pe_table_for(read_pe_table(path), net)
     pd.testing.assert_frame_equal(back.sort_values(["layer", "channel"]).reset_index(drop=True),
                                   original.sort_values(["layer", "channel"]).reset_index(drop=True))
+
+
+def test_a_changed_or_forged_cache_entry_is_never_used(tmp_path, monkeypatch):
+    import shutil
+
+    from pecore import cache
+
+    monkeypatch.setenv("PECORE_CACHE", str(tmp_path))
+    cache.save_arrays("entry-a", {"x": np.arange(4.0)})
+    cache.save_arrays("entry-b", {"x": np.arange(4.0) * 2})
+    assert cache.load_arrays("entry-a")["x"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    shutil.copy(cache._path("entry-a"), cache._path("entry-b"))  # another input's entry put in its place
+    with pytest.warns(UserWarning, match="checksum does not match"):
+        assert cache.load_arrays("entry-b") is None
+    np.savez(cache._path("entry-a"), x=np.arange(4.0) + 1)  # rewritten without pecore's checksum
+    with pytest.warns(UserWarning, match="checksum"):
+        assert cache.load_arrays("entry-a") is None
+    assert not cache._path("entry-a").exists()  # dropped: the next run recomputes it

@@ -1,6 +1,12 @@
 """SR commands on damaged files: one named line, exit 2, and a way out (retrain or --restart)."""
 from __future__ import annotations
 
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import ROOT
 from pecore.cli import main
 
 
@@ -27,7 +33,7 @@ def test_truncated_checkpoint_is_a_named_error_on_resume(tmp_path, capsys):
     assert main(["sr", "train", "--arm", "pixel", "--preset", "ci", "--out", str(run), "--data", "Set5",
                  "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "checkpoint.pt is unreadable" in err and "--restart" in err
+    assert len(err.splitlines()) == 1 and "checkpoint.pt does not match the checksum" in err and "--restart" in err
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt"]  # no train.json written before the failure
 
 
@@ -61,3 +67,31 @@ def test_subset_weights_refuse_a_table_of_another_network(vgg16):
     table = pd.DataFrame({"network": "alexnet", "layer": "relu1_2", "channel": range(64), "pe": range(64), "dead": False})
     with pytest.raises(ParameterError, match="PE table is of alexnet, but the network is vgg16"):
         subset_weights(vgg16, table, layers=["relu1_2"])
+
+
+def test_a_damaged_checkpoint_or_train_json_is_a_named_error(tmp_path):
+    """A bit flipped in checkpoint.pt is refused on resume; a damaged or foreign train.json is named by sr apply."""
+    import shutil
+
+    from pecore.cache import read_torch_file, write_checked_torch
+    from pecore.cli import main
+    from pecore.errors import DatasetError
+
+    ckpt = write_checked_torch({"step": 7, "w": torch.ones(4)}, tmp_path / "checkpoint.pt")
+    data = bytearray(ckpt.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    ckpt.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match="does not match the checksum"):
+        read_torch_file(ckpt, "start afresh with --restart", checked=True)
+    stored = next(p for p in (ROOT / "stored" / "sr" / "vgg16-book" / "runs").iterdir() if p.is_dir())
+    run = tmp_path / "run"
+    shutil.copytree(stored, run)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "x.png")
+    for text, message in (('{"key": ', "is damaged (not JSON"), ('{"key": "k"}', "not the train.json of a pecore SR run"),
+                          ('{"key": "k", "name": "top", "settings": {"n_blocks": -3}}', "do not describe a network")):
+        (run / "train.json").write_text(text)
+        with pytest.raises(DatasetError, match=message.replace("(", r"\(")):
+            from pecore.sr.runs import load_run
+
+            load_run(run, device="cpu")
+        assert main(["sr", "apply", str(run), str(tmp_path / "x.png"), "--out", str(tmp_path / "o")]) == 2

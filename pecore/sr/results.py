@@ -18,6 +18,7 @@ import torch
 
 from ..cache import atomic_write_text
 from ..errors import DatasetError
+from .runs import read_run_info
 from .train import TrainedRun, is_run_dir, load_run, save_generator
 
 __all__ = ["SRResults", "find_runs", "plateau_table", "stored_results_dir"]
@@ -33,11 +34,11 @@ def find_runs(path: str | os.PathLike) -> dict[str, Path]:
     """
     p = Path(path)
     if is_run_dir(p):
-        return {json.loads((p / "train.json").read_text())["name"]: p}
+        return {read_run_info(p / "train.json")["name"]: p}
     runs = {}
     for sub in sorted(q for q in p.iterdir() if q.is_dir()) if p.is_dir() else []:
         if is_run_dir(sub):
-            runs[json.loads((sub / "train.json").read_text())["name"]] = sub
+            runs[read_run_info(sub / "train.json")["name"]] = sub
     if not runs:
         raise DatasetError(f"{p} holds no finished SR run (a folder with model.pt and train.json, "
                            "or sub-folders of such); train with `pecore sr train`")

@@ -25,7 +25,8 @@ from .losses import ARMS
 from .model import SRResNet, build_model
 from .settings import SRSettings
 
-__all__ = ["LOG_COLUMNS", "TrainedRun", "run_name", "parse_run_name", "is_run_dir", "load_run", "save_generator"]
+__all__ = ["LOG_COLUMNS", "TrainedRun", "run_name", "parse_run_name", "is_run_dir", "read_run_info", "load_run",
+           "save_generator"]
 
 LOG_COLUMNS = ["step", "loss", "pixel", "feature", "lr", "seconds", "val_psnr_y"]
 
@@ -103,6 +104,33 @@ def _write_log(out: Path, rows: list[dict[str, float]]) -> None:
 
 
 
+def read_run_info(path: str | os.PathLike) -> dict[str, Any]:
+    """A run's ``train.json``, with a named error when it is damaged or lacks what a run records.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> bad = Path(tempfile.mkdtemp()) / "train.json"; _ = bad.write_text('{"key": ')
+    >>> read_run_info(bad)
+    Traceback (most recent call last):
+    ...
+    pecore.errors.DatasetError: ... is damaged (not JSON: Expecting value); retrain the run (`pecore sr train --restart`)
+    """
+    from ..errors import DatasetError
+
+    path = Path(path)
+    try:
+        info = json.loads(path.read_text())
+    except ValueError as exc:
+        raise DatasetError(f"{path} is damaged (not JSON: {str(exc).split(':')[0]}); retrain the run "
+                           "(`pecore sr train --restart`)") from None
+    missing = [k for k in ("key", "name", "settings") if not isinstance(info, dict) or k not in info]
+    if missing or not isinstance(info.get("settings"), dict):
+        raise DatasetError(f"{path} is not the train.json of a pecore SR run (no {', '.join(missing) or 'settings'}); "
+                           "retrain the run (`pecore sr train --restart`)")
+    return info
+
+
 def load_run(path: str | os.PathLike, *, device: str | torch.device = "auto") -> TrainedRun:
     """Load a finished run from its folder (weights, loss log, ``train.json``).
 
@@ -124,11 +152,18 @@ def load_run(path: str | os.PathLike, *, device: str | torch.device = "auto") ->
     p = Path(path)
     if not is_run_dir(p):
         raise ParameterError(f"{p} holds no finished SR run (model.pt and train.json); train one with `pecore sr train`")
-    info = json.loads((p / "train.json").read_text())
+    info = read_run_info(p / "train.json")
     known = {f.name for f in dataclasses.fields(SRSettings)}
-    s = SRSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in info["settings"].items() if k in known})
+    try:
+        s = SRSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in info["settings"].items() if k in known})
+        build_model(s, int(info.get("seed", 0)))
+    except (TypeError, ValueError, ParameterError) as exc:
+        from ..errors import DatasetError
+
+        raise DatasetError(f"{p / 'train.json'}: its settings do not describe a network pecore can build ({exc}); "
+                           "retrain the run (`pecore sr train --restart`)") from None
     dev = resolve_device(device)
-    model = build_model(s, info.get("seed", 0))
+    model = build_model(s, int(info.get("seed", 0)))
     state = read_torch_file(p / "model.pt", f"retrain the run (`pecore sr train --restart --out {p}`)")
     if state.get("key") != info.get("key"):
         raise ParameterError(f"{p}: model.pt and train.json belong to different runs")

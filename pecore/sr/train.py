@@ -41,7 +41,7 @@ from typing import Any
 import torch
 from ..progress import progress_bar as tqdm
 
-from ..cache import atomic_write_text, cache_key, read_torch_file
+from ..cache import atomic_write_text, cache_key, read_torch_file, write_checked_torch
 from ..device import resolve_device
 from ..errors import OutputError, ParameterError
 from ..networks import Network
@@ -50,7 +50,8 @@ from ..validate import check_choice, check_positive
 from .data import CropSampler, bsd100_split, load_hr_images
 from .losses import ARMS, SRLoss, arm_weights, feature_layers, selected_channels
 from .model import SRResNet, build_model
-from .runs import TrainedRun, _log_frame, _save_torch, _write_log, is_run_dir, load_run, run_name, save_generator
+from .runs import (TrainedRun, _log_frame, _save_torch, _write_log, is_run_dir, load_run, read_run_info, run_name,
+                   save_generator)
 from .settings import SRSettings
 
 # the run-folder functions live in .runs; they are named here too, where callers have always found them
@@ -226,7 +227,7 @@ def train_arm(
                 st.log_row(time.perf_counter() - t0, val_batch, settings)
                 bar.set_postfix(loss=f"{st.rows[-1]['loss']:.4f}", refresh=tty)
             if done % settings.checkpoint_every == 0 and done < settings.steps and rank == 0:
-                _save_torch(st.checkpoint(key), ckpt_path)
+                write_checked_torch(st.checkpoint(key), ckpt_path)  # a flipped bit is refused on resume
                 _write_log(out, st.rows)
             bar.update(1)
     st.model.eval()
@@ -282,7 +283,7 @@ def _check_folder(out: Path, key: str, resume: bool) -> None:
     info_path = out / "train.json"
     if not info_path.is_file():
         return
-    old = json.loads(info_path.read_text())
+    old = read_run_info(info_path)
     if old.get("key") == key:
         return
     if resume:
@@ -319,7 +320,7 @@ class _State:
         return cls(model, opt, torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(settings.steps)), sampler)
 
     def restore(self, path: Path, key: str) -> None:
-        state = read_torch_file(path, "start afresh with --restart")  # load_state_dict moves tensors
+        state = read_torch_file(path, "start afresh with --restart", checked=True)  # load_state_dict moves tensors
         if state.get("key") != key:
             raise OutputError(f"checkpoint {path} belongs to another run; use another output folder")
         self.model.load_state_dict(state["model"])
