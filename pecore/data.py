@@ -146,9 +146,12 @@ def _root(root: str | os.PathLike | None) -> Path:
 
 def check(name: str, root: str | os.PathLike | None = None) -> DataCheck:
     """Verify dataset ``name`` under ``root`` (default: the data folder) against the registry's sha256."""
-    d = _dataset(name)
-    folder = _root(root) / d.folder
-    result = DataCheck(name, folder)
+    return _check_folder(name, _root(root) / _dataset(name).folder)
+
+
+def _check_folder(name: str, folder: Path, shown: Path | None = None) -> DataCheck:
+    """Every expected file of ``name`` in ``folder`` against its sha256 (``shown``: the folder the result names)."""
+    result = DataCheck(name, shown or folder)
     for rel, digest in registry()[name].items():
         path = folder / rel
         if not path.is_file():
@@ -232,15 +235,7 @@ def fetch(name: str, root: str | os.PathLike | None = None, *, url: str | None =
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with z.open(member) as src, open(out, "wb") as dst:
                     shutil.copyfileobj(src, dst)
-        result = DataCheck(name, target)
-        for rel, digest in expected.items():
-            path = staged / rel
-            if not path.is_file():
-                result.missing.append(rel)
-            elif _sha256(path) != digest:
-                result.changed.append(rel)
-            else:
-                result.matched += 1
+        result = _check_folder(name, staged, target)
         if not result.ok:
             raise DatasetError(f"the archive does not hold {name} as expected: {result.line()}")
         for rel in expected:  # move into place file by file; files already there are replaced by verified copies
