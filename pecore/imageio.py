@@ -11,7 +11,7 @@ from PIL import Image
 from .errors import DatasetError, ImageError
 from .validate import check_image
 
-__all__ = ["shared_data_dir", "portable_data_path", "upright", "load_image", "save_image", "to_uint8"]
+__all__ = ["shared_data_dir", "portable_data_path", "upright", "load_image", "image_bytes", "save_image", "to_uint8"]
 
 
 def shared_data_dir() -> Path:
@@ -147,22 +147,37 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return (x.detach().cpu().permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
 
 
-def save_image(x: torch.Tensor, path: str | os.PathLike) -> Path:
-    """Write an RGB image tensor in [0, 1] to a PNG (or any format PIL knows by the suffix)."""
-    from .cache import atomic_write_bytes
+def image_bytes(x: torch.Tensor, suffix: str = ".png") -> bytes:
+    """An RGB image tensor in [0, 1] encoded as the file a suffix names (PNG by default), as bytes.
 
-    path = Path(path)
-    if x.ndim == 4 and x.shape[0] != 1:
-        raise ImageError(f"save_image takes one image, got a batch of {x.shape[0]}")
-    img = Image.fromarray(to_uint8(x))
+    Examples
+    --------
+    >>> image_bytes(torch.zeros(3, 2, 2))[:4]
+    b'\\x89PNG'
+    """
     import io
 
     from .errors import OutputError
 
-    fmt = (path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF")
+    if x.ndim == 4 and x.shape[0] != 1:
+        raise ImageError(f"save_image takes one image, got a batch of {x.shape[0]}")
+    fmt = (suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF")
     Image.init()
     if fmt not in Image.SAVE:
-        raise OutputError(f"cannot write {path}: no image format for the suffix {path.suffix!r} (use .png)")
+        raise OutputError(f"no image format for the suffix {suffix!r} (use .png)")
     buf = io.BytesIO()
-    img.save(buf, format=fmt)
-    return atomic_write_bytes(path, buf.getvalue())
+    Image.fromarray(to_uint8(x)).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def save_image(x: torch.Tensor, path: str | os.PathLike) -> Path:
+    """Write an RGB image tensor in [0, 1] to a PNG (or any format PIL knows by the suffix)."""
+    from .cache import atomic_write_bytes
+    from .errors import OutputError
+
+    path = Path(path)
+    try:
+        data = image_bytes(x, path.suffix or ".png")
+    except OutputError as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from None
+    return atomic_write_bytes(path, data)

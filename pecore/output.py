@@ -126,7 +126,7 @@ def write_result_files(out: str | os.PathLike, files: Mapping[str, bytes]) -> Pa
                 target = folder / name
                 keep = None
                 if target.is_file():
-                    keep = folder / f".{name}.previous"
+                    keep = target.with_name(f".{target.name}.previous")
                     keep.unlink(missing_ok=True)
                     os.link(target, keep)
                 backups[target] = keep

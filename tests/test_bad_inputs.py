@@ -1012,3 +1012,24 @@ def test_a_changed_or_forged_cache_entry_is_never_used(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="checksum"):
         assert cache.load_arrays("entry-a") is None
     assert not cache._path("entry-a").exists()  # dropped: the next run recomputes it
+
+
+def test_a_reconstruction_folder_is_written_whole_and_checked_when_read(tmp_path):
+    import pandas as pd
+
+    from pecore.errors import DatasetError
+    from pecore.reconstruction.experiment import ReconstructionResult
+
+    rows = pd.DataFrame({"layer": "l", "subset": "top", "draw": 0, "tv_weight": 0.5, "image": [0, 1],
+                         "image_name": ["baboon", "pepper"], "seed": 0, "psnr": [20.0, 21.0]})
+    key = "l/top/0/tv0.5"
+    result = ReconstructionResult(rows, np.zeros((2, 3, 8, 8), np.float32), {key: np.zeros((2, 1, 3, 8, 8), np.float32)},
+                                  {key: np.ones((5, 2, 1), np.float32)}, {key: np.arange(3)}, {"network": "vgg16"})
+    out = result.save(tmp_path / "r")
+    assert sorted(p.name for p in (out / "images").iterdir()) == [
+        "l_top_0_tv0.5_img00_seed0.png", "l_top_0_tv0.5_img01_seed0.png", "original_00_baboon.png",
+        "original_01_pepper.png"]
+    assert ReconstructionResult.load(out).table.psnr.tolist() == [20.0, 21.0]
+    (out / "metrics.csv").write_text((out / "metrics.csv").read_text().replace("21", "31"))
+    with pytest.raises(DatasetError, match="metrics.csv does not match the sha256"):
+        ReconstructionResult.load(out)

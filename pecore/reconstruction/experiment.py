@@ -22,12 +22,12 @@ import pandas as pd
 import torch
 from ..progress import progress_bar as tqdm
 
-from ..cache import atomic_write_bytes, atomic_write_text, cache_key, load_arrays, save_arrays
+from ..cache import cache_key, load_arrays, save_arrays
 from ..device import resolve_device
 from ..errors import DatasetError, ParameterError
 from ..imageio import load_image
 from ..networks import Network
-from ..experiment import ExperimentResult, read_provenance, stored_or_compute
+from ..experiment import ExperimentResult, read_checked, read_provenance, stored_or_compute
 from ..provenance import provenance_record
 from ..selection import SUBSETS, select_channels, subset_size
 from ..validate import check_choice, check_fraction, check_positive
@@ -133,28 +133,26 @@ class ReconstructionResult(ExperimentResult):
                                     resample=("image", "seed", "draw"))
 
     def save(self, out_dir: str | os.PathLike) -> Path:
-        """Write ``metrics.csv``, ``arrays.npz`` (losses, channels), PNGs and ``provenance.json``."""
-        from ..imageio import save_image
+        """Write ``metrics.csv``, ``arrays.npz`` (losses, channels), PNGs and ``provenance.json`` (with the sha256
+        of every file): all of them or, on any failure, none (the previous result stays)."""
+        from ..imageio import image_bytes
         from ..output import check_output_dir
 
         out = check_output_dir(out_dir)
-        check_output_dir(out / "images")
-        atomic_write_text(out / "metrics.csv", self.table.to_csv(index=False, float_format="%.6g"))
         arrays = {f"loss/{k}": v.astype(np.float32) for k, v in self.losses.items()}
         arrays.update({f"channels/{k}": v.astype(np.int64) for k, v in self.channels.items()})
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
-        atomic_write_bytes(out / "arrays.npz", buf.getvalue())
-        names = self.image_names
-        for i, name in enumerate(names):
-            save_image(torch.from_numpy(self.originals[i]), out / "images" / f"original_{i:02d}_{name}.png")
+        files = {"metrics.csv": self.table.to_csv(index=False, float_format="%.6g").encode(),
+                 "arrays.npz": buf.getvalue()}
+        for i, name in enumerate(self.image_names):
+            files[f"images/original_{i:02d}_{name}.png"] = image_bytes(torch.from_numpy(self.originals[i]))
         for key, imgs in self.images.items():
             stem = key.replace("/", "_")
             for i in range(imgs.shape[0]):
                 for s in range(min(SAVED_INITS, imgs.shape[1])):
-                    save_image(torch.from_numpy(imgs[i, s]), out / "images" / f"{stem}_img{i:02d}_seed{s}.png")
-        self.write_provenance(out)
-        return out
+                    files[f"images/{stem}_img{i:02d}_seed{s}.png"] = image_bytes(torch.from_numpy(imgs[i, s]))
+        return self.write_checked(out, files)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> ReconstructionResult:
@@ -172,6 +170,9 @@ def _load(folder: Path) -> ReconstructionResult:
     for name in ("metrics.csv", "arrays.npz", "provenance.json"):
         if not (folder / name).is_file():
             raise DatasetError(f"{folder / name} is missing: not a saved reconstruction result")
+    prov = read_provenance(folder)
+    if "store" in prov:  # written with checksums: every file is checked before it is used
+        prov = read_checked(folder, list(prov["store"].get("sha256", {})), "`pecore reconstruction`")
     table = pd.read_csv(folder / "metrics.csv")
     with np.load(folder / "arrays.npz", allow_pickle=False) as data:
         losses = {k[len("loss/"):]: data[k] for k in data.files if k.startswith("loss/")}
@@ -188,7 +189,7 @@ def _load(folder: Path) -> ReconstructionResult:
         stem = key.replace("/", "_")
         images[key] = np.stack([np.stack([read(folder / "images" / f"{stem}_img{i:02d}_seed{s}.png")
                                           for s in range(n_seeds)]) for i in range(len(names))])
-    return ReconstructionResult(table, originals, images, losses, channels, read_provenance(folder))
+    return ReconstructionResult(table, originals, images, losses, channels, prov)
 
 
 def _digest(x: torch.Tensor) -> str:
