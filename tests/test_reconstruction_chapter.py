@@ -27,7 +27,7 @@ def test_chapter_executes_under_ci_and_states_the_computed_verdicts(tmp_path):
     assert len(pngs) >= 5  # the reconstructions of each layer, the measures, the bands, the loss curves
     markdown = "\n".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
     html = "\n".join("".join(o["data"].get("text/html", "")) for o in outputs if "data" in o)
-    assert "<b>Preset:</b> ci" in html and "preset ci" not in markdown  # the page box says it once, not each caption
+    assert "<b>Preset:</b> ci" in html and "— preset ci ·" not in markdown  # the page box says it, not each caption
     assert "What this page shows" in html and "computed for this page" in html  # ci has no stored results
     # the verdicts on the page are the ones the package computes from the same (cached) result
     from pecore.reconstruction.conclusions import conclusions

@@ -375,7 +375,8 @@ def test_ci_design_shares_a_start_per_seed_and_sweeps_lambda_on_the_validation_s
     assert d.groupby("dataset").n_images.max().to_dict() == {"Set5": 5, "Set14": 13, "Set5+Set14": 18}
     assert (d.n_seeds == 2).all() and (d[d.b == "random"].n_draws == 2).all()
     assert {"lpips_alex", "lpips_vgg", "gmsd"} <= set(res.per_image.columns)
-    assert set(d.verdict) <= {"supported", "contradicted", "undecided"}
+    assert set(d.verdict) <= {"supported", "contradicted", "undecided", "too few data"}
+    assert set(d[d.n_images < 10].verdict) <= {"too few data"}  # the book's rule: fewer than 10 test images
     assert {"top", "bottom", "random", "all", "pixel", "bicubic"} == set(res.summary.arm)
 
 

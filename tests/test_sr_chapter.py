@@ -40,7 +40,7 @@ def test_chapter_runs_under_ci(tmp_path):
     assert "Did training work?" in md and "Does the feature term act?" in md and "top − all" in md
     assert "primary measure, LPIPS-alex" in md and "training seeds" in md
     assert any(v in md for v in ("**supported**", "**contradicted**", "**undecided**", "**mixed**",
-                                 "**not supported**", "**supported in part**"))
+                                 "**not supported**", "**supported in part**", "**too few data**"))
     text = json.dumps(nb, ensure_ascii=False)
     for name in ("bicubic", "pixel", "all", "top", "bottom", "random", "shared start"):
         assert name in text

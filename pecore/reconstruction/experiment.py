@@ -145,13 +145,11 @@ class ReconstructionResult(ExperimentResult):
         np.savez_compressed(buf, **arrays)
         files = {"metrics.csv": self.table.to_csv(index=False, float_format="%.6g").encode(),
                  "arrays.npz": buf.getvalue()}
-        for i, name in enumerate(self.image_names):
-            files[f"images/original_{i:02d}_{name}.png"] = image_bytes(torch.from_numpy(self.originals[i]))
-        for key, imgs in self.images.items():
-            stem = key.replace("/", "_")
-            for i in range(imgs.shape[0]):
-                for s in range(min(SAVED_INITS, imgs.shape[1])):
-                    files[f"images/{stem}_img{i:02d}_seed{s}.png"] = image_bytes(torch.from_numpy(imgs[i, s]))
+        files.update({f"images/original_{i:02d}_{name}.png": image_bytes(torch.from_numpy(self.originals[i]))
+                      for i, name in enumerate(self.image_names)})
+        files.update({f"images/{key.replace('/', '_')}_img{i:02d}_seed{s}.png": image_bytes(torch.from_numpy(imgs[i, s]))
+                      for key, imgs in self.images.items() for i in range(imgs.shape[0])
+                      for s in range(min(SAVED_INITS, imgs.shape[1]))})  # the first inits' images
         return self.write_checked(out, files)
 
     @classmethod
@@ -167,9 +165,8 @@ class ReconstructionResult(ExperimentResult):
 
 
 def _load(folder: Path) -> ReconstructionResult:
-    for name in ("metrics.csv", "arrays.npz", "provenance.json"):
-        if not (folder / name).is_file():
-            raise DatasetError(f"{folder / name} is missing: not a saved reconstruction result")
+    if missing := [n for n in ("metrics.csv", "arrays.npz", "provenance.json") if not (folder / n).is_file()]:
+        raise DatasetError(f"{folder / missing[0]} is missing: not a saved reconstruction result")
     prov = read_provenance(folder)
     if "store" in prov:  # written with checksums: every file is checked before it is used
         prov = read_checked(folder, list(prov["store"].get("sha256", {})), "`pecore reconstruction`")
