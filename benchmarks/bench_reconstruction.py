@@ -40,6 +40,8 @@ def reconstruction_record(network: str = "vgg16", preset: str = "book") -> dict:
         "image_size": par["image_size"], "steps": par["steps"], "image_steps": image_steps,
         "image_steps_per_second": round(image_steps / wall, 2), "tflop": round(flops / 1e12, 1),
         "gflop_per_second": round(flops / wall / 1e9, 1),
+        "parts": [{k: part.get(k) for k in ("images", "git_commit", "wall_seconds", "command", "torch_threads")}
+                  for part in prov.get("combined_from", [])],
     }
 
 

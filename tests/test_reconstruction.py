@@ -303,7 +303,7 @@ def test_stored_book_results_load_with_their_provenance():
     assert not str(prov["git_commit"]).endswith("-dirty") and prov["wall_seconds"] > 0 and prov["cpu"]
     t = r.table
     # layers × priors × (top, bottom, 3 random draws, all) × photographs × inits
-    assert len(t) == 2 * 2 * 6 * 5 * 3
+    assert len(t) == 2 * 2 * 6 * 10 * 3
     assert "lenna" not in set(t.image_name) and t.rel_change_last10.notna().all()
     assert r.images["relu2_2/top/0/tv0.5"].shape[-2:] == (64, 64)
     verdicts = conclusions(r)

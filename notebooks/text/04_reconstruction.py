@@ -34,7 +34,7 @@
 # %% tags=["parameters"]
 # Parameters (papermill injects new values after this cell)
 network = "vgg16"                 # vgg16 or alexnet
-preset = "book"                   # book (stored: 64 px, 5 photographs, 3 inits, both priors), quick (minutes), paper (GPU), ci
+preset = "book"                   # book (stored: 64 px, 10 photographs, 3 inits, both priors), quick (minutes), paper (GPU), ci
 device = "auto"
 seed = 0                          # inits seed, seed+1, …; random subsets drawn with seed, seed+1, …
 use_stored = True                 # use committed results (probed, reconstructions) when they match
@@ -91,15 +91,17 @@ display(HTML(pb.rerun_box("04_reconstruction", params)))
 # %% tags=["hide-input"]
 n_fig = 0
 names = result.image_names
+shown = list(range(min(5, len(names))))  # five columns keep every panel legible; the tables hold every photograph
 for layer in layers:
-    fig = rplots.reconstruction_grid(result, layer, subsets, tv_weight=main)
+    fig = rplots.reconstruction_grid(result, layer, subsets, images=shown, tv_weight=main)
     plt.show()
     n_fig += 1
     sizes = ", ".join(f"{s}: {n}" for s, n in result.table[result.table.layer == layer]
                       .drop_duplicates("subset").set_index("subset").n_channels.items())
-    display(Markdown(f"**Figure {n_fig}.** {layer}: {', '.join(names)} rebuilt from each channel subset "
+    display(Markdown(f"**Figure {n_fig}.** {layer}: {', '.join(names[i] for i in shown)} rebuilt from each channel subset "
                      f"(channels: {sizes}); {settings['image_size']} × {settings['image_size']} px, "
-                     f"{settings['steps']} Adam steps, {rplots.prior_label(main)}, first init."))
+                     f"{settings['steps']} Adam steps, {rplots.prior_label(main)}, first init"
+                     + (f"; {len(shown)} of the {len(names)} photographs, all of them in the tables." if len(shown) < len(names) else ".")))
 
 # %% [markdown]
 # ## What each subset keeps
@@ -197,10 +199,10 @@ display(Markdown("\n\n".join(rplots.layer_readings(verdicts))))
 display(Markdown(rplots.caveats(result)))
 
 # %% [markdown]
-# **What the CPU tier cuts.** The stored `book` tier is sized for a 2-core CPU (under an hour): 64 × 64
-# pixel crops, five photographs, relu2_2 and relu3_3 only, 450 steps. The `paper` preset runs the same design
-# at 224 px with 2,000 steps, all ten photographs, five random draws and relu1_2 as well, on a GPU
-# (`make paper`).
+# **What the CPU tier cuts.** The stored `book` tier is sized for a 2-core CPU (two calls of five photographs,
+# each under an hour and a half, joined by `pecore reconstruction-combine`): 64 × 64 pixel crops, ten photographs,
+# relu2_2 and relu3_3 only, 450 steps. The `paper` preset runs the same design at 224 px with 2,000 steps, five
+# random draws and relu1_2 as well, on a GPU (`make paper`).
 #
 # Rerun the chapter with other parameters with papermill, or the whole experiment from the command line
 # (the book's stored run is `pecore reconstruction --preset book`):

@@ -364,7 +364,7 @@ def chapter_result(network: str, preset: str, *, layers: Sequence[str] | None = 
     --------
     >>> r = chapter_result("vgg16", "book")
     >>> r.provenance["stored"], r.provenance["preset"], len(r.image_names)
-    (True, 'book', 5)
+    (True, 'book', 10)
     """
     from ..notebook import chapter_probe
     from .settings import get_settings

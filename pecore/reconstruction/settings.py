@@ -89,7 +89,7 @@ PRESETS: dict[str, ReconstructionSettings] = {
                                  n_seeds=2, n_random_draws=2, n_boot=200, probe_preset="ci", tv_weights=(0.5, 0.0)),
     "quick": ReconstructionSettings(image_size=32, steps=80, lr=0.1, lr_schedule="cosine", images=PHOTOGRAPHS[:6],
                                     n_seeds=2, n_random_draws=2, tv_weights=(0.5, 0.0)),
-    "book": ReconstructionSettings(image_size=64, steps=450, lr=0.05, lr_schedule="cosine", images=PHOTOGRAPHS[:5],
+    "book": ReconstructionSettings(image_size=64, steps=450, lr=0.05, lr_schedule="cosine", images=PHOTOGRAPHS,
                                    n_seeds=3, n_random_draws=3, n_boot=2000, probe_preset="paper",
                                    layers=("relu2_2", "relu3_3"), tv_weights=(0.5, 0.0)),
     "paper": ReconstructionSettings(image_size=224, steps=2000, lr=0.02, lr_schedule="cosine", jitter=2,
@@ -108,7 +108,7 @@ def get_settings(name: str, **overrides: Any) -> ReconstructionSettings:
     --------
     >>> s = get_settings("book", steps=50)
     >>> s.image_size, s.steps, len(s.images)
-    (64, 50, 5)
+    (64, 50, 10)
     """
     from ..validate import preset_settings
 
