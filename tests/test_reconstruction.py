@@ -299,8 +299,12 @@ def test_stored_book_results_load_with_their_provenance():
 
     r = ReconstructionResult.load(stored_dir("vgg16", "book"))
     prov = r.provenance
-    assert prov["preset"] == "book" and prov["command"].startswith("pecore reconstruction --preset book")
+    assert prov["preset"] == "book" and prov["command"].startswith("pecore reconstruction-combine ")
     assert not str(prov["git_commit"]).endswith("-dirty") and prov["wall_seconds"] > 0 and prov["cpu"]
+    parts = prov["combined_from"]  # two calls of the book tier on disjoint photographs, each from a clean commit
+    assert [len(p["images"]) for p in parts] == [5, 5] and sum(p["wall_seconds"] for p in parts) == prov["wall_seconds"]
+    assert all(p["command"].startswith("pecore reconstruction --preset book") for p in parts)
+    assert not any(str(p["git_commit"]).endswith("-dirty") for p in parts)
     t = r.table
     # layers × priors × (top, bottom, 3 random draws, all) × photographs × inits
     assert len(t) == 2 * 2 * 6 * 10 * 3
