@@ -199,9 +199,9 @@ display(Markdown("\n\n".join(rplots.layer_readings(verdicts))))
 display(Markdown(rplots.caveats(result)))
 
 # %% [markdown]
-# **What the CPU tier cuts.** The stored `book` tier is sized for a 2-core CPU (two calls of five photographs,
-# each under an hour and a half, joined by `pecore reconstruction-combine`): 64 × 64 pixel crops, ten photographs,
-# relu2_2 and relu3_3 only, 450 steps. The `paper` preset runs the same design at 224 px with 2,000 steps, five
+# **What the CPU tier cuts.** The stored `book` tier is sized for a 2-core CPU (run as two calls of five
+# photographs, joined by `pecore reconstruction-combine`; the page box gives the wall time): 64 × 64 pixel crops,
+# ten photographs, relu2_2 and relu3_3 only, 450 steps. The `paper` preset runs the same design at 224 px with 2,000 steps, five
 # random draws and relu1_2 as well, on a GPU (`make paper`).
 #
 # Rerun the chapter with other parameters with papermill, or the whole experiment from the command line
