@@ -75,6 +75,14 @@ def chapter_times(chapter: str, root: str | Path | None = None) -> dict[str, flo
     return {preset: float(sec) for preset, sec in record.get("chapters", {}).get(chapter, {}).items()}
 
 
+def _record_note() -> str:
+    """The benchmark record's note on how its times were measured ('' when none)."""
+    from .notebook import REPO_ROOT
+
+    path = REPO_ROOT / CHAPTER_TIMES
+    return str(json.loads(path.read_text()).get("note", "")) if path.is_file() else ""
+
+
 def _allowed(name: str, spec: Mapping[str, Any]) -> str:
     rule = spec.get(name)
     if rule is None:
@@ -121,5 +129,6 @@ def rerun_box(chapter: str, params: Mapping[str, Any], spec: Mapping[str, Any] |
         '<table class="rerun-params"><thead><tr><th>parameter</th><th>used here</th><th>allowed</th>'
         f"<th>changing it</th></tr></thead><tbody>{rows}</tbody></table>"
         f"<p>Rerun time measured on the benchmark CPU (2 cores, no GPU), whole chapter: {html.escape(timing)}. "
-        "The GPU <code>paper</code> preset: not measured (no GPU was available to this project's runs).</p>"
+        "The GPU <code>paper</code> preset: not measured (no GPU was available to this project's runs)."
+        + (f" {html.escape(_record_note())}" if _record_note() else "") + "</p>"
         "</details>")
