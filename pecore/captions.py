@@ -182,6 +182,18 @@ def parameter_table(params: Mapping[str, Any], provenance: Mapping[str, Any] | N
                         columns=["parameter", "value"]).set_index("parameter")
 
 
+def _data_relative(path: str) -> str | None:
+    """``path`` relative to the data folder (:func:`pecore.imageio.shared_data_dir`), or None when outside it."""
+    from .errors import DatasetError
+    from .imageio import portable_data_path
+
+    try:
+        text = portable_data_path(path)
+    except DatasetError:
+        return None
+    return text.removeprefix("$PECORE_DATA/") if text.startswith("$PECORE_DATA/") else None
+
+
 def portable_command(command: str | None) -> str | None:
     """A recorded command as a reader can run it: paths into a checkout's ``stored/`` become ``stored/...``, paths
     into the data folder ``$PECORE_DATA/...``, a scratch folder (``--work DIR``) is dropped, and any other absolute
@@ -189,12 +201,14 @@ def portable_command(command: str | None) -> str | None:
 
     Examples
     --------
-    >>> portable_command("pecore sr run --out /home/me/pecore/stored/sr/vgg16-book --work /tmp/sr-work --seed 0")
+    >>> from pecore.imageio import shared_data_dir
+    >>> checkout, scratch = "/srv/pecore", "/scratch"
+    >>> portable_command(f"pecore sr run --out {checkout}/stored/sr/vgg16-book --work {scratch}/sr-work --seed 0")
     'pecore sr run --out stored/sr/vgg16-book --seed 0'
-    >>> portable_command("pecore probe --out /tmp/x")
+    >>> portable_command(f"pecore probe --out {scratch}/x")
     'pecore probe --out DIR'
-    >>> portable_command("pecore iqa --data ../shared/data/iqa/live-r2-subset --out stored/iqa/vgg16-book")
-    'pecore iqa --data $PECORE_DATA/iqa/live-r2-subset --out stored/iqa/vgg16-book'
+    >>> portable_command(f"pecore iqa --data {shared_data_dir() / 'iqa' / 'live'} --out stored/iqa/vgg16-book")
+    'pecore iqa --data $PECORE_DATA/iqa/live --out stored/iqa/vgg16-book'
     """
     if not command:
         return command
@@ -209,7 +223,9 @@ def portable_command(command: str | None) -> str | None:
             continue
         if word.startswith("--work="):
             continue
-        if "shared/data/" in word:  # the data folder, wherever it lay: $PECORE_DATA
+        if word.startswith("/") and _data_relative(word) is not None:  # inside the data folder: $PECORE_DATA
+            word = "$PECORE_DATA/" + _data_relative(word)
+        elif "shared/data/" in word:  # the data folder beside a checkout, as a recorded relative path
             word = "$PECORE_DATA/" + word.split("shared/data/", 1)[1]
         elif word.startswith("/") and "/stored/" in word:
             word = "stored/" + word.split("/stored/", 1)[1]

@@ -483,7 +483,7 @@ def claims_html(table: pd.DataFrame) -> str:
     Examples
     --------
     >>> html_text = claims_html(claims_table(load_findings("/nonexistent")))
-    >>> '<a href="05_iqa.html#what-these-data' in html_text and ">Image quality</a>" in html_text
+    >>> "05_iqa.html#what-these-data-can-and-cannot-support" in html_text and ">Image quality</a>" in html_text
     True
     """
     def lines(text: str) -> str:

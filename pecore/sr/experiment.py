@@ -96,7 +96,7 @@ def data_name(data: str | os.PathLike) -> str:
 
     Examples
     --------
-    >>> data_name("Set14"), data_name("/tmp/my_photos/")
+    >>> data_name("Set14"), data_name("my_photos/")
     ('Set14', 'my_photos')
     """
     return data if isinstance(data, str) and data in SR_SETS else Path(data).name
