@@ -3,7 +3,7 @@
 #   make test    run the test suite (doctests included)
 #   make probe   pecore probe on VGG-16 under PRESET (default quick), into results/probe-PRESET
 #   make paper   every paper-preset experiment on a GPU (DEVICE=cuda), into OUT (default results/paper); make plan
-#   make lab     JupyterLab with the chapter notebooks (installs the lab extra)
+#   make lab     JupyterLab with the chapter notebooks (installs the lab extra); LAB_ARGS="--port 8890 --no-browser"
 # Variables: PRESET=ci|quick|book|paper (book: chapters 04 and 06 only)  DEVICE=auto|cpu|cuda  CHAPTERS="01_frequency 03_pe"  PYTHON=python3
 
 PYTHON ?= python3
@@ -11,6 +11,7 @@ VENV ?= .venv
 PRESET ?=
 DEVICE ?= auto
 CHAPTERS ?=
+LAB_ARGS ?=
 # torch pinned for this project's machines; on a GPU machine with its own torch: make setup TORCH=
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 PY := $(VENV)/bin/python
@@ -60,7 +61,7 @@ notebooks-text: setup
 # JupyterLab with every chapter notebook, for a class (installs the lab extra once)
 lab: setup
 	$(PY) -m pip install --quiet -e '.[test,book,networks,lab]'
-	env -u MPLBACKEND $(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)  # figures inline, not the Agg the other targets use; as root (containers) Jupyter needs --allow-root
+	$(VENV)/bin/pecore lab --notebooks notebooks $(LAB_ARGS)  # figures inline; as root (containers) it passes --allow-root
 
 benchmark: setup
 	$(PY) benchmarks/bench_probe.py

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import book, data_command, probe_command, reproduce
+from . import book, data_command, lab_command, probe_command, reproduce
 from ._version import __version__
 from .errors import PecoreError
 from .iqa import cli as iqa_cli
@@ -23,7 +23,8 @@ __all__ = ["COMMANDS", "main", "build_parser"]
 
 #: every sub-command's ``add_parser``, in the order ``pecore --help`` lists them
 COMMANDS = (probe_command.add_parser, book.add_parser, iqa_cli.add_parser, reconstruction_cli.add_parser,
-            sr_cli.add_parser, origins_cli.add_parser, reproduce.add_parser, data_command.add_parser)
+            sr_cli.add_parser, origins_cli.add_parser, reproduce.add_parser, data_command.add_parser,
+            lab_command.add_parser)
 
 
 class _Parser(argparse.ArgumentParser):

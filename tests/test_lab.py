@@ -93,3 +93,72 @@ def test_widget_follows_every_control_in_a_kernel():
     assert back[2:] == (0, 511, last)
     assert "scoring: mu2-circular" in rescored[0] and f"channel {last}:" in rescored[0]
     assert bool(vgg.loc[last, "dead"]) == ("dead (no response to any grating)" in deepest[0])
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, deadline: float) -> bytes:
+    import time
+    import urllib.error
+    import urllib.request
+
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read()
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_make_lab_serves_the_notebooks_on_loopback(tmp_path):
+    """`make lab` as a reader runs it. Here and in CI the tests run as root, where Jupyter starts only when
+    `--allow-root` is passed: the server answering shows the target passes it."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from pecore.notebook import REPO_ROOT
+
+    port, token = _free_port(), "pecore-test-token"
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"))
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"VENV={os.path.dirname(os.path.dirname(sys.executable))}",
+                             f"LAB_ARGS=--port {port} --no-browser --token {token}"],
+                            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240  # the make target first checks the lab extra is installed
+        contents = json.loads(_get(f"http://127.0.0.1:{port}/api/contents?token={token}", deadline))
+        names = {item["name"] for item in contents["content"]}
+        assert {"01_frequency.ipynb", "08_exercises.ipynb"} <= names
+        page = _get(f"http://127.0.0.1:{port}/lab?token={token}", deadline).decode()
+        assert "JupyterLab" in page
+        assert proc.poll() is None
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_lab_command_refuses_bad_arguments_by_name(tmp_path):
+    from pecore.lab_command import lab_argv
+
+    with pytest.raises(ParameterError, match="notebook folder .* does not exist"):
+        lab_argv(tmp_path / "missing")
+    with pytest.raises(ParameterError, match="port must be an integer"):
+        lab_argv(tmp_path, port=70000)
+    assert lab_argv(tmp_path, uid=0)[-1] == "--allow-root"
+    assert "--allow-root" not in lab_argv(tmp_path, uid=1000)
