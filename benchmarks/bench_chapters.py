@@ -2,8 +2,10 @@
 
 Executes every chapter notebook (or those named) with the book's own runner in a scratch folder: once as the book
 builds it (``default``: each chapter's own preset, reading the stored results) and once with ``--preset quick`` (a
-laptop rerun that computes what the stored results would give). The chapter pages' "Rerun this chapter" boxes read
-the record (:mod:`pecore.rerun`). Not a timed test.
+laptop rerun that computes what the stored results would give). The pecore cache starts empty (a fresh temporary
+``PECORE_CACHE``, shared by the presets in the order given; ``--cache`` keeps one across commands), so the times are those of a reader's first rerun after
+``make book``, not of a warm cache. The chapter pages' "Rerun this chapter" boxes read the record
+(:mod:`pecore.rerun`). Not a timed test.
 
 Run::
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -33,11 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="benchmarks/results/chapters-cpu.json")
     ap.add_argument("--chapters", nargs="+", default=None, help="chapters to measure (default: all)")
     ap.add_argument("--presets", nargs="+", default=["default", "quick"], help="default and/or preset names")
+    ap.add_argument("--cache", default=None, help="pecore cache folder to use and keep (default: a fresh empty one)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     record = json.loads(out.read_text()) if out.is_file() else {}
     record.setdefault("chapters", {})
     chapters = execution_order(args.chapters or chapter_names())
+    cache = tempfile.TemporaryDirectory(prefix="pecore-bench-cache-") if args.cache is None else None
+    folder = Path(args.cache) if args.cache is not None else Path(cache.name)
+    empty_at_start = not folder.is_dir() or not any(folder.iterdir())
+    os.environ["PECORE_CACHE"] = str(folder)  # the kernels inherit it
     try:
         for preset in args.presets:
             with tempfile.TemporaryDirectory() as scratch:  # one folder per preset: the claims page reads its findings
@@ -51,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                     record["chapters"].setdefault(name, {})[preset] = seconds
                     record.update({"benchmark": "chapter reruns", "cpu": cpu_model(), "torch": torch.__version__,
                                    "torch_threads": torch.get_num_threads(), "git_commit": git_commit(),
+                                   "cache": "empty at the start of the command" if empty_at_start else "warm",
                                    "updated_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                    "command": "python benchmarks/bench_chapters.py " + " ".join(argv or sys.argv[1:])})
                     atomic_write_text(out, json.dumps(record, indent=2) + "\n")
@@ -58,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: the chapters measured so far are kept in {out}; run the same command to measure the rest")
         return 130
+    finally:
+        if cache is not None:
+            cache.cleanup()
     return 0
 
 
