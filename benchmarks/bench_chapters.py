@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                     record["chapters"].setdefault(name, {})[preset] = seconds
                     record.update({"benchmark": "chapter reruns", "cpu": cpu_model(), "torch": torch.__version__,
                                    "torch_threads": torch.get_num_threads(), "git_commit": git_commit(),
-                                   "cache": "empty at the start of the command" if empty_at_start else "warm",
+                                   "cache": "empty at the start of the command" if empty_at_start else "kept from an earlier command (--cache)",
                                    "updated_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                    "command": "python benchmarks/bench_chapters.py " + " ".join(argv or sys.argv[1:])})
                     atomic_write_text(out, json.dumps(record, indent=2) + "\n")
