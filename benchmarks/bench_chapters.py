@@ -3,8 +3,9 @@
 Executes every chapter notebook (or those named) with the book's own runner in a scratch folder: once as the book
 builds it (``default``: each chapter's own preset, reading the stored results) and once with ``--preset quick`` (a
 laptop rerun that computes what the stored results would give). The pecore cache starts empty (a fresh temporary
-``PECORE_CACHE``, shared by the presets in the order given; ``--cache`` keeps one across commands), so the times are those of a reader's first rerun after
-``make book``, not of a warm cache. The chapter pages' "Rerun this chapter" boxes read the record
+``PECORE_CACHE``, shared by the presets in the order given), so the times are those of a reader's first rerun
+after ``make book``, not of a warm cache. A chapter whose own preset is ``quick`` (the exercises) is measured once.
+The chapter pages' "Rerun this chapter" boxes read the record
 (:mod:`pecore.rerun`). Not a timed test.
 
 Run::
@@ -27,6 +28,18 @@ from pathlib import Path
 import torch
 
 
+def _own_preset(chapter: str) -> str | None:
+    """The preset a chapter's notebook uses when none is given (``None`` when it has no preset parameter)."""
+    import ast
+
+    import papermill
+
+    from pecore.notebook import REPO_ROOT
+
+    default = papermill.inspect_notebook(str(REPO_ROOT / "notebooks" / f"{chapter}.ipynb")).get("preset", {})
+    return ast.literal_eval(default["default"]) if default.get("default") else None
+
+
 def main(argv: list[str] | None = None) -> int:
     from pecore.book import chapter_names, execute_chapter, execution_order
     from pecore.cache import atomic_write_text
@@ -36,22 +49,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="benchmarks/results/chapters-cpu.json")
     ap.add_argument("--chapters", nargs="+", default=None, help="chapters to measure (default: all)")
     ap.add_argument("--presets", nargs="+", default=["default", "quick"], help="default and/or preset names")
-    ap.add_argument("--cache", default=None, help="pecore cache folder to use and keep (default: a fresh empty one)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     record = json.loads(out.read_text()) if out.is_file() else {}
     record.setdefault("chapters", {})
     chapters = execution_order(args.chapters or chapter_names())
-    cache = tempfile.TemporaryDirectory(prefix="pecore-bench-cache-") if args.cache is None else None
-    folder = Path(args.cache) if args.cache is not None else Path(cache.name)
-    empty_at_start = not folder.is_dir() or not any(folder.iterdir())
-    os.environ["PECORE_CACHE"] = str(folder)  # the kernels inherit it
+    cache = tempfile.TemporaryDirectory(prefix="pecore-bench-cache-")
+    os.environ["PECORE_CACHE"] = cache.name  # the kernels inherit it: the command starts from an empty cache
     try:
         for preset in args.presets:
             with tempfile.TemporaryDirectory() as scratch:  # one folder per preset: the claims page reads its findings
                 for name in chapters:
-                    if preset in record["chapters"].get(name, {}):
-                        continue
+                    if preset in record["chapters"].get(name, {}) or preset == _own_preset(name):
+                        continue  # measured already, or the chapter's own preset (its as-built time)
                     params = {"device": "cpu"} if preset == "default" else {"preset": preset, "device": "cpu"}
                     start = time.perf_counter()
                     execute_chapter(name, params, Path(scratch))
@@ -59,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                     record["chapters"].setdefault(name, {})[preset] = seconds
                     record.update({"benchmark": "chapter reruns", "cpu": cpu_model(), "torch": torch.__version__,
                                    "torch_threads": torch.get_num_threads(), "git_commit": git_commit(),
-                                   "cache": "empty at the start of the command" if empty_at_start else "kept from an earlier command (--cache)",
+                                   "cache": "empty at the start of the command; each preset pass keeps what the ones before it cached",
                                    "updated_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                    "command": "python benchmarks/bench_chapters.py " + " ".join(argv or sys.argv[1:])})
                     atomic_write_text(out, json.dumps(record, indent=2) + "\n")
@@ -68,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interrupted: the chapters measured so far are kept in {out}; run the same command to measure the rest")
         return 130
     finally:
-        if cache is not None:
-            cache.cleanup()
+        cache.cleanup()
     return 0
 
 
