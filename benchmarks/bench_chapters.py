@@ -10,7 +10,7 @@ The chapter pages' "Rerun this chapter" boxes read the record
 
 Run::
 
-    .venv/bin/python benchmarks/bench_chapters.py --out benchmarks/results/chapters-cpu.json
+    .venv/bin/python benchmarks/bench_chapters.py --restart
 
 An interrupted run keeps the chapters already measured in ``--out`` and measures only the others when run again.
 """
@@ -43,17 +43,21 @@ def _own_preset(chapter: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     from pecore.book import chapter_names, execute_chapter, execution_order
     from pecore.cache import atomic_write_text
+    from pecore.captions import portable_command
     from pecore.provenance import cpu_model, git_commit
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="benchmarks/results/chapters-cpu.json")
     ap.add_argument("--chapters", nargs="+", default=None, help="chapters to measure (default: all)")
     ap.add_argument("--presets", nargs="+", default=["default", "quick"], help="default and/or preset names")
+    ap.add_argument("--restart", action="store_true", help="measure every chapter again (the record in --out is replaced)")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    record = json.loads(out.read_text()) if out.is_file() else {}
+    record = json.loads(out.read_text()) if out.is_file() and not args.restart else {}
     record.setdefault("chapters", {})
     chapters = execution_order(args.chapters or chapter_names())
+    commit = git_commit()  # the code measured (before this command writes anything)
+    command = portable_command("python benchmarks/bench_chapters.py " + " ".join(argv or sys.argv[1:]))
     cache = tempfile.TemporaryDirectory(prefix="pecore-bench-cache-")
     os.environ["PECORE_CACHE"] = cache.name  # the kernels inherit it: the command starts from an empty cache
     try:
@@ -68,10 +72,10 @@ def main(argv: list[str] | None = None) -> int:
                     seconds = round(time.perf_counter() - start, 1)
                     record["chapters"].setdefault(name, {})[preset] = seconds
                     record.update({"benchmark": "chapter reruns", "cpu": cpu_model(), "torch": torch.__version__,
-                                   "torch_threads": torch.get_num_threads(), "git_commit": git_commit(),
+                                   "torch_threads": torch.get_num_threads(), "git_commit": commit,
                                    "cache": "empty at the start of the command; each preset pass keeps what the ones before it cached",
                                    "updated_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                   "command": "python benchmarks/bench_chapters.py " + " ".join(argv or sys.argv[1:])})
+                                   "command": command})
                     atomic_write_text(out, json.dumps(record, indent=2) + "\n")
                     print(f"{name} ({preset}): {seconds} s", flush=True)
     except KeyboardInterrupt:
