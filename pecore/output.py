@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from .errors import OutputError
@@ -25,6 +25,8 @@ def check_writable(path: str | os.PathLike, *, kind: str = "output folder") -> P
     >>> check_writable(Path(tempfile.mkdtemp()) / "new" / "out").name
     'out'
     """
+    if isinstance(path, str) and not path.strip():
+        raise OutputError(f"the {kind} is an empty name: give a folder (. for the current one)")
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise OutputError(f"{kind} {out} is a file, not a folder")
@@ -48,9 +50,7 @@ def check_output_dir(path: str | os.PathLike) -> Path:
     >>> import tempfile; check_output_dir(tempfile.mkdtemp()).is_dir()
     True
     """
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output folder {out} is a file, not a folder")
+    out = check_writable(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".pecore-write-test"
@@ -101,13 +101,16 @@ def writer_lock(out: str | os.PathLike) -> Iterator[None]:
         fh.close()
 
 
-def write_result_files(out: str | os.PathLike, files: Mapping[str, bytes]) -> Path:
+def write_result_files(out: str | os.PathLike, files: Mapping[str, bytes | Callable[[], bytes]]) -> Path:
     """Write every file of one result into folder ``out``: all of them, or — on any failure — none, with every
     file that was there before restored.
 
     Each file is written to a temporary sibling and renamed into place, under :func:`writer_lock`; a file it
     replaces is kept as a hard link until all are written, and put back if a later one fails (a full disk,
-    an interrupt), so an existing result survives any failure.
+    an interrupt, an error while making a later file), so an existing result survives any failure. A value may
+    be a function that makes the file's bytes when its turn comes, so a batch of large files is never all in
+    memory at once. Names may contain sub-folders (created as needed, and removed again on failure when they
+    were created for it).
 
     Examples
     --------
@@ -116,14 +119,30 @@ def write_result_files(out: str | os.PathLike, files: Mapping[str, bytes]) -> Pa
     >>> sorted(p.name for p in d.iterdir()), (d / "a.txt").read_bytes()
     (['a.txt', 'b.txt'], b'1')
     """
+    folder = Path(out)
+    existed = folder.is_dir()
+    try:
+        _write_all(folder, files)
+    except BaseException:
+        if not existed:  # a folder made for this result goes again with it
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return folder
+
+
+def _write_all(folder: Path, files: Mapping[str, bytes | Callable[[], bytes]]) -> None:
     from .cache import atomic_write_bytes
 
-    folder = Path(out)
     with writer_lock(folder):
         backups: dict[Path, Path | None] = {}
+        created: list[Path] = []  # sub-folders made for this result, removed again on failure
         try:
             for name, data in files.items():
+                if callable(data):
+                    data = data()
                 target = folder / name
+                created += reversed([d for d in target.parents if d not in created and not d.exists()])
                 keep = None
                 if target.is_file():
                     keep = target.with_name(f".{target.name}.previous")
@@ -139,8 +158,10 @@ def write_result_files(out: str | os.PathLike, files: Mapping[str, bytes]) -> Pa
                     keep.unlink()
                 else:
                     os.replace(keep, target)
+            for d in reversed(created):
+                with contextlib.suppress(OSError):
+                    d.rmdir()
             raise
         for keep in backups.values():
             if keep is not None:
                 keep.unlink(missing_ok=True)
-    return folder

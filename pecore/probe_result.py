@@ -25,7 +25,7 @@ import pandas as pd
 
 from ._version import __version__
 from .errors import DatasetError
-from .output import check_output_dir, write_result_files
+from .output import check_writable, write_result_files
 from .probe import FrequencySweep, OrientationCube, OrientationSweep
 
 __all__ = ["ProbeResult", "load_probe_result", "provenance_digest", "read_pe_table", "check_pe_table", "check_pe_table_for", "PE_TABLE_COLUMNS", "STORE_FORMAT"]
@@ -101,7 +101,7 @@ class ProbeResult:
 
     def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``pe_table.csv``, ``sweeps.npz`` and ``provenance.json`` into ``out_dir`` (all or none)."""
-        out = check_output_dir(out_dir)
+        out = check_writable(out_dir)  # created with the files (and removed with them on failure)
         arrays: dict[str, np.ndarray] = {"frequencies": self.radial.frequencies, "orientations": self.cube.orientations}
         for k, v in self.radial.responses.items():
             arrays[f"freq/{k}"] = v.astype(np.float32)

@@ -75,12 +75,21 @@ def chapter_times(chapter: str, root: str | Path | None = None) -> dict[str, flo
     return {preset: float(sec) for preset, sec in record.get("chapters", {}).get(chapter, {}).items()}
 
 
-def _record_note() -> str:
-    """The benchmark record's note on how its times were measured ('' when none)."""
+def _record_field(name: str) -> str:
+    """A field of the benchmark record (how its times were measured; '' when absent)."""
     from .notebook import REPO_ROOT
 
     path = REPO_ROOT / CHAPTER_TIMES
-    return str(json.loads(path.read_text()).get("note", "")) if path.is_file() else ""
+    return str(json.loads(path.read_text()).get(name, "")) if path.is_file() else ""
+
+
+def _cache_sentence() -> str:
+    """How warm the pecore cache was for the measured reruns, from the record."""
+    state = _record_field("cache")
+    if state.startswith("empty"):
+        return " The measurement started from an empty pecore cache, and the preset reruns came after the as-built " \
+               "pass, with the cache it left (as after <code>make book</code>)."
+    return ""
 
 
 def _allowed(name: str, spec: Mapping[str, Any]) -> str:
@@ -130,5 +139,5 @@ def rerun_box(chapter: str, params: Mapping[str, Any], spec: Mapping[str, Any] |
         f"<th>changing it</th></tr></thead><tbody>{rows}</tbody></table>"
         f"<p>Rerun time measured on the benchmark CPU (2 cores, no GPU), whole chapter: {html.escape(timing)}. "
         "The GPU <code>paper</code> preset: not measured (no GPU was available to this project's runs)."
-        + (f" {html.escape(_record_note())}" if _record_note() else "") + "</p>"
+        + _cache_sentence() + (f" {html.escape(_record_field('note'))}" if _record_field("note") else "") + "</p>"
         "</details>")

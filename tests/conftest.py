@@ -22,6 +22,21 @@ def data_path(*parts: str) -> Path:
     return path
 
 
+def full_disk_at(monkeypatch: pytest.MonkeyPatch, when) -> None:
+    """Make pecore's atomic writes fail as on a full disk for every path where ``when(path)`` is true."""
+    import pecore.cache
+    from pecore.errors import OutputError
+
+    real = pecore.cache.atomic_write_bytes
+
+    def write(path, data):
+        if when(Path(path)):
+            raise OutputError(f"cannot write {path}: No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(pecore.cache, "atomic_write_bytes", write)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return data_path()

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import ROOT, data_path
+from conftest import ROOT, data_path, full_disk_at
 from pecore.cli import main
 from pecore.networks import Network
 from pecore.presets import get_preset
@@ -705,21 +705,17 @@ def test_iqa_resize_accepts_pairs_of_other_sizes(capsys, inputs, tmp_path):
 
 
 def test_a_failed_save_leaves_no_half_made_probe_folder(alexnet, monkeypatch, tmp_path):
-    import pecore.cache
     from pecore.pipeline import score_network
 
     probed = score_network(alexnet, "ci", layers=["relu1"], device="cpu", progress=False)
-    real = pecore.cache.atomic_write_bytes
-
-    def disk_full_at_provenance(path, data):
-        if path.name == "provenance.json":
-            raise OutputError(f"cannot write {path}: No space left on device")
-        return real(path, data)
-
-    monkeypatch.setattr(pecore.cache, "atomic_write_bytes", disk_full_at_provenance)
+    full_disk_at(monkeypatch, lambda path: path.name == "provenance.json")
     with pytest.raises(OutputError, match="No space"):
         probed.save(tmp_path / "out")
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # the folder made for the result goes with it
+    (tmp_path / "there").mkdir()
+    with pytest.raises(OutputError, match="No space"):
+        probed.save(tmp_path / "there")
+    assert (tmp_path / "there").is_dir() and list((tmp_path / "there").iterdir()) == []  # a user's folder stays
 
 
 # --- round 3: options refused before anything is written ------------------------------------------------------------
@@ -845,8 +841,26 @@ def test_an_edited_probe_provenance_is_refused(tmp_path):
         load_probe_result(folder)
 
 
+def test_an_interrupt_while_making_a_later_file_leaves_the_folder_as_it_was(tmp_path):
+    from pecore.output import write_result_files
+
+    out = tmp_path / "result"
+    out.mkdir()
+    (out / "a.txt").write_bytes(b"old")
+
+    def interrupted() -> bytes:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_result_files(out, {"a.txt": b"new", "sub/deep/b.txt": b"x", "c.txt": interrupted})
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*")] == ["a.txt"]
+    assert (out / "a.txt").read_bytes() == b"old"
+    made = {"a.txt": b"new", "sub/deep/b.txt": lambda: b"x"}  # a function makes its file's bytes in turn
+    write_result_files(out, made)
+    assert (out / "sub" / "deep" / "b.txt").read_bytes() == b"x" and (out / "a.txt").read_bytes() == b"new"
+
+
 def test_a_failed_overwrite_keeps_the_previous_probe_and_a_second_writer_is_refused(tmp_path, monkeypatch):
-    from pecore import cache
     from pecore.networks import load_network
     from pecore.output import writer_lock
     from pecore.pipeline import score_network
@@ -858,17 +872,10 @@ def test_a_failed_overwrite_keeps_the_previous_probe_and_a_second_writer_is_refu
     first.save(folder)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     second = rescore(first, "log-derivative")
-    real = cache.atomic_write_bytes
-
-    def full_disk(path, data):
-        if str(path).endswith("provenance.json"):
-            raise OutputError(f"cannot write {path}: No space left on device")
-        return real(path, data)
-
-    monkeypatch.setattr(cache, "atomic_write_bytes", full_disk)
-    with pytest.raises(OutputError, match="No space left"):
-        second.save(folder)
-    monkeypatch.setattr(cache, "atomic_write_bytes", real)
+    with monkeypatch.context() as m:
+        full_disk_at(m, lambda path: path.name == "provenance.json")
+        with pytest.raises(OutputError, match="No space left"):
+            second.save(folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the previous result, byte for byte
     load_probe_result(folder)
     with writer_lock(folder):

@@ -25,6 +25,8 @@ def built_book(tmp_path_factory):
 
 
 def test_every_chapter_page_exists_with_figures_and_no_errors(built_book):
+    from pecore.rerun import _minutes, chapter_times
+
     html, timings = built_book
     assert set(timings) == set(chapter_names())
     for name in chapter_names():
@@ -40,6 +42,8 @@ def test_every_chapter_page_exists_with_figures_and_no_errors(built_book):
         # the injected-parameters cell is hidden, the parameter summary is shown
         assert "Injected parameters" not in text and "page parameter: preset" in text
         assert "Rerun this chapter" in text and f"pecore book --chapters {name}" in text  # the rerun box
+        for preset, seconds in chapter_times(name).items():  # with the benchmark record's times, as measured
+            assert f": {_minutes(seconds)}" in text, (name, preset)
 
 
 def test_every_internal_link_of_the_built_book_resolves(built_book, tmp_path):

@@ -6,7 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT
+from pathlib import Path
+
+from conftest import ROOT, full_disk_at
 from pecore.cli import main
 
 
@@ -95,3 +97,69 @@ def test_a_damaged_checkpoint_or_train_json_is_a_named_error(tmp_path):
 
             load_run(run, device="cpu")
         assert main(["sr", "apply", str(run), str(tmp_path / "x.png"), "--out", str(tmp_path / "o")]) == 2
+
+
+# --- outputs: a batch whole or not at all, never onto an input or onto each other ------------------------------------
+
+STORED_RUN = ROOT / "stored" / "sr" / "vgg16-book" / "runs" / "top-t0"
+
+
+def _photos(tmp_path, names):
+    from conftest import data_path
+
+    src = [data_path("sr", "Set5", "image_SRF_4", f"img_00{i}_SRF_4_LR.png") for i in (1, 2, 3)]
+    out = []
+    for name, s in zip(names, src):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        out.append(tmp_path / name)
+        out[-1].write_bytes(s.read_bytes())
+    return out
+
+
+def test_sr_apply_writes_a_batch_whole_or_not_at_all(tmp_path, monkeypatch, capsys):
+    photos = _photos(tmp_path, ["a.png", "b.png", "c.png"])
+    out = tmp_path / "up"
+    assert main(["sr", "apply", str(STORED_RUN), *map(str, photos[:2]), "--out", str(out), "--device", "cpu"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(before) == ["a_x4_top-t0.png", "b_x4_top-t0.png"]
+    full_disk_at(monkeypatch, lambda path: path.name.startswith("c_"))  # the third image of the batch
+    (photos[0]).write_bytes((photos[2]).read_bytes())  # a's output would change: it must come back as it was
+    capsys.readouterr()
+    assert main(["sr", "apply", str(STORED_RUN), *map(str, photos), "--out", str(out), "--device", "cpu"]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier outputs, byte for byte
+    fresh = tmp_path / "fresh"
+    assert main(["sr", "apply", str(STORED_RUN), *map(str, photos), "--out", str(fresh), "--device", "cpu"]) == 2
+    assert not fresh.exists()  # a folder made for the batch goes with it
+
+
+def test_sr_apply_refuses_outputs_onto_each_other_or_an_input(tmp_path, capsys):
+    same_name = _photos(tmp_path, ["day1/photo.png", "day2/photo.png"])
+    out = tmp_path / "up"
+    assert main(["sr", "apply", str(STORED_RUN), *map(str, same_name), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "would both be written to" in err and not out.exists()
+    onto_input = _photos(out, ["photo.png", "photo_x4_top-t0.png"])
+    assert main(["sr", "apply", str(STORED_RUN), *map(str, onto_input), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "would replace an input image" in err
+    assert sorted(p.name for p in out.iterdir()) == ["photo.png", "photo_x4_top-t0.png"]
+    assert main(["sr", "apply", str(STORED_RUN), str(same_name[0]), "--out", ""]) == 2
+    assert "empty name" in capsys.readouterr().err
+
+
+def test_sr_results_save_keeps_the_previous_results_on_failure(tmp_path, monkeypatch):
+    from pecore.errors import OutputError
+    from pecore.sr.results import SRResults
+
+    stored = SRResults.load(ROOT / "stored" / "sr" / "vgg16-book")
+    out = stored.save(tmp_path / "copy")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert Path("runs/top-t0/model.pt") in before and Path("samples/bicubic.png") in before
+    again = SRResults.load(out)
+    number = again.summary.select_dtypes("number").columns[0]
+    again.summary[number] += 1  # summary.csv is replaced before provenance.json fails: it must come back
+    full_disk_at(monkeypatch, lambda path: path.name == "provenance.json")
+    with pytest.raises(OutputError, match="No space left"):
+        again.save(out)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

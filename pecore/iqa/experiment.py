@@ -145,9 +145,9 @@ class IQAResult(ExperimentResult):
         """Write ``grid.csv``, ``channels.csv``, ``channel_summary.csv``, ``pairs.csv``, ``chance.csv``,
         ``synthetic.csv`` (when the synthetic check was run) and ``provenance.json`` (with their sha256): all of them
         or, on any failure, none."""
-        from ..output import check_output_dir
+        from ..output import check_writable
 
-        out = check_output_dir(out_dir)
+        out = check_writable(out_dir)  # created with the files (and removed with them on failure)
         names = _TABLES + (("synthetic",) if not self.synthetic.empty else ())
         return self.write_checked(out, {f"{n}.csv": getattr(self, n).to_csv(index=False, float_format="%.6g").encode()
                                         for n in names})

@@ -97,9 +97,9 @@ def _check_reconstruct_args(args: argparse.Namespace):
 def _run_reconstruct(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..cache import atomic_write_text
     from ..errors import UnknownNameError
-    from ..imageio import load_image, save_image
+    from ..imageio import image_bytes, load_image, portable_data_path
+    from ..output import write_result_files
     from ..networks import load_network
     from ..provenance import provenance_record
     from ..selection import select_channels
@@ -137,20 +137,16 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
     chans = inv.channels[args.layer]
     prov = provenance_record(network=net, preset=args.preset, device=net.device,
                              parameters={**{k: v for k, v in inv.settings.items() if k != "weights"},
-                                         "image": str(Path(args.image).resolve()), "subset": args.subset,
+                                         "image": portable_data_path(args.image), "subset": args.subset,
                                          "p": args.p if args.subset != "all" else 100.0, "scores": scores_label},
                              command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None)
     record = {"metrics": metrics, "final_loss": float(inv.loss[-1, 0]), "layer": args.layer, "subset": args.subset,
               "n_channels": int(len(chans)), "channels": np.asarray(chans).tolist(), "provenance": prov}
-    written: list[Path] = []
-    try:  # the three files together or none of them
-        written.append(save_image(inv.image[0], out))
-        written.append(atomic_write_text(f"{stem}.loss.csv", hist.to_csv(index=False, float_format="%.6g")))
-        written.append(atomic_write_text(f"{stem}.metrics.json", json.dumps(record, indent=2, default=str) + "\n"))
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+    # the three files together or none of them, files they replace restored on failure
+    write_result_files(out.parent, {out.name: image_bytes(inv.image[0]),
+                                    f"{stem.name}.loss.csv": hist.to_csv(index=False, float_format="%.6g").encode(),
+                                    f"{stem.name}.metrics.json": (json.dumps(record, indent=2, default=str)
+                                                                  + "\n").encode()})
     print(f"wrote {out} ({args.layer}, {args.subset} {len(chans)} channels, {inv.loss.shape[0]} steps: loss "
           f"{inv.loss[0, 0]:.3g} → {inv.loss[-1, 0]:.3g}; " + ", ".join(f"{k} {v:.3g}" for k, v in metrics.items())
           + f"), {stem.name}.loss.csv and {stem.name}.metrics.json")

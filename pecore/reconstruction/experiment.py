@@ -136,9 +136,9 @@ class ReconstructionResult(ExperimentResult):
         """Write ``metrics.csv``, ``arrays.npz`` (losses, channels), PNGs and ``provenance.json`` (with the sha256
         of every file): all of them or, on any failure, none (the previous result stays)."""
         from ..imageio import image_bytes
-        from ..output import check_output_dir
+        from ..output import check_writable
 
-        out = check_output_dir(out_dir)
+        out = check_writable(out_dir)  # created with the files (and removed with them on failure)
         arrays = {f"loss/{k}": v.astype(np.float32) for k, v in self.losses.items()}
         arrays.update({f"channels/{k}": v.astype(np.int64) for k, v in self.channels.items()})
         buf = io.BytesIO()

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 
 from ..device import resolve_device
-from ..errors import DatasetError, ImageError
+from ..errors import DatasetError, ImageError, ParameterError
 from ..validate import check_positive
 from .train import TrainedRun, is_run_dir, load_run
 
@@ -113,7 +113,9 @@ def apply_run(run: str | os.PathLike, images: Sequence[str | os.PathLike], out_d
               device: str | torch.device = "auto") -> list[Path]:
     """Upscale each image with the generator of ``run`` and write ``<out_dir>/<stem>_x<scale>_<run name>.png``.
 
-    Every input is checked before anything is written.
+    Every input is checked before anything is written, and the batch is written whole or not at all
+    (:func:`pecore.output.write_result_files`): a failure part-way (a full disk, an interrupt) removes the images
+    already written and restores any it was replacing.
 
     Raises
     ------
@@ -121,22 +123,41 @@ def apply_run(run: str | os.PathLike, images: Sequence[str | os.PathLike], out_d
         No trained generator in ``run``, or an image file is missing.
     ImageError
         A file is not an image or is smaller than 2 pixels on a side.
+    ParameterError
+        Two inputs would write the same output (same file name in different folders), or an output would
+        replace one of the inputs.
     OutputError
         ``out_dir`` cannot be written.
     """
-    from ..imageio import save_image
-    from ..output import check_output_dir
+    from ..imageio import image_bytes
+    from ..output import check_writable, write_result_files
 
     if not images:
         raise DatasetError("sr apply needs at least one image")
     dev = resolve_device(device)
     gen = load_generator(run, device=dev)
     inputs = [(Path(p), read_input_image(p)) for p in images]
-    out = check_output_dir(out_dir)
-    written = []
-    for path, x in inputs:
-        y = upscale_image(gen.model, x)
-        target = out / f"{path.stem}_x{gen.model.scale}_{gen.name}.png"
-        save_image(y[0], target)
-        written.append(target)
-    return written
+    out = check_writable(out_dir)
+    names = _output_names([p for p, _ in inputs], out, f"x{gen.model.scale}_{gen.name}")
+
+    def make(x: torch.Tensor) -> Callable[[], bytes]:
+        return lambda: image_bytes(upscale_image(gen.model, x)[0])
+
+    write_result_files(out, {name: make(x) for name, (_, x) in zip(names, inputs)})
+    return [out / name for name in names]
+
+
+def _output_names(paths: list[Path], out: Path, tag: str) -> list[str]:
+    """The output file name of each input; two inputs writing one file, or an output replacing an input, refused."""
+    names = [f"{p.stem}_{tag}.png" for p in paths]
+    seen: dict[str, Path] = {}
+    for p, name in zip(paths, names):
+        if name in seen:
+            raise ParameterError(f"{seen[name]} and {p} would both be written to {out / name}: rename one, or "
+                                 "upscale them into different --out folders")
+        seen[name] = p
+    inputs = {p.resolve() for p in paths}
+    for name in names:
+        if (out / name).resolve() in inputs:
+            raise ParameterError(f"the output {out / name} would replace an input image: choose another --out")
+    return names

@@ -121,13 +121,13 @@ def _run_apply(args: argparse.Namespace) -> int:
 
 def _run_experiment(args: argparse.Namespace) -> int:
     import shlex
-    import sys
     import time
 
     import torch
 
+    from ..captions import portable_command
     from ..errors import ParameterError
-    from ..output import check_output_dir
+    from ..output import check_writable
     from ..validate import check_positive
     from .conclusions import conclusion_text
     from .experiment import machine_record, run_experiment
@@ -137,7 +137,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
     check_positive("--seed", args.seed, integer=True, allow_zero=True)
     if not str(args.out).strip():
         raise ParameterError("--out is empty: name the results folder (e.g. results/sr-book)")
-    out = check_output_dir(args.out)
+    out = check_writable(args.out)  # created when the results are written
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
@@ -151,9 +151,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
     opts = [("--preset", args.preset), ("--out", _shown_path(args.out)), ("--work", _shown_path(args.work)),
             ("--device", args.device),
             ("--net", args.net), ("--seed", args.seed), ("--threads", args.threads)]
-    res.provenance["command"] = "pecore sr run " + " ".join(f"{k} {shlex.quote(str(v))}" for k, v in opts
-                                                            if v is not None)
-    res.provenance["argv"] = sys.argv
+    res.provenance["command"] = portable_command("pecore sr run " + " ".join(f"{k} {shlex.quote(str(v))}"
+                                                                         for k, v in opts if v is not None))
     res.provenance.setdefault("machine", machine_record())
     res.save(out)
     wide = res.summary.pivot_table(index=["dataset", "arm"], columns="metric", values="mean", sort=False)

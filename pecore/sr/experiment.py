@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from ..cache import atomic_write_text, cache_dir, cache_key
+from ..cache import cache_dir, cache_key
 from ..device import resolve_device
 from ..errors import ParameterError
 from ..experiment import stored_or_compute
@@ -165,12 +165,15 @@ def evaluate_dir(path: str | os.PathLike, data: Sequence[str | os.PathLike] = ("
         raise ParameterError(f"runs in {path} have different scales {sorted(scales)}")
     per_image, summary, _ = evaluate_runs(runs, data, scale=scales.pop(), crop=crop, lpips=lpips, device=device,
                                           n_boot=n_boot)
-    if write:
-        out = Path(path)
+    if write:  # every table or none (an earlier evaluation's tables survive a failure)
+        from ..output import write_result_files
+
+        files = {}
         for ds, g in per_image.groupby("dataset", sort=False):
-            atomic_write_text(out / f"metrics_{ds}_per_image.csv", g.to_csv(index=False, float_format="%.6f"))
-            atomic_write_text(out / f"metrics_{ds}_mean.csv",
-                              summary[summary.dataset == ds].to_csv(index=False, float_format="%.6f"))
+            files[f"metrics_{ds}_per_image.csv"] = g.to_csv(index=False, float_format="%.6f").encode()
+            files[f"metrics_{ds}_mean.csv"] = summary[summary.dataset == ds].to_csv(index=False,
+                                                                                   float_format="%.6f").encode()
+        write_result_files(path, files)
     return per_image, summary
 
 

@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..cache import atomic_write_text
 from ..errors import DatasetError
-from .runs import read_run_info
-from .train import TrainedRun, is_run_dir, load_run, save_generator
+from .runs import generator_files, read_run_info
+from .train import TrainedRun, is_run_dir, load_run
 
 __all__ = ["SRResults", "find_runs", "plateau_table", "stored_results_dir"]
 
@@ -107,27 +106,29 @@ class SRResults:
 
     def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``per_image.csv``, ``summary.csv``, ``differences.csv``, ``plateau.csv``, ``lambda_sweep.csv``,
-        ``logs/<run>.csv``, ``samples/<method>.png``, ``runs/<run>/`` (float16 generators) and ``provenance.json``."""
-        from ..imageio import save_image
+        ``logs/<run>.csv``, ``samples/<method>.png``, ``runs/<run>/`` (float16 generators) and ``provenance.json``:
+        all of them or, on any failure, none (:func:`pecore.output.write_result_files`; results already in
+        ``out_dir`` are kept)."""
+        from ..imageio import image_bytes
+        from ..output import write_result_files
 
         out = Path(out_dir)
+        files: dict[str, Any] = {}
         for name, run in self.runs.items():
             if not isinstance(run, TrainedRun):  # a run folder (results read back with load)
                 if Path(run).resolve() == (out / "runs" / name).resolve():
                     continue
                 run = load_run(run, device="cpu")
-            save_generator(run, out / "runs" / name)
-        if self.lambda_sweep is not None:
-            atomic_write_text(out / "lambda_sweep.csv", self.lambda_sweep.to_csv(index=False, float_format="%.6f"))
-        atomic_write_text(out / "plateau.csv", self.plateau.to_csv(index=False, float_format="%.6g"))
-        atomic_write_text(out / "per_image.csv", self.per_image.to_csv(index=False, float_format="%.6f"))
-        atomic_write_text(out / "summary.csv", self.summary.to_csv(index=False, float_format="%.6f"))
-        atomic_write_text(out / "differences.csv", self.differences.to_csv(index=False, float_format="%.6f"))
-        for name, log in self.logs.items():
-            atomic_write_text(out / "logs" / f"{name}.csv", log.to_csv(index=False, float_format="%.8g"))
-        for name, img in self.samples.items():
-            save_image(img, out / "samples" / f"{name}.png")
-        atomic_write_text(out / "provenance.json", json.dumps(self.provenance, indent=2, default=str) + "\n")
+            files.update({f"runs/{name}/{f}": data for f, data in generator_files(run).items()})
+        tables = {"lambda_sweep.csv": (self.lambda_sweep, "%.6f"), "plateau.csv": (self.plateau, "%.6g"),
+                  "per_image.csv": (self.per_image, "%.6f"), "summary.csv": (self.summary, "%.6f"),
+                  "differences.csv": (self.differences, "%.6f"),
+                  **{f"logs/{name}.csv": (log, "%.8g") for name, log in self.logs.items()}}
+        files.update({name: t.to_csv(index=False, float_format=fmt).encode() for name, (t, fmt) in tables.items()
+                      if t is not None})
+        files.update({f"samples/{name}.png": image_bytes(img) for name, img in self.samples.items()})
+        files["provenance.json"] = (json.dumps(self.provenance, indent=2, default=str) + "\n").encode()
+        write_result_files(out, files)
         self.path = out
         return out
 

@@ -26,7 +26,7 @@ from .model import SRResNet, build_model
 from .settings import SRSettings
 
 __all__ = ["LOG_COLUMNS", "TrainedRun", "run_name", "parse_run_name", "is_run_dir", "read_run_info", "load_run",
-           "save_generator"]
+           "generator_files", "save_generator", "stored_log"]
 
 LOG_COLUMNS = ["step", "loss", "pixel", "feature", "lr", "seconds", "val_psnr_y"]
 
@@ -84,10 +84,14 @@ def is_run_dir(path: str | os.PathLike) -> bool:
     return (p / "model.pt").is_file() and (p / "train.json").is_file()
 
 
-def _save_torch(obj: Any, path: Path) -> None:
+def _torch_bytes(obj: Any) -> bytes:
     buf = io.BytesIO()
     torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def _save_torch(obj: Any, path: Path) -> None:
+    atomic_write_bytes(path, _torch_bytes(obj))
 
 
 
@@ -99,8 +103,27 @@ def _log_frame(rows: list[dict[str, float]]) -> pd.DataFrame:
     return t
 
 
+def _log_csv(rows: list[dict[str, float]]) -> str:
+    return _log_frame(rows).to_csv(index=False, float_format="%.8g")
+
+
 def _write_log(out: Path, rows: list[dict[str, float]]) -> None:
-    atomic_write_text(out / "loss_log.csv", _log_frame(rows).to_csv(index=False, float_format="%.8g"))
+    atomic_write_text(out / "loss_log.csv", _log_csv(rows))
+
+
+def stored_log(rows: list[dict[str, float]]) -> pd.DataFrame:
+    """The loss log of ``rows`` exactly as ``loss_log.csv`` gives it back (8 significant digits).
+
+    A finished run's log is the same whether it was just trained or read back from its folder, so results
+    computed from logs (the plateau table) do not depend on whether a run was resumed.
+
+    Examples
+    --------
+    >>> rows = [{"step": 1, "loss": 1 / 3, "pixel": 1 / 3, "feature": 0.0, "lr": 1e-4, "seconds": 0.1}]
+    >>> float(stored_log(rows).loss[0])
+    0.33333333
+    """
+    return pd.read_csv(io.StringIO(_log_csv(rows))) if rows else _log_frame(rows)
 
 
 
@@ -191,9 +214,14 @@ def save_generator(run: TrainedRun, out_dir: str | os.PathLike, *, dtype: torch.
     >>> load_run(copy, device="cpu").name
     'pixel'
     """
-    out = Path(out_dir)
+    from ..output import write_result_files
+
+    return write_result_files(out_dir, generator_files(run, dtype=dtype))
+
+
+def generator_files(run: TrainedRun, *, dtype: torch.dtype = torch.float16) -> dict[str, bytes]:
+    """The files of :func:`save_generator`'s copy of ``run``, by name (``model.pt``, ``train.json``)."""
     state = {k: v.detach().cpu().to(dtype) if v.is_floating_point() else v.detach().cpu()
              for k, v in run.model.state_dict().items()}
-    _save_torch({"key": run.info.get("key"), "model": state, "dtype": str(dtype)}, out / "model.pt")
-    atomic_write_text(out / "train.json", json.dumps(run.info, indent=2, default=str) + "\n")
-    return out
+    return {"model.pt": _torch_bytes({"key": run.info.get("key"), "model": state, "dtype": str(dtype)}),
+            "train.json": (json.dumps(run.info, indent=2, default=str) + "\n").encode()}

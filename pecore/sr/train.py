@@ -50,8 +50,8 @@ from ..validate import check_choice, check_positive
 from .data import CropSampler, bsd100_split, load_hr_images
 from .losses import ARMS, SRLoss, arm_weights, feature_layers, selected_channels
 from .model import SRResNet, build_model
-from .runs import (TrainedRun, _log_frame, _save_torch, _write_log, is_run_dir, load_run, read_run_info, run_name,
-                   save_generator)
+from .runs import (TrainedRun, _save_torch, _write_log, is_run_dir, load_run, read_run_info, run_name, save_generator,
+                   stored_log)
 from .settings import SRSettings
 
 # the run-folder functions live in .runs; they are named here too, where callers have always found them
@@ -235,10 +235,10 @@ def train_arm(
     if rank == 0:
         _write_log(out, st.rows)
         _save_torch({"key": key, "model": st.model.state_dict()}, model_path)
-        ckpt_path.unlink(missing_ok=True)
         atomic_write_text(info_path, json.dumps(info, indent=2, default=str) + "\n")
+        ckpt_path.unlink(missing_ok=True)  # last: until the finished run is whole on disk, the run can resume
     _barrier(world)  # the finished run is on disk for every process
-    return TrainedRun(identity["name"], st.model, _log_frame(st.rows), info, out, start, settings.steps - start)
+    return TrainedRun(identity["name"], st.model, stored_log(st.rows), info, out, start, settings.steps - start)
 
 
 def _prepare(out_dir: str | os.PathLike, arm: str, network: Network | None, dev: torch.device
