@@ -33,7 +33,8 @@ def too_small_error(exc: RuntimeError, size: tuple[int, ...], layer: str) -> Exc
     text = str(exc)
     if any(p in text for p in ("too small", "can't be greater than actual input size", "Kernel size can't be greater")):
         return ImageError(f"images of {size} pixels are too small to reach layer {layer} of this network (its "
-                          f"pooling and kernels need a larger input): {text.splitlines()[0]}")
+                          "pooling and strides leave no pixels there): use larger images (a larger --size or "
+                          "image size, or a larger preset)")
     return exc
 
 

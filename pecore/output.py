@@ -30,6 +30,18 @@ def check_writable(path: str | os.PathLike, *, kind: str = "output folder") -> P
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise OutputError(f"{kind} {out} is a file, not a folder")
+    for p in (out, *out.parents):
+        if p.is_symlink() and not p.exists():
+            import errno
+
+            try:
+                os.stat(p)
+                loop = False
+            except OSError as exc:
+                loop = exc.errno == errno.ELOOP
+            why = "in a loop (a link points back to itself)" if loop else "to a missing target"
+            raise OutputError(f"{kind} {out} cannot be written: {p} is a symbolic link {why}; remove the link or "
+                              "write elsewhere")
     parent = out
     while not parent.exists():
         if parent.parent == parent:

@@ -899,6 +899,11 @@ def test_os_errors_are_one_line_and_a_closed_pipe_is_quiet(tmp_path):
         proc = subprocess.run(exe + args, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert proc.stderr.count("\n") == 1 and "points back to itself" in proc.stderr
+    (tmp_path / "gone").symlink_to(tmp_path / "nothing")
+    proc = subprocess.run(exe + ["probe", "--net", "alexnet", "--preset", "ci", "--out", str(tmp_path / "gone" / "x")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "symbolic link to a missing target" in proc.stderr
+    assert not (tmp_path / "nothing").exists()
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the command writes
     proc = subprocess.run(exe + ["data", "list"], stdout=write, stderr=subprocess.PIPE, text=True, timeout=300)

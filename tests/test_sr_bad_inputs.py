@@ -146,6 +146,8 @@ def test_sr_apply_refuses_outputs_onto_each_other_or_an_input(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["photo.png", "photo_x4_top-t0.png"]
     assert main(["sr", "apply", str(STORED_RUN), str(same_name[0]), "--out", ""]) == 2
     assert "empty name" in capsys.readouterr().err
+    assert main(["sr", "apply", str(STORED_RUN), str(tmp_path / "day1"), "--out", str(tmp_path / "o")]) == 2
+    assert "day1 is a folder, not an image file" in capsys.readouterr().err
 
 
 def test_sr_results_save_keeps_the_previous_results_on_failure(tmp_path, monkeypatch):

@@ -62,6 +62,8 @@ def read_input_image(path: str | os.PathLike) -> torch.Tensor:
     from ..imageio import load_image
 
     p = Path(path)
+    if p.is_dir():
+        raise DatasetError(f"{p} is a folder, not an image file: give the images themselves (e.g. {p}/*.png)")
     if not p.is_file():
         raise DatasetError(f"image file {p} does not exist")
     try:  # one read: load_image names an unreadable file, which here means "not an image"
