@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
     record = json.loads(out.read_text()) if out.is_file() and not args.restart else {}
+    resumed = bool(record.get("chapters"))  # chapters measured by an earlier command, with its own (empty) cache
     record.setdefault("chapters", {})
     chapters = execution_order(args.chapters or chapter_names())
     commit = git_commit()  # the code measured (before this command writes anything)
@@ -73,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
                     record["chapters"].setdefault(name, {})[preset] = seconds
                     record.update({"benchmark": "chapter reruns", "cpu": cpu_model(), "torch": torch.__version__,
                                    "torch_threads": torch.get_num_threads(), "git_commit": commit,
-                                   "cache": "empty at the start of the command; each preset pass keeps what the ones before it cached",
+                                   "cache": "empty at the start of the command; each preset pass keeps what the ones before it cached"
+                                   + (" (resumed: the chapters measured after the resume had the cache of the "
+                                      "resuming command only; --restart measures all in one command)" if resumed else ""),
                                    "updated_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                    "command": command})
                     atomic_write_text(out, json.dumps(record, indent=2) + "\n")

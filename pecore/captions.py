@@ -8,7 +8,7 @@ Examples
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -16,7 +16,7 @@ import pandas as pd
 from .experiment import display_name
 
 __all__ = ["figure_label", "weights_words", "page_summary", "grid_text", "parameter_table", "provenance_details",
-           "portable_command"]
+           "portable_command", "recorded_command"]
 
 
 def _duration(seconds: Any) -> str:
@@ -192,6 +192,20 @@ def _data_relative(path: str) -> str | None:
     except DatasetError:
         return None
     return text.removeprefix("$PECORE_DATA/") if text.startswith("$PECORE_DATA/") else None
+
+
+def recorded_command(argv: Sequence[str] | None = None) -> str | None:
+    """This pecore call's command line as provenance records it: ``pecore ARGS`` through :func:`portable_command`.
+
+    Examples
+    --------
+    >>> recorded_command(["/opt/venv/bin/pecore", "probe", "--net", "vgg16", "--out", "/scratch/run1"])
+    'pecore probe --net vgg16 --out DIR'
+    """
+    import sys
+
+    argv = sys.argv if argv is None else argv
+    return portable_command("pecore " + " ".join(argv[1:])) if argv else None
 
 
 def portable_command(command: str | None) -> str | None:

@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from .errors import OutputError
 
@@ -101,6 +102,9 @@ def writer_lock(out: str | os.PathLike) -> Iterator[None]:
     try:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # the lock file is removed on release: a lock taken on a file that was removed meanwhile is no lock
+            if not path.is_file() or os.stat(path).st_ino != os.fstat(fh.fileno()).st_ino:
+                raise BlockingIOError
         except BlockingIOError:
             raise OutputError(f"another pecore command is writing into {folder} now; wait for it to finish (or write "
                               "elsewhere)") from None
@@ -132,15 +136,30 @@ def write_result_files(out: str | os.PathLike, files: Mapping[str, bytes | Calla
     (['a.txt', 'b.txt'], b'1')
     """
     folder = Path(out)
-    existed = folder.is_dir()
+    _check_names(folder, files)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     try:
         _write_all(folder, files)
     except BaseException:
-        if not existed:  # a folder made for this result goes again with it
+        for p in made:  # folders made for this result go again with it
             with contextlib.suppress(OSError):
-                folder.rmdir()
+                p.rmdir()
         raise
     return folder
+
+
+def _check_names(folder: Path, files: Mapping[str, Any]) -> None:
+    """Refuse file names that leave the folder, collide (also on a case-insensitive disk) or clash with backups."""
+    seen: dict[str, str] = {}
+    for name in files:
+        parts = Path(name).parts
+        if not parts or Path(name).is_absolute() or ".." in parts or name.endswith(".previous"):
+            raise OutputError(f"cannot write {name!r} into {folder}: a result's files are named inside its folder")
+        key = "/".join(p for p in parts if p != ".").lower()
+        if key in seen:
+            raise OutputError(f"{seen[key]!r} and {name!r} name the same file of {folder} (or would, on a "
+                              "case-insensitive disk): rename one")
+        seen[key] = name
 
 
 def _write_all(folder: Path, files: Mapping[str, bytes | Callable[[], bytes]]) -> None:
@@ -163,13 +182,14 @@ def _write_all(folder: Path, files: Mapping[str, bytes | Callable[[], bytes]]) -
                 backups[target] = keep
                 atomic_write_bytes(target, data)
         except BaseException:
-            for target, keep in backups.items():
-                if keep is None:
-                    target.unlink(missing_ok=True)
-                elif target.is_file() and os.path.samefile(keep, target):  # not replaced yet (rename would keep both)
-                    keep.unlink()
-                else:
-                    os.replace(keep, target)
+            for target, keep in backups.items():  # each restored on its own: one failure does not stop the others
+                with contextlib.suppress(OSError):
+                    if keep is None:
+                        target.unlink(missing_ok=True)
+                    elif target.is_file() and os.path.samefile(keep, target):  # not replaced yet
+                        keep.unlink()
+                    else:
+                        os.replace(keep, target)
             for d in reversed(created):
                 with contextlib.suppress(OSError):
                     d.rmdir()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -54,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_probe(args: argparse.Namespace) -> int:
+    from .captions import recorded_command
     from .errors import ParameterError
     from .networks import load_network
     from .output import check_writable
@@ -93,7 +93,7 @@ def _run_probe(args: argparse.Namespace) -> int:
                        taps=args.layers, device=args.device, seed=args.weights_seed or 0)
     start = time.perf_counter()
     probed = score_network(net, preset, config, device=args.device, cache=not args.no_cache, progress=not args.quiet)
-    probed.provenance.update(command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None,
+    probed.provenance.update(command=recorded_command(),
                              wall_seconds=round(time.perf_counter() - start, 1))
     probed.save(out)
     hits = probed.provenance["cache_hits"]
@@ -105,6 +105,7 @@ def _run_probe(args: argparse.Namespace) -> int:
 
 def _run_rescore(args: argparse.Namespace, out: Path) -> int:
     """``--rescore DIR``: the stored sweeps scored again, no forward pass; options that need a probe are refused."""
+    from .captions import recorded_command
     from .efficacy import make_config
     from .errors import ParameterError
     from .rescore import rescore
@@ -125,7 +126,7 @@ def _run_rescore(args: argparse.Namespace, out: Path) -> int:
     config = make_config(args.variant, **({"csf": args.csf} if args.csf else {}))
     start = time.perf_counter()
     result = rescore(args.rescore, config, network=args.net)
-    result.provenance.update(command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None,
+    result.provenance.update(command=recorded_command(),
                              rescore_seconds=round(time.perf_counter() - start, 3))
     result.save(out)
     print(f"wrote {out / 'pe_table.csv'} ({len(result.table)} channels of {result.provenance.get('network')}, "

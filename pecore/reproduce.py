@@ -299,8 +299,10 @@ def _run(args: argparse.Namespace) -> int:
               f"{rows['output MB'].sum():.1f} MB")
         return 0
     out = Path(args.out)
-    command = (f"pecore reproduce --preset {args.preset} --device {args.device} --out {args.out} "
-               f"--steps {' '.join(steps)}")
+    from .captions import portable_command
+
+    command = portable_command(f"pecore reproduce --preset {args.preset} --device {args.device} --out {args.out} "
+                               f"--steps {' '.join(steps)}")
     for step in steps:
         start = time.perf_counter()
         for path in run_step(step, args.preset, out, args.device, not args.quiet, command):

@@ -86,7 +86,7 @@ def _record_field(name: str) -> str:
 def _cache_sentence() -> str:
     """How warm the pecore cache was for the measured reruns, from the record."""
     state = _record_field("cache")
-    if state.startswith("empty"):
+    if state.startswith("empty") and "resumed" not in state:
         return " The measurement started from an empty pecore cache, and the preset reruns came after the as-built " \
                "pass, with the cache it left (as after <code>make book</code>)."
     return ""

@@ -103,18 +103,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _get(url: str, deadline: float) -> bytes:
+def _get(url: str, proc, log, deadline: float) -> bytes:
+    """GET ``url`` once the server answers; fails at once, with the server's log, if it exits or never answers."""
     import time
-    import urllib.error
     import urllib.request
 
     while True:
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.read()
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                raise
+        except OSError as exc:  # not listening yet (URLError, ConnectionError, a read timeout)
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"make lab did not serve {url} ({exc}); its output:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
 
 
@@ -132,16 +132,18 @@ def test_make_lab_serves_the_notebooks_on_loopback(tmp_path):
     port, token = _free_port(), "pecore-test-token"
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
                JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"))
-    log = (tmp_path / "lab.log").open("w")
+    log_path = tmp_path / "lab.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"VENV={os.path.dirname(os.path.dirname(sys.executable))}",
                              f"LAB_ARGS=--port {port} --no-browser --token {token}"],
                             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 240  # the make target first checks the lab extra is installed
-        contents = json.loads(_get(f"http://127.0.0.1:{port}/api/contents?token={token}", deadline))
+        base = f"http://127.0.0.1:{port}"
+        contents = json.loads(_get(f"{base}/api/contents?token={token}", proc, log_path, deadline))
         names = {item["name"] for item in contents["content"]}
         assert {"01_frequency.ipynb", "08_exercises.ipynb"} <= names
-        page = _get(f"http://127.0.0.1:{port}/lab?token={token}", deadline).decode()
+        page = _get(f"{base}/lab?token={token}", proc, log_path, deadline).decode()
         assert "JupyterLab" in page
         assert proc.poll() is None
     finally:

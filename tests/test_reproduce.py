@@ -34,17 +34,15 @@ def test_ci_run_writes_the_stored_layout_with_provenance(tmp_path, capsys):
     assert recon["parameters"]["probe_preset"] == "ci"
     origins = json.loads((out / "origins/ci/provenance.json").read_text())  # read the ImageNet probes made above
     assert origins["probes"][0]["folder"].endswith("vgg16-ci") and (out / "probe" / "stlpips-vgg16-ci").is_dir()
+    # written outside the repository: still no path of this machine in any provenance
+    assert _machine_paths(sorted(out.rglob("*.json"))) == []
 
 
-def test_stored_results_name_no_path_of_the_machine_that_made_them():
-    """Provenance names files relative to the repository, the data folder ($PECORE_DATA) or a package — never by
-    the folders of the machine that ran (an absolute path in any string of any stored JSON file)."""
-    import json
+def _machine_paths(files) -> list[str]:
+    """Every string of the JSON ``files`` that is an absolute path (also as a file:// URL), with its file."""
     import re
 
-    from conftest import ROOT
-
-    absolute = re.compile(r"(^|[\s'\"=])/(?:[\w.-]+/)+")
+    absolute = re.compile(r"(^|[\s'\"=]|file://)/(?:[\w.-]+/)+")
     found = []
 
     def walk(value, where):
@@ -57,8 +55,16 @@ def test_stored_results_name_no_path_of_the_machine_that_made_them():
         elif isinstance(value, str) and absolute.search(value):
             found.append(f"{where}: {value[:80]}")
 
+    for path in files:
+        walk(json.loads(path.read_text()), path.name)
+    return found
+
+
+def test_stored_results_name_no_path_of_the_machine_that_made_them():
+    """Provenance names files relative to the repository, the data folder ($PECORE_DATA) or a package — never by
+    the folders of the machine that ran (an absolute path in any string of any stored JSON file)."""
+    from conftest import ROOT
+
     files = sorted((ROOT / "stored").rglob("*.json")) + sorted((ROOT / "benchmarks" / "results").glob("*.json"))
     assert len(files) > 20
-    for path in files:
-        walk(json.loads(path.read_text()), path.relative_to(ROOT))
-    assert found == []
+    assert _machine_paths(files) == []

@@ -389,12 +389,13 @@ def test_a_resumed_sr_run_equals_the_uninterrupted_one_byte_for_byte(ci_design, 
 
     _, straight = ci_design
     resumed = tmp_path / "resumed"
-    # what had finished when it stopped: the shared starts, the λ sweep and two arms of seed 1 (seed 0's shown
-    # generators were replaced by the results' float16 copies when the straight run saved)
-    for part in ("pretrain", "sweep", "runs/pixel-t1", "runs/top-t1"):
+    finished = ("runs/pixel-t0", "runs/top-t0", "runs/bottom-t1")  # what had finished when it stopped
+    for part in ("pretrain", "sweep", *finished):
         shutil.copytree(straight / part, resumed / part)
+    stamps = {part: (resumed / part / "model.pt").stat().st_mtime_ns for part in finished}
     again = run_experiment("ci", device="cpu", use_stored=False, progress=False, out_dir=resumed,
                            overrides={"eval_sets": ("Set5", "Set14")})
+    assert {part: (resumed / part / "model.pt").stat().st_mtime_ns for part in finished} == stamps  # not retrained
     # in memory too, to the last bit: a run trained here and one read back from its folder give the same log
     pd.testing.assert_frame_equal(again.plateau, ci_design[0].plateau, check_exact=True)
     files = [p.relative_to(straight).as_posix() for pattern in ("*.csv", "logs/*.csv", "samples/*.png")

@@ -151,6 +151,7 @@ def _add_iqa(sub: argparse._SubParsersAction) -> None:
 def _run_iqa(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from ..captions import recorded_command
     from ..output import check_writable
     from .settings import get_settings as get_iqa_settings
     from .datasets import FRDataset, load_dataset
@@ -199,14 +200,13 @@ def _run_iqa(args: argparse.Namespace) -> int:
         result.synthetic = synthetic_check(args.net, table, settings=settings, preset=args.preset, device=args.device,
                                            seed=args.seed, cache=not args.no_cache, progress=not args.quiet)
         result.provenance.setdefault("seconds", {})["synthetic_check"] = round(time.perf_counter() - t0, 2)
-    result.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
+    result.provenance["command"] = recorded_command()
     result.save(out)
     best = result.grid[result.grid.layers == "all"].sort_values("srocc", ascending=False).iloc[0]
     print(f"{ds.summary()}")
     extra = ", synthetic.csv" if args.synthetic else ""
     print(f"wrote {out}/grid.csv ({len(result.grid)} rows), channels.csv, channel_summary.csv, pairs.csv, chance.csv{extra}, "
-          f"provenance.json; "
-          f"best all-layer subset: {best.subset} {best.p:g} % (SROCC {best.srocc:.3f} "
+          f"provenance.json; best all-layer subset: {best.subset} {best.p:g} % (SROCC {best.srocc:.3f} "
           f"[{best.srocc_lo:.3f}, {best.srocc_hi:.3f}])")
     return 0
 

@@ -8,7 +8,6 @@ families. Interrupting keeps every finished network; the same command goes on fr
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..captions import recorded_command
     from ..device import resolve_device
     from ..output import check_writable
     from .experiment import run
@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         res = run(settings, out, preset=args.preset, probe_root=probe_root, device=args.device,
-                  progress=not args.quiet, command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None)
+                  progress=not args.quiet, command=recorded_command())
     except KeyboardInterrupt:
         print(f"interrupted: the finished probes and distance files in {out} are kept; run the same command to "
               "go on from there")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 
@@ -95,6 +94,7 @@ def _check_reconstruct_args(args: argparse.Namespace):
 
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
+    from ..captions import recorded_command
     import numpy as np
 
     from ..errors import UnknownNameError
@@ -139,7 +139,7 @@ def _run_reconstruct(args: argparse.Namespace) -> int:
                              parameters={**{k: v for k, v in inv.settings.items() if k != "weights"},
                                          "image": portable_data_path(args.image), "subset": args.subset,
                                          "p": args.p if args.subset != "all" else 100.0, "scores": scores_label},
-                             command="pecore " + " ".join(sys.argv[1:]) if sys.argv else None)
+                             command=recorded_command())
     record = {"metrics": metrics, "final_loss": float(inv.loss[-1, 0]), "layer": args.layer, "subset": args.subset,
               "n_channels": int(len(chans)), "channels": np.asarray(chans).tolist(), "provenance": prov}
     # the three files together or none of them, files they replace restored on failure
@@ -183,6 +183,7 @@ def _add_reconstruction(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_reconstruction(args: argparse.Namespace) -> int:
+    from ..captions import recorded_command
     import time
 
     from ..notebook import chapter_probe
@@ -215,7 +216,7 @@ def _run_reconstruction(args: argparse.Namespace) -> int:
     res.provenance["scores"] = ("stored paper-preset probe" if probed.provenance.get("stored")
                                 else f"probe under preset {settings.probe_preset}")
     res.provenance["wall_seconds"] = round(time.perf_counter() - start, 1)
-    res.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
+    res.provenance["command"] = recorded_command()
     res.save(out)
     conv = res.table.rel_change_last10
     print(f"wrote {out} ({len(res.table)} reconstructions, {res.provenance['wall_seconds']} s; objective change over the "
@@ -235,6 +236,7 @@ def _add_combine(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_combine(args: argparse.Namespace) -> int:
+    from ..captions import recorded_command
     from ..errors import ParameterError
     from ..output import check_writable
     from ..provenance import git_commit
@@ -249,7 +251,7 @@ def _run_combine(args: argparse.Namespace) -> int:
     parts = [ReconstructionResult.load(part) for part in args.parts]
     res = combine(parts)
     res.provenance["git_commit"] = git_commit()
-    res.provenance["command"] = "pecore " + " ".join(sys.argv[1:]) if sys.argv else None
+    res.provenance["command"] = recorded_command()
     res.save(out)
     print(f"wrote {out} ({len(res.table)} reconstructions of {len(res.image_names)} photographs from {len(parts)} "
           "results)")

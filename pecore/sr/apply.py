@@ -154,10 +154,12 @@ def _output_names(paths: list[Path], out: Path, tag: str) -> list[str]:
     names = [f"{p.stem}_{tag}.png" for p in paths]
     seen: dict[str, Path] = {}
     for p, name in zip(paths, names):
-        if name in seen:
-            raise ParameterError(f"{seen[name]} and {p} would both be written to {out / name}: rename one, or "
-                                 "upscale them into different --out folders")
-        seen[name] = p
+        if name.lower() in seen:  # also one file on a case-insensitive disk
+            if seen[name.lower()].resolve() == p.resolve():
+                raise ParameterError(f"{p} is given twice: give each image once")
+            raise ParameterError(f"{seen[name.lower()]} and {p} would both be written to {out / name}: rename one, "
+                                 "or upscale them into different --out folders")
+        seen[name.lower()] = p
     inputs = {p.resolve() for p in paths}
     for name in names:
         if (out / name).resolve() in inputs:

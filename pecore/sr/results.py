@@ -115,9 +115,10 @@ class SRResults:
         out = Path(out_dir)
         files: dict[str, Any] = {}
         for name, run in self.runs.items():
-            if not isinstance(run, TrainedRun):  # a run folder (results read back with load)
-                if Path(run).resolve() == (out / "runs" / name).resolve():
-                    continue
+            folder = run.out_dir if isinstance(run, TrainedRun) else Path(run)  # a run folder: results read back
+            if folder is not None and Path(folder).resolve() == (out / "runs" / name).resolve():
+                continue  # the run is already there (a training folder keeps its full-precision weights)
+            if not isinstance(run, TrainedRun):
                 run = load_run(run, device="cpu")
             files.update({f"runs/{name}/{f}": data for f, data in generator_files(run).items()})
         tables = {"lambda_sweep.csv": (self.lambda_sweep, "%.6f"), "plateau.csv": (self.plateau, "%.6g"),

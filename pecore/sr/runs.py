@@ -220,7 +220,15 @@ def save_generator(run: TrainedRun, out_dir: str | os.PathLike, *, dtype: torch.
 
 
 def generator_files(run: TrainedRun, *, dtype: torch.dtype = torch.float16) -> dict[str, bytes]:
-    """The files of :func:`save_generator`'s copy of ``run``, by name (``model.pt``, ``train.json``)."""
+    """The files of :func:`save_generator`'s copy of ``run``, by name (``model.pt``, ``train.json``).
+
+    Examples
+    --------
+    >>> from pecore.sr.results import stored_results_dir
+    >>> stored = load_run(stored_results_dir("vgg16", "book") / "runs" / "top-t0", device="cpu")
+    >>> sorted(generator_files(stored))
+    ['model.pt', 'train.json']
+    """
     state = {k: v.detach().cpu().to(dtype) if v.is_floating_point() else v.detach().cpu()
              for k, v in run.model.state_dict().items()}
     return {"model.pt": _torch_bytes({"key": run.info.get("key"), "model": state, "dtype": str(dtype)}),

@@ -193,6 +193,8 @@ def train_arm(
     ckpt_path, model_path, info_path = out / "checkpoint.pt", out / "model.pt", out / "train.json"
     _check_folder(out, key, resume)
     if resume and model_path.is_file() and info_path.is_file():
+        if rank == 0:
+            ckpt_path.unlink(missing_ok=True)  # left by a stop just after the run finished
         return load_run(out, device=dev)
 
     hr = _training_images(str(data), settings.scale, settings.val_images)  # check the data before writing anything
@@ -233,10 +235,11 @@ def train_arm(
     st.model.eval()
     info["train_seconds"] = st.rows[-1]["seconds"] if st.rows else 0.0
     if rank == 0:
+        # model.pt marks a run finished, so it comes after the final train.json; the checkpoint goes last
         _write_log(out, st.rows)
-        _save_torch({"key": key, "model": st.model.state_dict()}, model_path)
         atomic_write_text(info_path, json.dumps(info, indent=2, default=str) + "\n")
-        ckpt_path.unlink(missing_ok=True)  # last: until the finished run is whole on disk, the run can resume
+        _save_torch({"key": key, "model": st.model.state_dict()}, model_path)
+        ckpt_path.unlink(missing_ok=True)
     _barrier(world)  # the finished run is on disk for every process
     return TrainedRun(identity["name"], st.model, stored_log(st.rows), info, out, start, settings.steps - start)
 
