@@ -47,6 +47,20 @@ def test_every_chapter_page_exists_with_figures_and_no_errors(built_book):
             assert f"{label}: {_minutes(seconds)}" in text, (name, preset)
 
 
+def test_the_footer_names_the_build(built_book):
+    """Every page's footer says which pecore version and commit the book was built from, and when (to cite it)."""
+    from datetime import datetime, timezone
+
+    from pecore._version import __version__
+    from pecore.provenance import git_commit
+
+    html, _ = built_book
+    stamp = f"pecore {__version__}, commit {git_commit()}, built {datetime.now(timezone.utc):%Y-%m-%d}."
+    for page in (html / "book" / "intro.html", html / "book" / "chapters" / "03_pe.html"):
+        footer = page.read_text().split('class="extra_footer"', 1)[1][:600]
+        assert stamp in footer and "Built from executed notebooks" in footer, page.name
+
+
 def test_every_internal_link_of_the_built_book_resolves(built_book, tmp_path):
     from pecore.linkcheck import broken_links
 
