@@ -298,9 +298,9 @@ def _run(args: argparse.Namespace) -> int:
               f"{rows['CPU hours (here)'].sum():.1f} CPU hours at {cpu / 1e9:.0f} GFLOP/s, "
               f"{rows['output MB'].sum():.1f} MB")
         return 0
-    out = Path(args.out)
     from .captions import portable_command
 
+    out = Path(args.out)
     command = portable_command(f"pecore reproduce --preset {args.preset} --device {args.device} --out {args.out} "
                                f"--steps {' '.join(steps)}")
     for step in steps:

@@ -66,21 +66,21 @@ def chapter_times(chapter: str, root: str | Path | None = None) -> dict[str, flo
     >>> chapter_times("01_frequency", root), chapter_times("02_orientation", root)
     ({'default': 20.5, 'quick': 31.0}, {})
     """
+    record = _record(root)
+    return {preset: float(sec) for preset, sec in record.get("chapters", {}).get(chapter, {}).items()}
+
+
+def _record(root: str | Path | None = None) -> dict[str, Any]:
+    """The benchmark record of chapter reruns (``{}`` when there is none)."""
     from .notebook import REPO_ROOT
 
     path = Path(root or REPO_ROOT) / CHAPTER_TIMES
-    if not path.is_file():
-        return {}
-    record = json.loads(path.read_text())
-    return {preset: float(sec) for preset, sec in record.get("chapters", {}).get(chapter, {}).items()}
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _record_field(name: str) -> str:
     """A field of the benchmark record (how its times were measured; '' when absent)."""
-    from .notebook import REPO_ROOT
-
-    path = REPO_ROOT / CHAPTER_TIMES
-    return str(json.loads(path.read_text()).get(name, "")) if path.is_file() else ""
+    return str(_record().get(name, ""))
 
 
 def _cache_sentence() -> str:

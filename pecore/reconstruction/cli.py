@@ -94,9 +94,9 @@ def _check_reconstruct_args(args: argparse.Namespace):
 
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
-    from ..captions import recorded_command
     import numpy as np
 
+    from ..captions import recorded_command
     from ..errors import UnknownNameError
     from ..imageio import image_bytes, load_image, portable_data_path
     from ..output import write_result_files
@@ -183,9 +183,9 @@ def _add_reconstruction(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_reconstruction(args: argparse.Namespace) -> int:
-    from ..captions import recorded_command
     import time
 
+    from ..captions import recorded_command
     from ..notebook import chapter_probe
     from ..networks import load_network
     from ..output import check_writable
