@@ -45,6 +45,9 @@ def lab_argv(notebooks: str | os.PathLike, *, port: int | None = None, browser: 
     if not folder.is_dir():
         raise ParameterError(f"notebook folder {str(folder)!r} does not exist: run from the repository root "
                              "or pass --notebooks FOLDER")
+    if token is not None and not token.strip():
+        raise ParameterError("--token is empty, which would turn off JupyterLab's login for anyone who can reach the "
+                             "port: give a token, or leave --token out for a random one")
     if port is not None and not (isinstance(port, int) and 0 < port < 65536):
         raise ParameterError(f"port must be an integer between 1 and 65535, got {port!r}")
     argv = [sys.executable, "-m", "jupyterlab", str(folder)]

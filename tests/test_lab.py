@@ -162,5 +162,7 @@ def test_lab_command_refuses_bad_arguments_by_name(tmp_path):
         lab_argv(tmp_path / "missing")
     with pytest.raises(ParameterError, match="port must be an integer"):
         lab_argv(tmp_path, port=70000)
+    with pytest.raises(ParameterError, match="token is empty"):
+        lab_argv(tmp_path, token=" ")
     assert lab_argv(tmp_path, uid=0)[-1] == "--allow-root"
     assert "--allow-root" not in lab_argv(tmp_path, uid=1000)
