@@ -43,8 +43,9 @@ def lab_argv(notebooks: str | os.PathLike, *, port: int | None = None, browser: 
     """
     folder = Path(notebooks)
     if not folder.is_dir():
-        raise ParameterError(f"notebook folder {str(folder)!r} does not exist: run from the repository root "
-                             "or pass --notebooks FOLDER")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise ParameterError(f"notebook folder {str(folder)!r} {what}: run from the repository root or pass "
+                             "--notebooks FOLDER")
     if token is not None and not token.strip():
         raise ParameterError("--token is empty, which would turn off JupyterLab's login for anyone who can reach the "
                              "port: give a token, or leave --token out for a random one")

@@ -160,6 +160,9 @@ def test_lab_command_refuses_bad_arguments_by_name(tmp_path):
 
     with pytest.raises(ParameterError, match="notebook folder .* does not exist"):
         lab_argv(tmp_path / "missing")
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(ParameterError, match="notebook folder .* is a file, not a folder"):
+        lab_argv(tmp_path / "notes.txt")
     with pytest.raises(ParameterError, match="port must be an integer"):
         lab_argv(tmp_path, port=70000)
     with pytest.raises(ParameterError, match="token is empty"):
