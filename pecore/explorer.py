@@ -24,12 +24,9 @@ from .errors import DatasetError, OutputError, ParameterError
 
 __all__ = ["PHOTOS", "EXPLORER_FILE", "explorer_data", "explorer_html", "write_explorer"]
 
-#: (name, data set, path under the shared data folder) of the photographs the feature maps are shown on.
-PHOTOS: tuple[tuple[str, str, str], ...] = (
-    ("zebra", "Set14", "sr/Set14/image_SRF_4/img_014_SRF_4_HR.png"),
-    ("butterfly", "Set5", "sr/Set5/image_SRF_4/img_003_SRF_4_HR.png"),
-    ("baboon", "Set14", "sr/Set14/image_SRF_4/img_001_SRF_4_HR.png"),
-)
+#: the photographs the feature maps are shown on: names of :data:`pecore.imageio.BUNDLED_PHOTOGRAPHS`, which ship
+#: with scikit-image, so the explorer is built without any dataset
+PHOTOS: tuple[str, ...] = ("chelsea", "astronaut", "brick")
 #: The file :func:`write_explorer` writes (the book's ``explorer.md`` includes it as raw HTML).
 EXPLORER_FILE = "explorer.html"
 LABELS = {"vgg16": "VGG-16", "alexnet": "AlexNet"}
@@ -44,22 +41,15 @@ def _jpeg(pixels: np.ndarray, quality: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _photos(photos: Sequence[tuple[str, str, str]], size: int) -> Any:
-    """The photographs as a ``(B, 3, size, size)`` tensor in [0, 1] (centre square crops)."""
+def _photos(photos: Sequence[str], size: int) -> Any:
+    """The bundled photographs ``photos`` as a ``(B, 3, size, size)`` tensor in [0, 1] (centre square crops)."""
     import torch
 
-    from .imageio import load_image, shared_data_dir
+    from .imageio import bundled_photograph, centre_square
 
-    banned = [p for p in photos if "lenna" in " ".join(p).lower() or ("Set14" in p[2] and "img_009" in p[2])]
-    if not photos or banned:
-        raise ParameterError(f"photos must name at least one photograph, and not {banned!r}")
-    out = []
-    for _, _, rel in photos:
-        img = load_image(shared_data_dir() / rel, size=size)
-        h, w = img.shape[1:]
-        top, left = (h - size) // 2, (w - size) // 2
-        out.append(img[:, top:top + size, left:left + size])
-    return torch.stack(out)
+    if isinstance(photos, str) or not photos:
+        raise ParameterError(f"photos must be a non-empty list of bundled photograph names, got {photos!r}")
+    return torch.stack([centre_square(bundled_photograph(name, size=size)) for name in photos])
 
 
 def _sprite(maps: Any, side: int, quality: int) -> dict[str, Any]:
@@ -144,7 +134,7 @@ def _network_data(network: str, photos: Any, map_side: int, quality: int) -> dic
     return out
 
 
-def explorer_data(networks: Sequence[str] = ("vgg16", "alexnet"), photos: Sequence[tuple[str, str, str]] = PHOTOS,
+def explorer_data(networks: Sequence[str] = ("vgg16", "alexnet"), photos: Sequence[str] = PHOTOS,
                   *, photo_size: int = 224, map_side: int = 56, quality: int = 80) -> dict[str, Any]:
     """Everything the explorer page shows, as a JSON-ready dict.
 
@@ -153,7 +143,7 @@ def explorer_data(networks: Sequence[str] = ("vgg16", "alexnet"), photos: Sequen
     networks
         Networks with a stored paper-grid probe (``"vgg16"``, ``"alexnet"``).
     photos
-        ``(name, data set, path under the shared data folder)`` of the photographs for the feature maps.
+        Names of the photographs for the feature maps (:data:`pecore.imageio.BUNDLED_PHOTOGRAPHS`).
     photo_size
         Side (pixels) of the centre square crop each photograph is shown to the networks at.
     map_side
@@ -171,10 +161,9 @@ def explorer_data(networks: Sequence[str] = ("vgg16", "alexnet"), photos: Sequen
     Raises
     ------
     UnknownNameError
-        A network pecore does not know.
+        A network pecore does not know, or a photograph not among the bundled ones.
     ParameterError
-        ``networks`` not a list, a photograph list that is empty or names the excluded Set14 image 009, or
-        ``map_side`` / ``quality`` out of range.
+        ``networks`` or ``photos`` not a non-empty list, or ``map_side`` / ``quality`` out of range.
     DatasetError
         A network without a stored probe (or one stored by an older pecore).
 
@@ -196,7 +185,7 @@ def explorer_data(networks: Sequence[str] = ("vgg16", "alexnet"), photos: Sequen
     small = [_jpeg(np.asarray(_resize(t, 112)), 85) for t in thumbs]
     lut = np.rint(matplotlib.colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
     return {"networks": {n: _network_data(n, batch, map_side, quality) for n in networks},
-            "photos": [{"name": p[0], "dataset": p[1], "src": s} for p, s in zip(photos, small)],
+            "photos": [{"name": p, "dataset": "scikit-image", "src": s} for p, s in zip(photos, small)],
             "photo_size": photo_size, "colormap": base64.b64encode(lut.tobytes()).decode("ascii")}
 
 

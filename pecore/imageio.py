@@ -8,10 +8,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .errors import DatasetError, ImageError
+from .errors import DatasetError, ImageError, UnknownNameError
 from .validate import check_image
 
-__all__ = ["shared_data_dir", "portable_data_path", "upright", "load_image", "image_bytes", "save_image", "to_uint8"]
+__all__ = ["shared_data_dir", "portable_data_path", "upright", "load_image", "centre_square", "BUNDLED_PHOTOGRAPHS",
+           "bundled_photograph", "image_bytes", "save_image", "to_uint8"]
 
 
 def shared_data_dir() -> Path:
@@ -133,6 +134,48 @@ def load_image(path: str | os.PathLike, *, size: int | tuple[int, int] | None = 
         x = torch.nn.functional.interpolate(x[None], size=hw, mode="bicubic", antialias=True,
                                             align_corners=False)[0].clamp_(0, 1)
     return x.to(device)
+
+
+def centre_square(x: torch.Tensor) -> torch.Tensor:
+    """The centred square of an image ``(..., H, W)``, of side ``min(H, W)`` (when ``H - W`` is odd, the square
+    one pixel nearer the top or left).
+
+    Examples
+    --------
+    >>> centre_square(torch.arange(12.0).reshape(1, 3, 4)).tolist()
+    [[[0.0, 1.0, 2.0], [4.0, 5.0, 6.0], [8.0, 9.0, 10.0]]]
+    """
+    h, w = x.shape[-2:]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return x[..., top:top + side, left:left + side]
+
+
+#: photographs that ship with scikit-image and are free to reuse: name -> (file in ``skimage/data``, what and whose)
+BUNDLED_PHOTOGRAPHS = {
+    "chelsea": ("chelsea.png", "Chelsea the cat, photographed by Stefan van der Walt (CC0)"),
+    "coffee": ("coffee.png", "a cup of coffee, photographed by Rachel Michetti (CC0)"),
+    "astronaut": ("astronaut.png", "the astronaut Eileen Collins (NASA, public domain)"),
+    "brick": ("brick.png", "a brick wall, a greyscale texture of CC0Textures (CC0)"),
+}
+
+
+def bundled_photograph(name: str = "chelsea", *, size: int | tuple[int, int] | None = None,
+                       device: str | torch.device = "cpu") -> torch.Tensor:
+    """A photograph of :data:`BUNDLED_PHOTOGRAPHS`, read as :func:`load_image` reads a file.
+
+    They ship with scikit-image (a dependency), so a figure drawn on one needs no data folder.
+
+    Examples
+    --------
+    >>> bundled_photograph("chelsea", size=96).shape
+    torch.Size([3, 96, 144])
+    """
+    if not isinstance(name, str) or name not in BUNDLED_PHOTOGRAPHS:
+        raise UnknownNameError(f"unknown bundled photograph {name!r}; allowed: {', '.join(BUNDLED_PHOTOGRAPHS)}")
+    import skimage.data
+
+    return load_image(Path(skimage.data.__file__).parent / BUNDLED_PHOTOGRAPHS[name][0], size=size, device=device)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

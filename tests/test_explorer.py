@@ -89,8 +89,7 @@ def _tile(maps: dict, channel: int, photo: int, n_photos: int) -> np.ndarray:
 
 
 def test_feature_maps_exist_for_every_photograph_and_show_the_channel(alexnet_data):
-    assert [p["name"] for p in alexnet_data["photos"]] == ["zebra", "butterfly", "baboon"]
-    assert not any("lenna" in " ".join(p).lower() or "img_009" in p[2] for p in PHOTOS)
+    assert [p["name"] for p in alexnet_data["photos"]] == list(PHOTOS) == ["chelsea", "astronaut", "brick"]
     for p in alexnet_data["photos"]:
         assert p["src"].startswith("data:image/jpeg;base64,") and len(p["src"]) < 20_000
     net = alexnet_data["networks"]["alexnet"]
@@ -150,8 +149,12 @@ def test_bad_input_gives_a_named_error(tmp_path, monkeypatch):
         explorer_data("alexnet")
     with pytest.raises(ParameterError, match="map_side must be an integer in 4..512"):
         explorer_data(["alexnet"], map_side=0)
-    with pytest.raises(ParameterError, match="lenna"):
-        explorer_data(["alexnet"], photos=[("lenna", "Set14", "sr/Set14/image_SRF_4/img_009_SRF_4_HR.png")])
+    with pytest.raises(UnknownNameError, match="unknown bundled photograph 'zebra'; allowed: chelsea, coffee"):
+        explorer_data(["alexnet"], photos=["zebra"])  # only photographs that every installation has
+    with pytest.raises(UnknownNameError, match=r"unknown bundled photograph \['brick'\]"):
+        explorer_data(["alexnet"], photos=[["brick"]])
+    with pytest.raises(ParameterError, match="photos must be a non-empty list"):
+        explorer_data(["alexnet"], photos=[])
     import pecore.notebook
 
     monkeypatch.setattr(pecore.notebook, "stored_probe_dir", lambda network, preset="paper": tmp_path / "none")

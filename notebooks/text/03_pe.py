@@ -39,7 +39,7 @@ from pecore.experiment import display_name, overall_reading, verdict_reading
 from pecore import claims, orientation
 from pecore import plots
 from pecore.compare import pe_vs_weights, ranking_agreement
-from pecore.imageio import load_image, shared_data_dir
+from pecore.imageio import BUNDLED_PHOTOGRAPHS, bundled_photograph, centre_square
 from pecore.weights import load_lpips_linear
 
 params = pb.check_parameters(
@@ -92,8 +92,9 @@ display(summary)
 # %% [markdown]
 # ## The top and bottom channels of the layer
 #
-# Their tuning in frequency and orientation, and their feature maps on a natural photograph (Set14
-# *baboon* {cite}`zeyde2010set14`), each map scaled to its own maximum.
+# Their tuning in frequency and orientation, and their feature maps on a natural photograph (Chelsea the cat, a
+# CC0 photograph that ships with scikit-image {cite}`vanderwalt2014skimage`, so the figure needs no dataset), each
+# map scaled to its own maximum.
 
 # %% tags=["hide-input"]
 t = probed.layer(layer)
@@ -110,7 +111,7 @@ display(Markdown(f"**Figure 3.** {layer}: orientation tuning of the same channel
 
 # %% tags=["hide-input"]
 net = pecore.load_network(network, device=device)
-image = load_image(shared_data_dir() / "sr/Set14/image_SRF_4/img_001_SRF_4_HR.png", size=192, device=net.device)
+image = centre_square(bundled_photograph("chelsea", size=192, device=net.device))
 import torch
 with torch.inference_mode():
     maps = net.extractor(image[None], [layer])[layer]
@@ -119,7 +120,7 @@ titles = [f"top {i + 1}: ch {c}" for i, c in enumerate(top)] + [f"bottom {i + 1}
 fig = plots.feature_maps(maps, chans, titles, image.cpu())
 plt.show()
 display(Markdown(f"**Figure 4.** {layer} feature maps of the {n_examples} highest-PE (first) and lowest-PE (then) channels on "
-                 f"Set14 *baboon* (resized to 192 px)."))
+                 f"{BUNDLED_PHOTOGRAPHS['chelsea'][1]}, resized to 192 px and centre-cropped square."))
 
 # %% [markdown]
 # ## How much does the ranking depend on the reconstructed choices?

@@ -46,7 +46,7 @@ from IPython.display import HTML, Markdown, display
 import pecore
 import pecore.notebook as pb
 from pecore.experiment import display_name
-from pecore.imageio import load_image, shared_data_dir
+from pecore.imageio import centre_square, load_image, shared_data_dir
 
 params = pb.check_parameters(dict(preset=preset, network=network, layer=layer, device=device, seed=seed, p=p))
 np.random.seed(seed)
@@ -69,10 +69,8 @@ BUDGET = {"ci": dict(image=96, invert_size=48, invert_steps=40, n_boot=200),
 
 def set14_photograph(stem: str, size: int) -> torch.Tensor:
     """A Set14 photograph, centre-cropped square and resized to size × size, as a (1, 3, H, W) batch."""
-    x = load_image(shared_data_dir() / "sr" / "Set14" / "image_SRF_4" / f"{stem}_SRF_4_HR.png", size=size)
-    h, w = x.shape[1:]
-    top, left = (h - size) // 2, (w - size) // 2
-    return x[None, :, top:top + size, left:left + size]
+    return centre_square(load_image(shared_data_dir() / "sr" / "Set14" / "image_SRF_4" / f"{stem}_SRF_4_HR.png",
+                                    size=size))[None]
 
 
 display(HTML(pb.page_summary(

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DatasetError, ParameterError
-from ..imageio import load_image, shared_data_dir
+from ..imageio import centre_square, load_image, shared_data_dir
 from ..validate import check_choice, check_positive
 
 __all__ = ["PHOTOGRAPH_FILES", "photograph_path", "load_square_images"]
@@ -72,11 +72,7 @@ def load_square_images(images: Sequence[str | os.PathLike], size: int,
                 raise DatasetError(f"image {text!r} is neither a Set5/Set14 photograph ({', '.join(PHOTOGRAPH_FILES)}) "
                                    f"nor an existing file")
             names.append(path.stem)
-        x = load_image(path)
-        h, w = x.shape[1:]
-        s = min(h, w)
-        top, left = (h - s) // 2, (w - s) // 2
-        x = x[:, top:top + s, left:left + s]
+        x = centre_square(load_image(path))
         x = torch.nn.functional.interpolate(x[None], size=(size, size), mode="bicubic", antialias=True,
                                             align_corners=False)[0].clamp(0, 1)
         out.append(x)
