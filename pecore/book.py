@@ -51,12 +51,13 @@ def chapter_names() -> list[str]:
     return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-
 def _check_chapter_names(names: Sequence[str]) -> None:
+    """Refuse a name that is not a chapter (:func:`chapter_names`), listing the chapters."""
     known = chapter_names()
     for name in names:
         if name not in known:
             raise UnknownNameError(f"unknown chapter {name!r}; allowed: {', '.join(known)}")
+
 
 def _hide_parameter_cells(path: Path) -> None:
     import nbformat
