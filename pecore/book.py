@@ -6,10 +6,8 @@ cells on the page, records each chapter's run time, then runs ``jupyter-book bui
 renders the stored outputs and executes nothing) with warnings as errors. A chapter that raises
 stops the build with the notebook and the cell named.
 
-Every chapter builds from the repository alone except those of :data:`NEEDS_DATA`, which run on a dataset even at
-their own default. Building the whole book without that dataset, such a page is rendered unexecuted (its code
-without outputs) under a note that says why and how to run it; a chapter named with ``--chapters`` is refused at
-once instead, naming the dataset and how to fetch it.
+At their own defaults the chapters read only the repository (the stored results, and photographs that ship with
+scikit-image), so the book builds without the datasets; reruns with other parameters read them.
 """
 from __future__ import annotations
 
@@ -26,10 +24,10 @@ from typing import Any
 
 from .notebook import REPO_ROOT
 from .cache import atomic_write_text
-from .errors import DatasetError, ParameterError, PecoreError, UnknownNameError
+from .errors import ParameterError, PecoreError, UnknownNameError
 
 __all__ = ["add_parser", "copy_book_sources", "parse_parameters", "NOTEBOOKS", "CHAPTERS_OUT", "ChapterError", "chapter_names", "execution_order", "READS_FINDINGS", "execute_chapter", "execute_chapters",
-           "build_html", "NEEDS_DATA", "missing_data", "write_unexecuted"]
+           "build_html"]
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 CHAPTERS_OUT = REPO_ROOT / "book" / "chapters"
@@ -104,50 +102,6 @@ def execute_chapter(name: str, parameters: dict[str, Any], out_dir: Path = CHAPT
     return elapsed
 
 
-#: chapters that run on a dataset even at their own default: chapter -> (dataset as ``pecore data`` names it, the
-#: folder of the data folder that the chapter reads)
-NEEDS_DATA = {"08_exercises": ("sr", "sr/Set14/image_SRF_4")}
-
-
-def missing_data(name: str) -> str | None:
-    """Why chapter ``name`` cannot run here for want of its dataset (:data:`NEEDS_DATA`); ``None`` when it can.
-
-    Examples
-    --------
-    >>> missing_data("01_frequency") is None, missing_data("08_exercises") is None  # the data folder is here
-    (True, True)
-    """
-    if name not in NEEDS_DATA:
-        return None
-    from .imageio import shared_data_dir
-
-    dataset, folder = NEEDS_DATA[name]
-    try:
-        found = (shared_data_dir() / folder).is_dir()
-    except DatasetError:
-        found = False
-    if found:
-        return None
-    return (f"chapter {name} runs on the dataset {dataset} ({folder} of the data folder), which is not here: set "
-            f"PECORE_DATA to the folder for the datasets and run `pecore data fetch {dataset}`")
-
-
-def write_unexecuted(name: str, reason: str, out_dir: Path = CHAPTERS_OUT) -> Path:
-    """Write chapter ``name`` into ``out_dir`` unexecuted (its code, no outputs), under a note saying ``reason``."""
-    import nbformat
-
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    note = ("```{note}\nThis copy of the book was built without the data this page runs on, so its code is shown "
-            f"without outputs. {reason[:1].upper()}{reason[1:]}; then rebuild it with `pecore book --chapters {name}`."
-            "\n```")
-    at = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
-    nb.cells.insert(at, nbformat.v4.new_markdown_cell(note))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = atomic_write_text(out_dir / f"{name}.ipynb", nbformat.writes(nb))
-    _hide_parameter_cells(path)
-    return path
-
-
 def _parameter_names(path: Path) -> set[str]:
     import nbformat
 
@@ -180,26 +134,12 @@ def execution_order(chapters: Sequence[str]) -> list[str]:
 
 def execute_chapters(chapters: Sequence[str] | None, parameters: dict[str, Any], out_dir: Path = CHAPTERS_OUT,
                      log: bool = True) -> dict[str, float]:
-    """Execute ``chapters`` (default: all) in :func:`execution_order`; returns and stores their run times.
-
-    With ``chapters`` left out, a chapter whose dataset is missing (:func:`missing_data`) is written unexecuted
-    (:func:`write_unexecuted`) and has no time; a chapter named in ``chapters`` without its dataset is refused
-    before any chapter runs.
-    """
-    whole_book = not chapters
+    """Execute ``chapters`` (default: all) in :func:`execution_order`; returns and stores their run times."""
     chapters = list(chapters or chapter_names())
     _check_chapter_names(chapters)
-    missing = {name: why for name in chapters if (why := missing_data(name))}
-    if missing and not whole_book:
-        raise DatasetError(next(iter(missing.values())) + "; or leave it out of --chapters")
     chapters = execution_order(chapters)
     timings: dict[str, float] = {}
     for name in chapters:
-        if name in missing:
-            write_unexecuted(name, missing[name], out_dir)
-            if log:
-                print(f"[pecore book] {name}: not executed, shown without outputs ({missing[name]})", flush=True)
-            continue
         if log:
             print(f"[pecore book] executing {name} (preset {parameters.get('preset', 'the chapter default')}) …",
                   flush=True)
@@ -210,8 +150,6 @@ def execute_chapters(chapters: Sequence[str] | None, parameters: dict[str, Any],
     old = json.loads(record_path.read_text()) if record_path.is_file() else {}
     old.update({k: {"seconds": round(v, 1), **{p: parameters.get(p) for p in ("preset", "device")}}
                 for k, v in timings.items()})
-    for name in missing:
-        old.pop(name, None)
     atomic_write_text(record_path, json.dumps(old, indent=2) + "\n")
     _write_timings_page(old, out_dir / "timings.md")
     return timings
@@ -389,7 +327,7 @@ def _run_book(args: argparse.Namespace) -> int:
     if args.preset is not None:
         parameters["preset"] = args.preset
     if not args.no_execute:
-        timings = execute_chapters(args.chapters, parameters)  # None: the whole book
+        timings = execute_chapters(chapters, parameters)
         print(f"[pecore book] chapters executed in {sum(timings.values()):.0f} s")
     if args.no_build:
         return 0

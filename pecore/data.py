@@ -66,7 +66,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
             "N. Ponomarenko et al., Image database TID2013: Peculiarities, results and perspectives, Signal "
             "Processing: Image Communication 30, 2015"),
     Dataset("sr", "sr",
-            "Set5, Set14 and BSD100 as cropped and downsampled by the SelfExSR authors (chapters 04, 06, 08)",
+            "Set5, Set14 and BSD100 as cropped and downsampled by the SelfExSR authors (reruns of chapters 04 and 06, tests)",
             "https://github.com/jbhuang0604/SelfExSR (commit 8f6dd8c1d20cb7e8792a7177b4f6fd677633f598, data/)",
             "no licence file; the images belong to their datasets' authors: non-commercial research, cite them",
             "Bevilacqua et al., BMVC 2012 (Set5); Zeyde et al., Curves and Surfaces 2010 (Set14); Martin et al., "
@@ -208,8 +208,9 @@ def fetch(name: str, root: str | os.PathLike | None = None, *, url: str | None =
     if url is None:
         raise DatasetError(f"{name} is distributed by its authors ({d.source}): download it there, then run "
                            f"`pecore data fetch {name} --url FILE_OR_URL`")
-    target_root = _root(root) if root is not None or os.environ.get("PECORE_DATA") else None
-    if target_root is None:
+    if root is not None or os.environ.get("PECORE_DATA"):  # a folder named by the user is made if need be
+        target_root = Path(root if root is not None else os.environ["PECORE_DATA"])
+    else:
         from .imageio import shared_data_dir
 
         try:

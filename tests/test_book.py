@@ -156,42 +156,23 @@ def test_book_params_are_checked_before_any_chapter_runs(tmp_path, capsys):
         assert "CUDA is not available" in capsys.readouterr().err
 
 
-def test_the_whole_book_builds_without_the_datasets(tmp_path, monkeypatch, capsys):
+def test_the_whole_book_builds_without_the_datasets(tmp_path, monkeypatch):
     """A clone with no data folder (``PECORE_DATA`` pointing nowhere) builds the whole book as ``make book`` does:
-    every chapter renders its stored results (chapter 03's feature maps are drawn on a photograph that ships with
-    scikit-image); the exercises, which run on Set14, are shown unexecuted under a note saying why and how to run
-    them; naming the exercises with ``--chapters`` there is refused at once, by name."""
-    from pecore.book import NEEDS_DATA
-
+    every chapter executes at its own default from the stored results, and the pages that draw on photographs
+    (chapter 03's feature maps, the exercises, the explorer) use ones that ship with scikit-image."""
     monkeypatch.setenv("PECORE_DATA", str(tmp_path / "no-data"))
-    assert main(["book", "--chapters", "01_frequency", "08_exercises", "--no-build"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "08_exercises runs on the dataset sr" in err and "pecore data fetch sr" in err
     root = copy_book_sources(tmp_path / "sources")
-    timings = execute_chapters(None, {"device": "cpu"}, root / "book" / "chapters")
-    assert set(timings) == set(chapter_names()) - set(NEEDS_DATA) and "08_exercises" in NEEDS_DATA
-    assert "08_exercises: not executed, shown without outputs" in capsys.readouterr().out
-    pages = build_html(root).parent / "book" / "chapters"
-    pe_page = (pages / "03_pe.html").read_text()
-    assert "Figure 4." in pe_page and "Chelsea the cat" in pe_page
-    exercises = (pages / "08_exercises.html").read_text()
-    words = " ".join(re.sub(r"<[^>]+>", " ", exercises).split())
-    assert "built without the data this page runs on" in words and "pecore data fetch sr" in words
-    assert "set14_photograph" in exercises  # the code is shown …
-    assert 'class="cell_output' not in exercises and not re.search(r"<img[^>]+src=\"[^\"]+\.png\"", exercises)  # … no outputs
-
-
-def test_a_data_folder_without_set14_leaves_the_exercises_unrun(tmp_path, monkeypatch):
-    """The rule reads the data folder itself: present with Set14 (the real one) the exercises run; a data folder
-    without ``sr/`` or no folder at all names the dataset and its fetch command."""
-    from pecore.book import missing_data
-
-    assert missing_data("08_exercises") is None and missing_data("03_pe") is None
-    for folder in (tmp_path, tmp_path / "absent"):
-        monkeypatch.setenv("PECORE_DATA", str(folder))
-        why = missing_data("08_exercises")
-        assert why and "dataset sr (sr/Set14/image_SRF_4" in why and "pecore data fetch sr" in why
-        assert missing_data("03_pe") is None  # chapter 03 draws on a photograph that ships with scikit-image
+    timings = execute_chapters(None, {"device": "cpu"}, root / "book" / "chapters", log=False)
+    assert set(timings) == set(chapter_names())
+    pages = build_html(root).parent / "book"
+    words = {name: " ".join(re.sub(r"<[^>]+>", " ", (pages / "chapters" / f"{name}.html").read_text()).split())
+             for name in ("03_pe", "08_exercises")}
+    assert "Figure 4. relu2_2 feature maps" in words["03_pe"]
+    assert "Chelsea the cat, photographed by Stefan van der Walt (CC0), resized to 192 px" in words["03_pe"]
+    exercises = (pages / "chapters" / "08_exercises.html").read_text()
+    assert "a cup of coffee, photographed by Rachel Michetti (CC0) (160 px)" in words["08_exercises"]
+    assert len(re.findall(r"<img[^>]+src=\"[^\"]+\.png\"", exercises)) >= 6 and "Traceback" not in exercises
+    assert '"name":"chelsea","dataset":"scikit-image"' in (pages / "explorer.html").read_text()
 
 
 def test_a_bundled_photograph_is_read_like_a_file_and_unknown_names_are_refused():

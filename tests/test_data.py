@@ -71,6 +71,16 @@ def test_fetch_from_a_loopback_server_unpacks_and_checks(server, tid_zip, tmp_pa
     assert fetch("tid2013-subset", tmp_path / "data2", url=str(tid_zip), progress=False).ok
 
 
+
+def test_fetch_into_a_new_folder_named_by_pecore_data(tid_zip, tmp_path, monkeypatch, capsys):
+    """A user with no data folder sets PECORE_DATA to a folder that does not exist yet: fetch makes it."""
+    new = tmp_path / "my-datasets"
+    monkeypatch.setenv("PECORE_DATA", str(new))
+    assert main(["data", "fetch", "tid2013-subset", "--url", str(tid_zip), "--quiet"]) == 0
+    assert "15 files match" in capsys.readouterr().out and check("tid2013-subset").ok
+    assert (new / "iqa" / "tid2013-subset" / "mos_with_names.txt").is_file()
+
+
 def test_fetch_failures_are_one_line_and_leave_the_folder_as_it_was(server, tid_zip, tmp_path):
     root = tmp_path / "data"
     with pytest.raises(DatasetError, match="could not download http://127.0.0.1:1/x.zip"):

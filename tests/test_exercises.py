@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import ROOT, data_path
+from conftest import ROOT
 
 NAME = "08_exercises"
 N_EXERCISES = 7
@@ -29,7 +29,6 @@ def executed(packs, tmp_path_factory):
 
     import papermill
 
-    data_path("sr", "Set14", "image_SRF_4", "img_011_SRF_4_HR.png")
     out = tmp_path_factory.mktemp("exercises")
     start = time.perf_counter()
     papermill.execute_notebook(str(packs["solutions"]), str(out / f"{NAME}.ipynb"), kernel_name="python3",

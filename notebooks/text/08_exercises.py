@@ -10,7 +10,8 @@
 # {download}`solutions notebook <../downloads/08_exercises_solutions.ipynb>`; both open with `make lab`. The
 # exercises use VGG-16, as the chapters do.
 #
-# Everything runs on a laptop CPU in about a minute or two. The solutions that read the **stored
+# Everything runs on a laptop CPU in about a minute or two, on photographs that ship with scikit-image
+# {cite}`vanderwalt2014skimage` (no dataset needed). The solutions that read the **stored
 # paper-grid probe** (exercises 1, 2, 7, and the channel rankings of 5 and 6) rescore its sweeps
 # ({ref}`rescoring`): no forward pass, the same numbers on every run. What the exercises probe, measure or
 # invert themselves (3–6) runs on the **page's preset**, a small grid and budget, so those numbers change with it. The scores μ1, μ2, PE, f̂ and θ̂ are defined on the Method page
@@ -46,7 +47,7 @@ from IPython.display import HTML, Markdown, display
 import pecore
 import pecore.notebook as pb
 from pecore.experiment import display_name
-from pecore.imageio import centre_square, load_image, shared_data_dir
+from pecore.imageio import BUNDLED_PHOTOGRAPHS, bundled_photograph, centre_square
 
 params = pb.check_parameters(dict(preset=preset, network=network, layer=layer, device=device, seed=seed, p=p))
 np.random.seed(seed)
@@ -67,10 +68,9 @@ BUDGET = {"ci": dict(image=96, invert_size=48, invert_steps=40, n_boot=200),
           "paper": dict(image=256, invert_size=128, invert_steps=1000, n_boot=2000)}[preset]
 
 
-def set14_photograph(stem: str, size: int) -> torch.Tensor:
-    """A Set14 photograph, centre-cropped square and resized to size × size, as a (1, 3, H, W) batch."""
-    return centre_square(load_image(shared_data_dir() / "sr" / "Set14" / "image_SRF_4" / f"{stem}_SRF_4_HR.png",
-                                    size=size))[None]
+def photograph(name: str, size: int) -> torch.Tensor:
+    """A photograph that ships with scikit-image, resized and centre-cropped to size × size, as a (1, 3, H, W) batch."""
+    return centre_square(bundled_photograph(name, size=size))[None]
 
 
 display(HTML(pb.page_summary(
@@ -370,7 +370,8 @@ print(f"Result: preferred orientation {sobel_x.theta_hat:g}° for the Sobel filt
 # ({ref}`channel-subset-distance`) that only uses the top (or bottom) p % of each layer's channels by PE.
 #
 # 1. Build the top-p % and the bottom-p % distances from the stored PE table (`pecore.rescore(folder).table`).
-# 2. Take a Set14 photograph (`pecore.imageio.load_image`) and distort it with Gaussian noise of growing σ and
+# 2. Take a photograph (`pecore.imageio.bundled_photograph("coffee")`, or one of your own with
+#    `pecore.imageio.load_image`) and distort it with Gaussian noise of growing σ and
 #    with Gaussian blur of growing σ.
 # 3. For every distorted copy compute both subset distances, LPIPS (`pecore.measures.lpips`) and PSNR
 #    (`pecore.measures.psnr`) against the clean photograph.
@@ -387,7 +388,7 @@ from pecore.metric import create_metric
 table = pecore.rescore(folder).table
 distance = {s: create_metric("subset", network=network, pe_table=table, subset=s, p=p, device=device)
             for s in ("top", "bottom")}
-clean = set14_photograph("img_011", BUDGET["image"]).to(dev)
+clean = photograph("coffee", BUDGET["image"]).to(dev)
 gen = torch.Generator().manual_seed(seed)
 
 
@@ -423,8 +424,8 @@ axes[0].set_ylabel("distance / largest")
 axes[1].legend(fontsize=9, frameon=False)
 fig.tight_layout()
 plt.show()
-display(Markdown(f"**Figure 5.** LPIPS and the top- and bottom-{p} % PE subset distances of {display_name(network)} between a Set14 "
-                 f"photograph ({BUDGET['image']} px) and its noisy or blurred copies, each divided by its largest value "
+display(Markdown(f"**Figure 5.** LPIPS and the top- and bottom-{p} % PE subset distances of {display_name(network)} between "
+                 f"{BUNDLED_PHOTOGRAPHS['coffee'][1]} ({BUDGET['image']} px) and its noisy or blurred copies, each divided by its largest value "
                  f"over both distortions. — {label_stored} (PE table); preset {preset} (image size)"))
 clean_row = res[res["σ"] == 0].iloc[0]          # the σ = 0 copies of both distortions are the clean image
 shown = {"clean image (σ = 0)": clean_row}
@@ -461,8 +462,8 @@ print(f"Result: 0 for the clean image and growing with σ under both distortions
 #
 # Every distance is 0 for the clean image and grows with σ for both distortions (Table 4). PSNR treats
 # all errors of the same energy alike; the feature distances do not (Table 5): a slight blur counts as
-# less harmful than noise of the same PSNR, a strong blur as more, since it removes the oriented mid- and
-# high-frequency structure the channels respond to. Compare the rows of Table 5 between the two subsets: the
+# less harmful than noise of the same PSNR, and the ratio of blur to noise grows as the blur removes more of the
+# oriented mid- and high-frequency structure the channels respond to. Compare the rows of Table 5 between the two subsets: the
 # subset with the larger blur / noise ratios weighs the loss of structure more, and the noise less, than the
 # other — the paper's argument predicts the top-PE subset.
 # One photograph is an anecdote; the
@@ -477,7 +478,7 @@ print(f"Result: 0 for the clean image and growing with σ under both distortions
 # ({ref}`feature-inversion`).
 #
 # 1. Choose the top-p % and bottom-p % channels of `layer` with `pecore.select_channels(table, layer, "top", p)`.
-# 2. Invert a small Set14 crop from each set (a few dozen pixels, tens to a few hundred steps: it runs on a CPU).
+# 2. Invert a small crop of a photograph from each set (a few dozen pixels, tens to a few hundred steps: it runs on a CPU).
 # 3. Show the target and both reconstructions, their PSNR and SSIM (`pecore.measures.ssim`) against the
 #    target and the loss curves (`Inversion.loss`).
 #
@@ -490,7 +491,7 @@ from pecore.reconstruction.invert import invert
 
 net = pecore.load_network(network, device=device)
 table = pecore.rescore(folder).table
-target = set14_photograph("img_014", BUDGET["invert_size"])          # a Set14 photograph
+target = photograph("astronaut", BUDGET["invert_size"])
 recs = {}
 for subset in ("top", "bottom"):
     channels = pecore.select_channels(table, layer, subset, p)
@@ -513,7 +514,8 @@ for s, r in recs.items():
 curve.set_yscale("log"); curve.set_xlabel("Adam step"); curve.set_ylabel("feature loss (normalised)")
 curve.legend(fontsize=9, frameon=False)
 plt.show()
-display(Markdown(f"**Figure 6.** A {BUDGET['invert_size']} px Set14 crop rebuilt from noise by matching only the top or "
+display(Markdown(f"**Figure 6.** A {BUDGET['invert_size']} px crop of "
+                 f"{BUNDLED_PHOTOGRAPHS['astronaut'][1]} rebuilt from noise by matching only the top or "
                  f"only the bottom {p} % of {display_name(network)} {layer}'s channels by PE "
                  f"({BUDGET['invert_steps']} steps, seed {seed}; top row), and the feature loss along the way (below). — {label_stored} (PE table); preset {preset} (budget)"))
 print("Result: " + "; ".join(f"{s} {p} %: PSNR {v[0]:.2f} dB, SSIM {v[1]:.3f}, feature loss "
