@@ -153,10 +153,10 @@ def centre_square(x: torch.Tensor) -> torch.Tensor:
 
 #: photographs that ship with scikit-image and are free to reuse: name -> (file in ``skimage/data``, what and whose)
 BUNDLED_PHOTOGRAPHS = {
-    "chelsea": ("chelsea.png", "Chelsea the cat, photographed by Stefan van der Walt (CC0)"),
-    "coffee": ("coffee.png", "a cup of coffee, photographed by Rachel Michetti (CC0)"),
-    "astronaut": ("astronaut.png", "the astronaut Eileen Collins (NASA, public domain)"),
-    "brick": ("brick.png", "a brick wall, a greyscale texture of CC0Textures (CC0)"),
+    "chelsea": ("chelsea.png", "Chelsea the cat, photographed by Stefan van der Walt, CC0"),
+    "coffee": ("coffee.png", "a cup of coffee, photographed by Rachel Michetti, CC0"),
+    "astronaut": ("astronaut.png", "the astronaut Eileen Collins, NASA, public domain"),
+    "brick": ("brick.png", "a brick wall, a greyscale texture of CC0Textures, CC0"),
 }
 
 

@@ -168,9 +168,9 @@ def test_the_whole_book_builds_without_the_datasets(tmp_path, monkeypatch):
     words = {name: " ".join(re.sub(r"<[^>]+>", " ", (pages / "chapters" / f"{name}.html").read_text()).split())
              for name in ("03_pe", "08_exercises")}
     assert "Figure 4. relu2_2 feature maps" in words["03_pe"]
-    assert "Chelsea the cat, photographed by Stefan van der Walt (CC0), resized to 192 px" in words["03_pe"]
+    assert "on a photograph (Chelsea the cat, photographed by Stefan van der Walt, CC0), resized to 192 px" in words["03_pe"]
     exercises = (pages / "chapters" / "08_exercises.html").read_text()
-    assert "a cup of coffee, photographed by Rachel Michetti (CC0) (160 px)" in words["08_exercises"]
+    assert "a 160 px photograph (a cup of coffee, photographed by Rachel Michetti, CC0)" in words["08_exercises"]
     assert len(re.findall(r"<img[^>]+src=\"[^\"]+\.png\"", exercises)) >= 6 and "Traceback" not in exercises
     assert '"name":"chelsea","dataset":"scikit-image"' in (pages / "explorer.html").read_text()
 

@@ -119,8 +119,8 @@ chans = top + bottom
 titles = [f"top {i + 1}: ch {c}" for i, c in enumerate(top)] + [f"bottom {i + 1}: ch {c}" for i, c in enumerate(bottom)]
 fig = plots.feature_maps(maps, chans, titles, image.cpu())
 plt.show()
-display(Markdown(f"**Figure 4.** {layer} feature maps of the {n_examples} highest-PE (first) and lowest-PE (then) channels on "
-                 f"{BUNDLED_PHOTOGRAPHS['chelsea'][1]}, resized to 192 px and centre-cropped square."))
+display(Markdown(f"**Figure 4.** {layer} feature maps of the {n_examples} highest-PE (first) and lowest-PE (then) channels on a "
+                 f"photograph ({BUNDLED_PHOTOGRAPHS['chelsea'][1]}), resized to 192 px and centre-cropped square."))
 
 # %% [markdown]
 # ## How much does the ranking depend on the reconstructed choices?

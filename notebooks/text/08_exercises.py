@@ -424,8 +424,8 @@ axes[0].set_ylabel("distance / largest")
 axes[1].legend(fontsize=9, frameon=False)
 fig.tight_layout()
 plt.show()
-display(Markdown(f"**Figure 5.** LPIPS and the top- and bottom-{p} % PE subset distances of {display_name(network)} between "
-                 f"{BUNDLED_PHOTOGRAPHS['coffee'][1]} ({BUDGET['image']} px) and its noisy or blurred copies, each divided by its largest value "
+display(Markdown(f"**Figure 5.** LPIPS and the top- and bottom-{p} % PE subset distances of {display_name(network)} between a "
+                 f"{BUDGET['image']} px photograph ({BUNDLED_PHOTOGRAPHS['coffee'][1]}) and its noisy or blurred copies, each divided by its largest value "
                  f"over both distortions. — {label_stored} (PE table); preset {preset} (image size)"))
 clean_row = res[res["σ"] == 0].iloc[0]          # the σ = 0 copies of both distortions are the clean image
 shown = {"clean image (σ = 0)": clean_row}
@@ -514,8 +514,8 @@ for s, r in recs.items():
 curve.set_yscale("log"); curve.set_xlabel("Adam step"); curve.set_ylabel("feature loss (normalised)")
 curve.legend(fontsize=9, frameon=False)
 plt.show()
-display(Markdown(f"**Figure 6.** A {BUDGET['invert_size']} px crop of "
-                 f"{BUNDLED_PHOTOGRAPHS['astronaut'][1]} rebuilt from noise by matching only the top or "
+display(Markdown(f"**Figure 6.** A {BUDGET['invert_size']} px crop of a photograph "
+                 f"({BUNDLED_PHOTOGRAPHS['astronaut'][1]}) rebuilt from noise by matching only the top or "
                  f"only the bottom {p} % of {display_name(network)} {layer}'s channels by PE "
                  f"({BUDGET['invert_steps']} steps, seed {seed}; top row), and the feature loss along the way (below). — {label_stored} (PE table); preset {preset} (budget)"))
 print("Result: " + "; ".join(f"{s} {p} %: PSNR {v[0]:.2f} dB, SSIM {v[1]:.3f}, feature loss "
