@@ -137,15 +137,24 @@ def write_result_files(out: str | os.PathLike, files: Mapping[str, bytes | Calla
     """
     folder = Path(out)
     _check_names(folder, files)
-    made = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+    made = _missing_folders(folder, files)
     try:
         _write_all(folder, files)
     except BaseException:
-        for p in made:  # folders made for this result go again with it
+        for p in made:  # folders made for this result go again with it, deepest first
             with contextlib.suppress(OSError):
                 p.rmdir()
         raise
     return folder
+
+
+def _missing_folders(folder: Path, names: Mapping[str, Any]) -> list[Path]:
+    """The folders that writing ``names`` into ``folder`` will create (``folder``, its ancestors, sub-folders of the
+    names), deepest first."""
+    wanted = {folder, *folder.parents}
+    for name in names:
+        wanted.update(p for p in (folder / name).parents if folder in p.parents)
+    return sorted((p for p in wanted if not p.exists()), key=lambda p: len(p.parts), reverse=True)
 
 
 def _check_names(folder: Path, files: Mapping[str, Any]) -> None:
@@ -167,13 +176,11 @@ def _write_all(folder: Path, files: Mapping[str, bytes | Callable[[], bytes]]) -
 
     with writer_lock(folder):
         backups: dict[Path, Path | None] = {}
-        created: list[Path] = []  # sub-folders made for this result, removed again on failure
         try:
             for name, data in files.items():
                 if callable(data):
                     data = data()
                 target = folder / name
-                created += reversed([d for d in target.parents if d not in created and not d.exists()])
                 keep = None
                 if target.is_file():
                     keep = target.with_name(f".{target.name}.previous")
@@ -190,9 +197,6 @@ def _write_all(folder: Path, files: Mapping[str, bytes | Callable[[], bytes]]) -
                         keep.unlink()
                     else:
                         os.replace(keep, target)
-            for d in reversed(created):
-                with contextlib.suppress(OSError):
-                    d.rmdir()
             raise
         for keep in backups.values():
             if keep is not None:
