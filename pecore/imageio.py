@@ -105,6 +105,9 @@ def load_image(path: str | os.PathLike, *, size: int | tuple[int, int] | None = 
     """
     if not isinstance(path, (str, os.PathLike)):
         raise ImageError(f"an image path must be a str or path, got {type(path).__name__}")
+    from .device import resolve_device
+
+    device = resolve_device(device)  # an unknown or absent device is named before the file is read
     ok = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1  # noqa: E731
     if size is not None and not (ok(size) or (isinstance(size, (tuple, list)) and len(size) == 2 and all(map(ok, size)))):
         raise ImageError(f"image size must be a positive integer (shorter side) or a pair (H, W) of them, got {size!r}")
@@ -145,6 +148,8 @@ def centre_square(x: torch.Tensor) -> torch.Tensor:
     >>> centre_square(torch.arange(12.0).reshape(1, 3, 4)).tolist()
     [[[0.0, 1.0, 2.0], [4.0, 5.0, 6.0], [8.0, 9.0, 10.0]]]
     """
+    if not isinstance(x, torch.Tensor) or x.ndim < 2:
+        raise ImageError(f"centre_square takes an image tensor (..., H, W), got {getattr(x, 'shape', type(x).__name__)}")
     h, w = x.shape[-2:]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2

@@ -184,3 +184,9 @@ def test_a_bundled_photograph_is_read_like_a_file_and_unknown_names_are_refused(
         assert x.shape == (3, 64, 64) and 0 <= float(x.min()) < float(x.max()) <= 1
     with pytest.raises(UnknownNameError, match="unknown bundled photograph 'baboon'; allowed: chelsea"):
         bundled_photograph("baboon")
+    from pecore.errors import ImageError, ParameterError
+
+    with pytest.raises(ParameterError, match="unknown device 'gpu'"):
+        bundled_photograph("chelsea", device="gpu")
+    with pytest.raises(ImageError, match="centre_square takes an image tensor"):
+        centre_square(x[0, 0])
